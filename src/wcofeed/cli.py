@@ -1,0 +1,161 @@
+"""The `wcofeed` command: one sub-command per job, wired to the parts it needs.
+
+Exit codes: 0 done, 1 the job failed, 2 a usage or config error. Every command takes
+`--config PATH` (default `./config.toml`). Commands register themselves with
+`@command`, so each keeps its arguments beside its code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from wcofeed.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from wcofeed.logs import setup_logging
+from wcofeed.models import KINDS, Item, item_to_dict
+from wcofeed.store import ItemQuery, SchemaTooNewError, open_store
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+log = logging.getLogger("wcofeed.cli")
+
+Handler = Callable[[Settings, argparse.Namespace], Awaitable[int]]
+Arguments = Callable[[argparse.ArgumentParser], None]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    handler: Handler
+    arguments: Arguments | None
+
+
+COMMANDS: list[Command] = []
+
+
+def command(name: str, help: str, arguments: Arguments | None = None) -> Callable[[Handler], Handler]:
+    """Register a sub-command; `help` is its one-line description."""
+
+    def register(handler: Handler) -> Handler:
+        COMMANDS.append(Command(name, help, handler, arguments))
+        return handler
+
+    return register
+
+
+class CommandError(Exception):
+    """A failure worth one line on stderr and exit code 1, not a traceback."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wcofeed",
+        description="Feeds and deadline reminders for the news and calls of the WCO.",
+    )
+    config_help = "config file (default: ./config.toml)"
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="PATH", help=config_help)
+    # Also accepted after the command; SUPPRESS keeps the sub-parser from resetting a
+    # value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, metavar="PATH", help=config_help)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for cmd in COMMANDS:
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, parents=[common])
+        if cmd.arguments:
+            cmd.arguments(p)
+        p.set_defaults(handler=cmd.handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except ConfigError as exc:
+        print(f"wcofeed: config error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(settings.log)
+    try:
+        return asyncio.run(args.handler(settings, args))
+    except (CommandError, SchemaTooNewError) as exc:
+        print(f"wcofeed {args.command}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+# --- init -----------------------------------------------------------------------------
+
+
+@command("init", "create the database, or migrate it to the current schema")
+async def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
+    async with await open_store(settings.database.path) as store:
+        version = await store.schema_version()
+    print(f"database {settings.database.path} ready (schema version {version})")
+    return EXIT_OK
+
+
+# --- items ----------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+def _items_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--kind", choices=KINDS, action="append", help="only this kind (repeatable)")
+    p.add_argument("--lang", action="append", metavar="L", help="content language (repeatable)")
+    p.add_argument("--topic", action="append", metavar="T", help="topic slug (repeatable)")
+    p.add_argument("--q", default="", metavar="TEXT", help="full-text search in title and summary")
+    p.add_argument("--limit", type=_positive, default=20, metavar="N", help="at most N (default 20)")
+    p.add_argument("--json", action="store_true", help="one JSON object per line, every field")
+
+
+@command("items", "list stored items, newest first", _items_arguments)
+async def cmd_items(settings: Settings, args: argparse.Namespace) -> int:
+    query = ItemQuery(
+        languages=tuple(args.lang or ()),
+        topics=tuple(args.topic or ()),
+        kinds=tuple(args.kind or ()),
+        q=args.q,
+        limit=args.limit,
+    )
+    async with await open_store(settings.database.path) as store:
+        items = await store.query_items(query)
+    if args.json:
+        for item in items:
+            print(json.dumps(item_to_dict(item), ensure_ascii=False))
+    else:
+        print_item_table(items, sys.stdout)
+    return EXIT_OK
+
+
+def print_item_table(items: Sequence[Item], out: TextIO) -> None:
+    """A fixed-width table a person can scan in a terminal."""
+    if not items:
+        print("no items", file=out)
+        return
+    print(f"{'published':<10}  {'kind':<11}  {'lang':<4}  {'deadline':<10}  title", file=out)
+    for item in items:
+        deadline = item.deadline.day.isoformat() if item.deadline else ""
+        title = item.title if len(item.title) <= 70 else item.title[:69] + "…"
+        print(
+            f"{item.published_at.date().isoformat():<10}  {item.kind:<11}  "
+            f"{item.language:<4}  {deadline:<10}  {title}",
+            file=out,
+        )

@@ -1,0 +1,314 @@
+"""The plain data every part of wcofeed passes around: items, deadlines, source state.
+
+No I/O here. One `Item` type travels from the parsers through the store to the feeds
+and emails, so a field added once is seen everywhere. `item_to_dict` / `item_from_dict`
+define the stable JSON form (field names as in `Item`, dates in ISO 8601) used by
+`wcofeed items --json`, hand-entered JSON sources and the admin API.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+Kind = Literal["news", "call", "publication", "event"]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+
+#: The WCO sits in Brussels: a deadline printed without a time zone is read there.
+DEFAULT_DEADLINE_TZ = "Europe/Brussels"
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
+class ItemError(ValueError):
+    """An item that breaks the model's rules; `errors` maps each bad field to why."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        self.errors = dict(errors)
+        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class UpsertOutcome(enum.Enum):
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """When a call closes: a day, optionally a time of day and the zone it is read in."""
+
+    day: date
+    at: time | None = None
+    tz: str | None = None
+
+    def closes_at(self) -> datetime:
+        """The instant the call closes: the given time, or the end of the day, in its zone."""
+        zone = ZoneInfo(self.tz or DEFAULT_DEADLINE_TZ)
+        if self.at is None:
+            end = datetime.combine(self.day + timedelta(days=1), time(0), tzinfo=zone)
+            return (end - timedelta(seconds=1)).astimezone(UTC)
+        return datetime.combine(self.day, self.at, tzinfo=zone).astimezone(UTC)
+
+    def isoformat(self) -> str:
+        """`2025-02-14`, or `2025-02-14T17:00:00+01:00` when a time is known."""
+        if self.at is None:
+            return self.day.isoformat()
+        zone = ZoneInfo(self.tz or DEFAULT_DEADLINE_TZ)
+        return datetime.combine(self.day, self.at, tzinfo=zone).isoformat()
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """One dated piece of news, publication, event or call for applications.
+
+    `language` is the language of the content, not of the page's interface. `published`
+    is a date when the source gives only a day. `first_seen` and `last_changed` are set by
+    the store; `content_hash` is derived from the content fields, so two items with the
+    same content always hash alike and an edit always changes it.
+    """
+
+    guid: str
+    kind: Kind
+    title: str
+    url: str
+    language: str
+    published: date | datetime
+    source: str
+    summary: str = ""
+    summary_html: str = ""
+    topics: tuple[str, ...] = ()
+    deadline: Deadline | None = None
+    first_seen: datetime | None = None
+    last_changed: datetime | None = None
+    content_hash: str = field(init=False, default="")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "topics", tuple(sorted(set(self.topics))))
+        errors = _validate(self)
+        if errors:
+            raise ItemError(errors)
+        object.__setattr__(self, "content_hash", _content_hash(self))
+
+    @property
+    def published_at(self) -> datetime:
+        """`published` as an aware UTC datetime (a bare date is midnight UTC)."""
+        return as_utc(self.published)
+
+    def with_times(self, first_seen: datetime, last_changed: datetime) -> Item:
+        return dataclasses.replace(self, first_seen=first_seen, last_changed=last_changed)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What the store remembers about fetching one source."""
+
+    id: str
+    etag: str | None = None
+    last_modified: str | None = None
+    last_attempt: datetime | None = None
+    last_success: datetime | None = None
+    consecutive_failures: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    """What an upsert did; `previous` is the stored version it replaced, if any."""
+
+    outcome: UpsertOutcome
+    item: Item
+    previous: Item | None = None
+
+
+def as_utc(value: date | datetime) -> datetime:
+    """An aware UTC datetime for a date (midnight UTC) or a datetime (naive = UTC)."""
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    return datetime.combine(value, time(0), tzinfo=UTC)
+
+
+def _validate(item: Item) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for name in ("guid", "title", "url", "source"):
+        value = getattr(item, name)
+        if not isinstance(value, str) or not value.strip():
+            errors[name] = "must be a non-empty string"
+    if item.kind not in KINDS:
+        errors["kind"] = f"must be one of {', '.join(KINDS)}"
+    if not isinstance(item.language, str) or not _LANG.match(item.language):
+        errors["language"] = "must be a BCP-47 language code such as 'en' or 'pt-BR'"
+    if not isinstance(item.published, date):
+        errors["published"] = "must be a date or datetime"
+    bad_topics = [t for t in item.topics if not isinstance(t, str) or not _SLUG.match(t)]
+    if bad_topics:
+        errors["topics"] = f"not slugs (a-z, 0-9, '-'): {', '.join(map(str, bad_topics))}"
+    if item.deadline is not None and not isinstance(item.deadline, Deadline):
+        errors["deadline"] = "must be a Deadline"
+    elif item.deadline is not None and item.deadline.tz is not None:
+        try:
+            ZoneInfo(item.deadline.tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["deadline"] = f"unknown time zone {item.deadline.tz!r}"
+    return errors
+
+
+def _content_hash(item: Item) -> str:
+    content = [
+        item.kind,
+        item.title,
+        item.summary,
+        item.summary_html,
+        item.url,
+        item.language,
+        list(item.topics),
+        _iso(item.published),
+        item.deadline.isoformat() if item.deadline else None,
+        item.deadline.tz if item.deadline else None,
+    ]
+    raw = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _iso(value: date | datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def item_to_dict(item: Item) -> dict[str, Any]:
+    """The stable JSON form of an item: every model field, dates in ISO 8601."""
+    return {
+        "guid": item.guid,
+        "kind": item.kind,
+        "title": item.title,
+        "summary": item.summary,
+        "summary_html": item.summary_html,
+        "url": item.url,
+        "language": item.language,
+        "topics": list(item.topics),
+        "published": _iso(item.published),
+        "deadline": deadline_to_dict(item.deadline),
+        "source": item.source,
+        "first_seen": _iso(item.first_seen),
+        "last_changed": _iso(item.last_changed),
+        "content_hash": item.content_hash,
+    }
+
+
+def deadline_to_dict(deadline: Deadline | None) -> dict[str, str | None] | None:
+    if deadline is None:
+        return None
+    return {
+        "date": deadline.day.isoformat(),
+        "time": deadline.at.isoformat() if deadline.at else None,
+        "timezone": deadline.tz,
+    }
+
+
+_DERIVED = frozenset({"content_hash", "first_seen", "last_changed"})
+_REQUIRED = ("guid", "kind", "title", "url", "language", "published", "source")
+_KNOWN = frozenset(f.name for f in dataclasses.fields(Item))
+
+
+def item_from_dict(data: Mapping[str, Any], *, defaults: Mapping[str, Any] | None = None) -> Item:
+    """Build an item from its JSON form, reporting every bad field at once.
+
+    `defaults` fills fields the data leaves out (a hand-entered file names its source once).
+    Derived fields (`content_hash`, `first_seen`, `last_changed`) are accepted and ignored:
+    the store owns them.
+    """
+    merged = {**(defaults or {}), **data}
+    errors: dict[str, str] = {}
+    unknown = sorted(set(merged) - _KNOWN)
+    for key in unknown:
+        errors[key] = "unknown field"
+    for key in _REQUIRED:
+        if merged.get(key) in (None, ""):
+            errors[key] = "required"
+    values: dict[str, Any] = {}
+    for key in ("guid", "kind", "title", "url", "language", "source", "summary", "summary_html"):
+        value = merged.get(key, "")
+        if not isinstance(value, str):
+            errors.setdefault(key, "must be a string")
+        values[key] = value
+    published = merged.get("published")
+    if published not in (None, ""):
+        try:
+            values["published"] = parse_iso_date_or_datetime(published)
+        except ValueError as exc:
+            errors["published"] = str(exc)
+    topics = merged.get("topics", [])
+    if isinstance(topics, str) or not isinstance(topics, Iterable):
+        errors["topics"] = "must be a list of slugs"
+    else:
+        values["topics"] = tuple(topics)
+    try:
+        values["deadline"] = deadline_from_value(merged.get("deadline"))
+    except ValueError as exc:
+        errors["deadline"] = str(exc)
+    if errors:
+        raise ItemError(errors)
+    return Item(**values)
+
+
+def parse_iso_date_or_datetime(value: Any) -> date | datetime:
+    """`2025-02-14` gives a date; `2025-02-14T10:00:00+01:00` an aware datetime."""
+    if not isinstance(value, str):
+        raise ValueError("must be an ISO 8601 date or datetime string")
+    text = value.strip()
+    try:
+        if len(text) == 10:
+            return date.fromisoformat(text)
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date or datetime: {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def deadline_from_value(value: Any) -> Deadline | None:
+    """A deadline from its JSON form: null, an ISO date/datetime string, or a mapping."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        parsed = parse_iso_date_or_datetime(value)
+        if isinstance(parsed, datetime):
+            offset = parsed.utcoffset()
+            tz = "UTC" if offset == timedelta(0) else _zone_name(parsed)
+            return Deadline(parsed.date(), parsed.time().replace(tzinfo=None), tz)
+        return Deadline(parsed)
+    if isinstance(value, Mapping):
+        unknown = set(value) - {"date", "time", "timezone"}
+        if unknown:
+            raise ValueError(f"unknown deadline keys: {', '.join(sorted(unknown))}")
+        try:
+            day = date.fromisoformat(str(value["date"]))
+            at = time.fromisoformat(value["time"]) if value.get("time") else None
+        except (KeyError, ValueError, TypeError):
+            raise ValueError("needs 'date' as YYYY-MM-DD and optional 'time' as HH:MM") from None
+        tz = value.get("timezone") or None
+        if tz is not None:
+            try:
+                ZoneInfo(tz)
+            except (ZoneInfoNotFoundError, ValueError, TypeError):
+                raise ValueError(f"unknown time zone {tz!r}") from None
+        return Deadline(day, at, tz)
+    raise ValueError("must be null, an ISO date string or {date, time, timezone}")
+
+
+def _zone_name(value: datetime) -> str:
+    """An IANA-style fixed-offset zone name (Etc/GMT-1 is UTC+1) for an offset in hours."""
+    offset = value.utcoffset() or timedelta(0)
+    hours, rest = divmod(int(offset.total_seconds()), 3600)
+    if rest:
+        raise ValueError("deadline offsets must be whole hours; give a 'timezone' name instead")
+    return f"Etc/GMT{-hours:+d}"

@@ -1,0 +1,41 @@
+"""Storage for wcofeed: the only package that speaks SQL.
+
+Callers use the abstract `Store` (see `base.py`) and get one from `open_store`:
+
+    async with await open_store(settings.database.path) as store:
+        results = await store.upsert_items(items)         # new / changed / unchanged each
+        latest = await store.query_items(ItemQuery(languages=("en",), topics=("origin",)))
+
+Interface, all coroutines:
+
+- `upsert_items(items, now)` / `upsert_item(item, now)`: store by guid in one
+  transaction; returns an `UpsertResult` per guid (outcome, stored item, previous).
+- `get_item(guid)`, `delete_item(guid)`.
+- `query_items(ItemQuery)`, `count_items(ItemQuery)`: filter by languages, topics, kinds,
+  full-text `q`, source, publication `since`, `seen_since` (first seen), calls `open_at`
+  an instant; newest first or by deadline; limit and offset.
+- `counts()`: items per (language, kind) and per (language, topic); `last_change()`.
+- `source_state(id)`, `source_states()`, `record_fetch_success(...)`,
+  `record_fetch_failure(...)`: fetch state of sources (ETag, Last-Modified, failures).
+- `explain(ItemQuery)`: the query plan, so tests can hold the indexes to their promise.
+- `schema_version()`, `close()`; the store is an async context manager.
+
+SQLite (`sqlite.SQLiteStore`) is the one implementation: WAL, foreign keys on, schema
+migrated forward on open (`migrations.py`), FTS5 over title and summary kept in sync
+by triggers. A PostgreSQL implementation would subclass `Store` the same way.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from wcofeed.store.base import Counts, ItemQuery, Store
+from wcofeed.store.connection import SchemaTooNewError
+from wcofeed.store.sqlite import SQLiteStore
+
+__all__ = ["Counts", "ItemQuery", "SQLiteStore", "SchemaTooNewError", "Store", "open_store"]
+
+
+async def open_store(path: Path | str, readers: int = 2) -> Store:
+    """Open the configured store (SQLite at `path`), migrated to the current schema."""
+    return await SQLiteStore.open(path, readers=readers)

@@ -1,0 +1,124 @@
+"""SQLite connections shared by the store's entity mixins: one writer, a few readers.
+
+WAL lets readers run while the writer writes; every write goes through one
+connection under an asyncio lock, in a `BEGIN IMMEDIATE` transaction, so writers
+never meet "database is locked" and a killed process leaves either all or none of a
+transaction. Entity SQL lives in the mixins (`items.py`, `sources.py`); this module
+owns connections, pragmas and migrations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Self
+
+import aiosqlite
+
+from wcofeed.store.base import Store
+from wcofeed.store.migrations import MIGRATIONS
+
+_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 10000",
+)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer wcofeed; refuse rather than corrupt it."""
+
+
+class SQLiteBase(Store):
+    """Connection handling; `wcofeed.store.sqlite.SQLiteStore` adds the entities."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writer: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+
+    @classmethod
+    async def open(cls, path: Path | str, readers: int = 2) -> Self:
+        """Open (creating if needed) and migrate the database at `path`."""
+        store = cls(Path(path))
+        try:
+            store._writer = await store._connect()
+            await store._migrate()
+            for _ in range(max(1, readers)):
+                reader = await store._connect()
+                await reader.execute("PRAGMA query_only = ON")
+                store._all_readers.append(reader)
+                store._readers.put_nowait(reader)
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def _connect(self) -> aiosqlite.Connection:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(self.path, isolation_level=None)
+        db.row_factory = aiosqlite.Row
+        for pragma in _PRAGMAS:
+            await db.execute(pragma)
+        return db
+
+    async def close(self) -> None:
+        for reader in self._all_readers:
+            await reader.close()
+        self._all_readers.clear()
+        if self._writer is not None:
+            await self._writer.close()
+            self._writer = None
+
+    async def schema_version(self) -> int:
+        async with self._read() as db, db.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def _migrate(self) -> None:
+        assert self._writer is not None
+        async with self._writer.execute("PRAGMA user_version") as cur:
+            row = await cur.fetchone()
+        current = int(row[0]) if row else 0
+        if current > len(MIGRATIONS):
+            raise SchemaTooNewError(
+                f"{self.path}: schema version {current} is newer than this wcofeed "
+                f"knows ({len(MIGRATIONS)}); upgrade wcofeed"
+            )
+        for version, script in enumerate(MIGRATIONS[current:], start=current + 1):
+            # executescript runs statements outside Python's transaction handling, so
+            # the script carries its own BEGIN/COMMIT and the version moves with it.
+            await self._writer.executescript(
+                f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {version:d};\nCOMMIT;"
+            )
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction on the writer connection, committed or rolled back whole."""
+        if self._writer is None:
+            raise RuntimeError("store is closed")
+        async with self._write_lock:
+            db = self._writer
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await asyncio.shield(db.execute("ROLLBACK"))
+                raise
+            await db.execute("COMMIT")
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A reader connection from the pool (waits while all are busy)."""
+        if not self._all_readers:
+            raise RuntimeError("store is closed")
+        db = await self._readers.get()
+        try:
+            yield db
+        finally:
+            self._readers.put_nowait(db)

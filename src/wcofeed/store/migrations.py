@@ -1,0 +1,88 @@
+"""The SQLite schema as an ordered list of forward migrations.
+
+The database's `PRAGMA user_version` is the number of migrations applied; on open,
+the store applies the rest in order, each in its own transaction. Never edit a
+migration that has shipped: append a new one.
+
+`item_topics` repeats each item's language, kind and publication time so that
+"latest N for language L, topic T (and kind K)" is a walk down one index, O(N).
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: list[str] = [
+    # 1: items, their topics, sources' fetch state
+    """
+    CREATE TABLE items (
+        id INTEGER PRIMARY KEY,
+        guid TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        summary_html TEXT NOT NULL,
+        url TEXT NOT NULL,
+        language TEXT NOT NULL,
+        published TEXT NOT NULL,
+        published_ts INTEGER NOT NULL,
+        deadline_date TEXT,
+        deadline_time TEXT,
+        deadline_tz TEXT,
+        deadline_ts INTEGER,
+        source TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        first_seen_ts INTEGER NOT NULL,
+        last_changed TEXT NOT NULL,
+        content_hash TEXT NOT NULL
+    );
+    CREATE INDEX items_published ON items (published_ts);
+    CREATE INDEX items_language ON items (language, published_ts);
+    CREATE INDEX items_language_kind ON items (language, kind, published_ts);
+    CREATE INDEX items_kind ON items (kind, published_ts);
+    CREATE INDEX items_deadline ON items (kind, deadline_ts);
+    CREATE INDEX items_first_seen ON items (first_seen_ts);
+    CREATE INDEX items_source ON items (source);
+
+    CREATE TABLE item_topics (
+        item_id INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+        topic TEXT NOT NULL,
+        language TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        published_ts INTEGER NOT NULL,
+        PRIMARY KEY (item_id, topic)
+    );
+    CREATE INDEX item_topics_topic ON item_topics (topic, published_ts, item_id);
+    CREATE INDEX item_topics_language ON item_topics (topic, language, published_ts, item_id);
+    CREATE INDEX item_topics_language_kind
+        ON item_topics (topic, language, kind, published_ts, item_id);
+
+    CREATE TABLE sources (
+        id TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        last_attempt TEXT,
+        last_success TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    """,
+    # 2: full-text search over title and summary, kept in sync by triggers
+    """
+    CREATE VIRTUAL TABLE items_fts USING fts5 (
+        title, summary, content = 'items', content_rowid = 'id',
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO items_fts (items_fts) VALUES ('rebuild');
+    CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
+        INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
+    END;
+    CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, summary)
+        VALUES ('delete', old.id, old.title, old.summary);
+    END;
+    CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, summary)
+        VALUES ('delete', old.id, old.title, old.summary);
+        INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
+    END;
+    """,
+]

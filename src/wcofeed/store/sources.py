@@ -1,0 +1,75 @@
+"""The fetch state of sources, in SQLite."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import aiosqlite
+
+from wcofeed.models import SourceState
+from wcofeed.store.connection import SQLiteBase
+
+_COLUMNS = (
+    "id, etag, last_modified, last_attempt, last_success, consecutive_failures, last_error"
+)
+
+
+def _dt(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _row_to_state(row: aiosqlite.Row) -> SourceState:
+    return SourceState(
+        id=row["id"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        last_attempt=_dt(row["last_attempt"]),
+        last_success=_dt(row["last_success"]),
+        consecutive_failures=int(row["consecutive_failures"]),
+        last_error=row["last_error"],
+    )
+
+
+class SourcesSQL(SQLiteBase):
+    async def source_state(self, source_id: str) -> SourceState:
+        async with self._read() as db:
+            rows = list(await db.execute_fetchall(
+                f"SELECT {_COLUMNS} FROM sources WHERE id = ?", (source_id,)
+            ))
+        return _row_to_state(rows[0]) if rows else SourceState(id=source_id)
+
+    async def source_states(self) -> list[SourceState]:
+        async with self._read() as db:
+            rows = await db.execute_fetchall(f"SELECT {_COLUMNS} FROM sources ORDER BY id")
+        return [_row_to_state(row) for row in rows]
+
+    async def record_fetch_success(
+        self,
+        source_id: str,
+        now: datetime,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
+        async with self._write() as db:
+            await db.execute(
+                """INSERT INTO sources (id, etag, last_modified, last_attempt, last_success,
+                       consecutive_failures, last_error)
+                   VALUES (?, ?, ?, ?, ?, 0, NULL)
+                   ON CONFLICT (id) DO UPDATE SET etag = excluded.etag,
+                       last_modified = excluded.last_modified,
+                       last_attempt = excluded.last_attempt,
+                       last_success = excluded.last_success,
+                       consecutive_failures = 0, last_error = NULL""",
+                (source_id, etag, last_modified, now.isoformat(), now.isoformat()),
+            )
+
+    async def record_fetch_failure(self, source_id: str, now: datetime, error: str) -> None:
+        async with self._write() as db:
+            await db.execute(
+                """INSERT INTO sources (id, last_attempt, consecutive_failures, last_error)
+                   VALUES (?, ?, 1, ?)
+                   ON CONFLICT (id) DO UPDATE SET last_attempt = excluded.last_attempt,
+                       consecutive_failures = sources.consecutive_failures + 1,
+                       last_error = excluded.last_error""",
+                (source_id, now.isoformat(), error),
+            )
