@@ -12,10 +12,10 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from wcofeed.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from wcofeed.logs import setup_logging
@@ -26,7 +26,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 log = logging.getLogger("wcofeed.cli")
 
-Handler = Callable[[Settings, argparse.Namespace], Awaitable[int]]
+Handler = Callable[[Settings, argparse.Namespace], Coroutine[Any, Any, int]]
 Arguments = Callable[[argparse.ArgumentParser], None]
 
 
@@ -41,7 +41,9 @@ class Command:
 COMMANDS: list[Command] = []
 
 
-def command(name: str, help: str, arguments: Arguments | None = None) -> Callable[[Handler], Handler]:
+def command(
+    name: str, help: str, arguments: Arguments | None = None
+) -> Callable[[Handler], Handler]:
     """Register a sub-command; `help` is its one-line description."""
 
     def register(handler: Handler) -> Handler:
@@ -61,11 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Feeds and deadline reminders for the news and calls of the WCO.",
     )
     config_help = "config file (default: ./config.toml)"
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, metavar="PATH", help=config_help)
+    parser.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, metavar="PATH", help=config_help
+    )
     # Also accepted after the command; SUPPRESS keeps the sub-parser from resetting a
     # value given before it.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, metavar="PATH", help=config_help)
+    common.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, metavar="PATH", help=config_help
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for cmd in COMMANDS:
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help, parents=[common])
@@ -85,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     setup_logging(settings.log)
     try:
-        return asyncio.run(args.handler(settings, args))
+        handler: Handler = args.handler
+        return asyncio.run(handler(settings, args))
     except (CommandError, SchemaTooNewError) as exc:
         print(f"wcofeed {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
@@ -122,7 +129,9 @@ def _items_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lang", action="append", metavar="L", help="content language (repeatable)")
     p.add_argument("--topic", action="append", metavar="T", help="topic slug (repeatable)")
     p.add_argument("--q", default="", metavar="TEXT", help="full-text search in title and summary")
-    p.add_argument("--limit", type=_positive, default=20, metavar="N", help="at most N (default 20)")
+    p.add_argument(
+        "--limit", type=_positive, default=20, metavar="N", help="at most N (default 20)"
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per line, every field")
 
 

@@ -32,7 +32,9 @@ class ConfigError(Exception):
 
 def _opt(default: Any, help: str, **meta: Any) -> Any:
     if isinstance(default, list | dict):
-        return field(default_factory=lambda: type(default)(default), metadata={"help": help, **meta})
+        return field(
+            default_factory=lambda: type(default)(default), metadata={"help": help, **meta}
+        )
     return field(default=default, metadata={"help": help, **meta})
 
 
@@ -103,7 +105,9 @@ class SourceSettings:
     profile: str = _opt("auto", "For html: auto, a WCO profile name, or css (with selectors).")
     ui_language: str = _opt("en", "Interface language of the page: how its dates and labels read.")
     topics: list[str] = _opt([], "Topic slugs given to every item of this source.")
-    kind: str = _opt("", "Kind forced on every item (news, call, publication, event); empty: guess.")
+    kind: str = _opt(
+        "", "Kind forced on every item (news, call, publication, event); empty: guess."
+    )
     every: int = _opt(3600, "Seconds between two fetches in `wcofeed run`.")
     enabled: bool = _opt(True, "false skips the source everywhere.")
     selectors: SelectorSettings | None = _opt(None, "For profile = css: the selectors table.")
@@ -162,7 +166,8 @@ class SecuritySettings:
         "", "Key that signs email links (env WCOFEED_SECURITY_SECRET_KEY).", secret=True
     )
     admin_token: str = _opt(
-        "", "Bearer token of the admin API; empty: API off (env WCOFEED_SECURITY_ADMIN_TOKEN).",
+        "",
+        "Bearer token of the admin API; empty: API off (env WCOFEED_SECURITY_ADMIN_TOKEN).",
         secret=True,
     )
 
@@ -204,7 +209,9 @@ class Settings:
         raise KeyError(source_id)
 
 
-def load_settings(path: Path | str = DEFAULT_CONFIG, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: Path | str = DEFAULT_CONFIG, env: Mapping[str, str] | None = None
+) -> Settings:
     """Read, type-check and complete the config file; raise ConfigError naming the key."""
     path = Path(path)
     env = os.environ if env is None else env
@@ -367,9 +374,9 @@ def resolve_url(settings: Settings, url: str) -> str:
     return str((settings.path.resolve().parent / url).resolve())
 
 
-def documented_keys() -> list[str]:
-    """Every config key as `section.key` (or `sources[].key`), for the docs test."""
-    keys: list[str] = []
+def _sections() -> list[tuple[str, str, type]]:
+    """(TOML header, key prefix, settings class) for every documented table."""
+    sections: list[tuple[str, str, type]] = []
     hints = _resolved_hints(Settings)
     for section in dataclasses.fields(Settings):
         if section.metadata.get("internal"):
@@ -377,11 +384,42 @@ def documented_keys() -> list[str]:
         hint = hints[section.name]
         origin = typing.get_origin(hint)
         if origin is list:
-            cls, prefix = typing.get_args(hint)[0], f"{section.name}[]"
+            cls = typing.get_args(hint)[0]
+            sections.append((f"[[{section.name}]]", f"{section.name}[]", cls))
         elif origin is dict:
-            cls, prefix = typing.get_args(hint)[1], f"{section.name}.<slug>"
+            cls = typing.get_args(hint)[1]
+            sections.append((f"[{section.name}.<slug>]", f"{section.name}.<slug>", cls))
         else:
-            cls, prefix = hint, section.name
-        keys.extend(f"{prefix}.{f.name}" for f in dataclasses.fields(cls))
-    keys.extend(f"sources[].selectors.{f.name}" for f in dataclasses.fields(SelectorSettings))
-    return keys
+            sections.append((f"[{section.name}]", section.name, hint))
+    sections.append(("[sources.selectors]", "sources[].selectors", SelectorSettings))
+    return sections
+
+
+def documented_keys() -> list[str]:
+    """Every config key as `section.key` (or `sources[].key`), for the docs test."""
+    return [f"{prefix}.{f.name}" for _, prefix, cls in _sections() for f in dataclasses.fields(cls)]
+
+
+def reference_markdown() -> str:
+    """The README's config reference, generated from the settings' own help texts."""
+    lines: list[str] = []
+    for title, prefix, cls in _sections():
+        lines += [f"`{title}`", "", "| key | default | meaning |", "| --- | --- | --- |"]
+        for f in dataclasses.fields(cls):
+            lines.append(f"| `{prefix}.{f.name}` | {_default_text(f)} | {f.metadata['help']} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _default_text(f: dataclasses.Field[Any]) -> str:
+    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+        return "required"
+    factory = f.default_factory
+    value = f.default if factory is dataclasses.MISSING else factory()
+    if value is None or value == "" or value == [] or value == {}:
+        return "(empty)"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, str | Path):
+        return f'`"{value}"`'
+    return f"`{value}`"

@@ -283,8 +283,8 @@ def deadline_from_value(value: Any) -> Deadline | None:
         parsed = parse_iso_date_or_datetime(value)
         if isinstance(parsed, datetime):
             offset = parsed.utcoffset()
-            tz = "UTC" if offset == timedelta(0) else _zone_name(parsed)
-            return Deadline(parsed.date(), parsed.time().replace(tzinfo=None), tz)
+            zone = "UTC" if offset == timedelta(0) else _zone_name(parsed)
+            return Deadline(parsed.date(), parsed.time().replace(tzinfo=None), zone)
         return Deadline(parsed)
     if isinstance(value, Mapping):
         unknown = set(value) - {"date", "time", "timezone"}
@@ -295,7 +295,7 @@ def deadline_from_value(value: Any) -> Deadline | None:
             at = time.fromisoformat(value["time"]) if value.get("time") else None
         except (KeyError, ValueError, TypeError):
             raise ValueError("needs 'date' as YYYY-MM-DD and optional 'time' as HH:MM") from None
-        tz = value.get("timezone") or None
+        tz: str | None = value.get("timezone") or None
         if tz is not None:
             try:
                 ZoneInfo(tz)

@@ -245,9 +245,9 @@ class ItemsSQL(SQLiteBase):
     async def count_items(self, query: ItemQuery) -> int:
         source, where, _, params = _where(query)
         async with self._read() as db:
-            rows = list(await db.execute_fetchall(
-                f"SELECT count(*) FROM {source} WHERE {where}", params
-            ))
+            rows = list(
+                await db.execute_fetchall(f"SELECT count(*) FROM {source} WHERE {where}", params)
+            )
         return int(rows[0][0])
 
     async def counts(self) -> Counts:

@@ -9,9 +9,7 @@ import aiosqlite
 from wcofeed.models import SourceState
 from wcofeed.store.connection import SQLiteBase
 
-_COLUMNS = (
-    "id, etag, last_modified, last_attempt, last_success, consecutive_failures, last_error"
-)
+_COLUMNS = "id, etag, last_modified, last_attempt, last_success, consecutive_failures, last_error"
 
 
 def _dt(value: str | None) -> datetime | None:
@@ -33,9 +31,11 @@ def _row_to_state(row: aiosqlite.Row) -> SourceState:
 class SourcesSQL(SQLiteBase):
     async def source_state(self, source_id: str) -> SourceState:
         async with self._read() as db:
-            rows = list(await db.execute_fetchall(
-                f"SELECT {_COLUMNS} FROM sources WHERE id = ?", (source_id,)
-            ))
+            rows = list(
+                await db.execute_fetchall(
+                    f"SELECT {_COLUMNS} FROM sources WHERE id = ?", (source_id,)
+                )
+            )
         return _row_to_state(rows[0]) if rows else SourceState(id=source_id)
 
     async def source_states(self) -> list[SourceState]:

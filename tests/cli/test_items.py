@@ -1,0 +1,108 @@
+"""The command line, run as a real subprocess against a temporary config."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import NOW, make_item
+from wcofeed.models import Deadline, item_from_dict, item_to_dict
+from wcofeed.store import open_store
+
+
+def wcofeed(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "wcofeed", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+def config(write_config: Callable[..., Path]) -> Path:
+    return write_config('[database]\npath = "data/wcofeed.db"\n')
+
+
+def test_init_creates_the_database(config: Path) -> None:
+    result = wcofeed("init", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert (config.parent / "data" / "wcofeed.db").exists()
+    assert "schema version" in result.stdout
+
+
+def test_config_before_or_after_the_command(config: Path) -> None:
+    assert wcofeed("--config", str(config), "init").returncode == 0
+    assert wcofeed("init", "--config", str(config)).returncode == 0
+
+
+def test_default_config_is_read_from_the_working_folder(config: Path) -> None:
+    result = wcofeed("init", cwd=config.parent)
+    assert result.returncode == 0, result.stderr
+    assert (config.parent / "data" / "wcofeed.db").exists()
+
+
+async def test_items_json_prints_every_stored_field(config: Path) -> None:
+    from datetime import date
+
+    call = make_item(
+        kind="call",
+        language="fr",
+        title="Appel à candidatures",
+        topics=("capacity-building",),
+        deadline=Deadline(date(2025, 2, 14)),
+    )
+    news = make_item(published=date(2024, 12, 1))
+    async with await open_store(config.parent / "data" / "wcofeed.db") as store:
+        await store.upsert_items([call, news], now=NOW)
+
+    result = wcofeed("items", "--json", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["guid"] for line in lines] == [call.guid, news.guid]
+    assert lines[0] == item_to_dict(call.with_times(NOW, NOW))
+    assert item_from_dict(lines[0]).content_hash == call.content_hash
+    assert lines[0]["deadline"] == {"date": "2025-02-14", "time": None, "timezone": None}
+    assert lines[0]["first_seen"] == NOW.isoformat()
+
+    filtered = wcofeed("items", "--json", "--kind", "call", "--lang", "fr", "--config", str(config))
+    assert [json.loads(x)["guid"] for x in filtered.stdout.splitlines()] == [call.guid]
+    search = wcofeed("items", "--json", "--q", "candidatures", "--config", str(config))
+    assert [json.loads(x)["guid"] for x in search.stdout.splitlines()] == [call.guid]
+
+    table = wcofeed("items", "--limit", "1", "--config", str(config))
+    assert table.returncode == 0
+    assert "Appel à candidatures" in table.stdout and "2025-02-14" in table.stdout
+    assert news.title not in table.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["items", "--limit", "0"], ["items", "--kind", "memo"], ["frobnicate"], []],
+    ids=["bad-limit", "bad-kind", "unknown-command", "no-command"],
+)
+def test_usage_errors_exit_2(config: Path, args: list[str]) -> None:
+    result = wcofeed(*args, "--config", str(config)) if args else wcofeed()
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+
+
+def test_config_errors_exit_2_naming_the_key(write_config: Callable[..., Path]) -> None:
+    path = write_config("[server]\nport = 'x'\n", name="bad.toml")
+    result = wcofeed("items", "--config", str(path))
+    assert result.returncode == 2
+    assert f"{path}: server.port: expected an integer" in result.stderr
+
+
+def test_help_lists_the_commands() -> None:
+    result = wcofeed("--help")
+    assert result.returncode == 0
+    for name in ("init", "items"):
+        assert name in result.stdout

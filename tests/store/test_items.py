@@ -1,0 +1,206 @@
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from tests.conftest import NOW, make_item
+from wcofeed.models import Deadline, UpsertOutcome
+from wcofeed.store import ItemQuery, Store, open_store
+
+
+async def test_upsert_reports_new_unchanged_changed(store: Store) -> None:
+    item = make_item(title="Call for experts", topics=("research",))
+    first = await store.upsert_item(item, now=NOW)
+    assert first.outcome is UpsertOutcome.NEW
+    assert first.item.first_seen == NOW and first.item.last_changed == NOW
+
+    later = NOW + timedelta(hours=1)
+    again = await store.upsert_item(item, now=later)
+    assert again.outcome is UpsertOutcome.UNCHANGED
+    stored = await store.get_item(item.guid)
+    assert stored is not None and stored.last_changed == NOW
+
+    edited = dataclasses.replace(item, title="Call for experts (extended)")
+    changed = await store.upsert_item(edited, now=later)
+    assert changed.outcome is UpsertOutcome.CHANGED
+    assert changed.previous is not None and changed.previous.title == "Call for experts"
+    stored = await store.get_item(item.guid)
+    assert stored is not None
+    assert stored.title == "Call for experts (extended)"
+    assert stored.first_seen == NOW
+    assert stored.last_changed == later
+
+
+async def test_item_round_trips_every_field(store: Store) -> None:
+    item = make_item(
+        kind="call",
+        title="Bourse d’études — appel à candidatures",
+        summary="Texte",
+        summary_html="<p>Texte</p>",
+        language="fr",
+        topics=("capacity-building", "research"),
+        published=datetime(2025, 2, 3, 9, 30, tzinfo=UTC),
+        deadline=Deadline(date(2025, 2, 14), time(17, 0), "Europe/Paris"),
+    )
+    await store.upsert_item(item, now=NOW)
+    stored = await store.get_item(item.guid)
+    assert stored is not None
+    assert stored.content_hash == item.content_hash
+    for f in dataclasses.fields(item):
+        if f.name not in ("first_seen", "last_changed"):
+            assert getattr(stored, f.name) == getattr(item, f.name), f.name
+
+
+async def test_changed_topics_replace_old_ones(store: Store) -> None:
+    item = make_item(topics=("origin",))
+    await store.upsert_item(item, now=NOW)
+    await store.upsert_item(dataclasses.replace(item, topics=("valuation",)), now=NOW)
+    assert await store.query_items(ItemQuery(topics=("origin",))) == []
+    found = await store.query_items(ItemQuery(topics=("valuation",)))
+    assert [i.guid for i in found] == [item.guid]
+
+
+async def test_batch_with_repeated_guid_keeps_last(store: Store) -> None:
+    a = make_item(guid="same", title="first")
+    b = dataclasses.replace(a, title="second")
+    results = await store.upsert_items([a, b], now=NOW)
+    assert len(results) == 1 and results[0].outcome is UpsertOutcome.NEW
+    stored = await store.get_item("same")
+    assert stored is not None and stored.title == "second"
+
+
+async def test_filters_and_order(store: Store) -> None:
+    items = [
+        make_item(language="en", kind="news", topics=("origin",), published=date(2025, 1, 1)),
+        make_item(language="en", kind="call", topics=("origin",), published=date(2025, 1, 3)),
+        make_item(language="fr", kind="news", topics=("valuation",), published=date(2025, 1, 2)),
+        make_item(language="en", kind="news", topics=("valuation",), published=date(2025, 1, 4)),
+    ]
+    await store.upsert_items(items, now=NOW)
+
+    async def guids(**kw: object) -> list[str]:
+        return [i.guid for i in await store.query_items(ItemQuery(**kw))]  # type: ignore[arg-type]
+
+    assert await guids() == [items[3].guid, items[1].guid, items[2].guid, items[0].guid]
+    assert await guids(languages=("fr",)) == [items[2].guid]
+    assert await guids(kinds=("call",)) == [items[1].guid]
+    assert await guids(topics=("origin",), languages=("en",)) == [items[1].guid, items[0].guid]
+    assert await guids(topics=("origin",), kinds=("news",)) == [items[0].guid]
+    assert await guids(topics=("origin", "valuation"), languages=("en",)) == [
+        items[3].guid,
+        items[1].guid,
+        items[0].guid,
+    ]
+    assert await guids(since=datetime(2025, 1, 3, tzinfo=UTC)) == [items[3].guid, items[1].guid]
+    assert await guids(limit=2, offset=1) == [items[1].guid, items[2].guid]
+    assert await store.count_items(ItemQuery(languages=("en",))) == 3
+
+
+async def test_open_calls_by_deadline(store: Store) -> None:
+    soon = make_item(kind="call", deadline=Deadline(date(2025, 2, 10)))
+    later = make_item(kind="call", deadline=Deadline(date(2025, 3, 1)))
+    closed = make_item(kind="call", deadline=Deadline(date(2025, 1, 15)))
+    news = make_item(kind="news")
+    await store.upsert_items([later, closed, soon, news], now=NOW)
+    found = await store.query_items(ItemQuery(open_at=NOW, order="deadline"))
+    assert [i.guid for i in found] == [soon.guid, later.guid]
+
+
+async def test_deadline_day_stays_open_until_its_end_in_brussels(store: Store) -> None:
+    call = make_item(kind="call", deadline=Deadline(date(2025, 2, 14)))
+    await store.upsert_item(call, now=NOW)
+    # 22:59 UTC is 23:59 in Brussels: still open; one minute past midnight there, closed.
+    still_open = datetime(2025, 2, 14, 22, 59, tzinfo=UTC)
+    closed = datetime(2025, 2, 14, 23, 1, tzinfo=UTC)
+    assert await store.query_items(ItemQuery(open_at=still_open)) != []
+    assert await store.query_items(ItemQuery(open_at=closed)) == []
+
+
+async def test_full_text_search_follows_edits_and_deletes(store: Store) -> None:
+    item = make_item(title="Harmonized System committee", summary="Classification of goods")
+    other = make_item(title="Integrity week", summary="Anti-corruption")
+    await store.upsert_items([item, other], now=NOW)
+
+    async def hits(q: str) -> list[str]:
+        return [i.guid for i in await store.query_items(ItemQuery(q=q))]
+
+    assert await hits("harmonized") == [item.guid]
+    assert await hits("classification goods") == [item.guid]
+    assert await hits("corruption") == [other.guid]
+    await store.upsert_item(dataclasses.replace(item, title="Valuation committee"), now=NOW)
+    assert await hits("harmonized") == []
+    assert await hits("valuation") == [item.guid]
+    assert await store.delete_item(item.guid) is True
+    assert await store.delete_item(item.guid) is False
+    assert await hits("valuation") == []
+
+
+@pytest.mark.parametrize("text", ['"unbalanced', "AND OR NOT", "title:x*", "(", "-", "NEAR("])
+async def test_search_syntax_is_taken_literally(store: Store, text: str) -> None:
+    await store.upsert_item(make_item(title="AND OR NOT words"), now=NOW)
+    await store.query_items(ItemQuery(q=text))  # no FTS syntax error may escape
+
+
+async def test_search_ignores_accents(store: Store) -> None:
+    item = make_item(title="Appel à candidatures: bourse d'études", language="fr")
+    await store.upsert_item(item, now=NOW)
+    found = await store.query_items(ItemQuery(q="etudes"))
+    assert [i.guid for i in found] == [item.guid]
+
+
+def _full_scan(plan: list[str]) -> bool:
+    return any(step.startswith("SCAN") and "USING" not in step for step in plan)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        ItemQuery(languages=("en",), topics=("origin",)),
+        ItemQuery(languages=("en",), topics=("origin",), kinds=("call",)),
+        ItemQuery(languages=("en",)),
+        ItemQuery(languages=("en",), kinds=("news",)),
+        ItemQuery(kinds=("news",)),
+        ItemQuery(),
+        ItemQuery(open_at=NOW, order="deadline"),
+    ],
+    ids=["lang-topic", "lang-topic-kind", "lang", "lang-kind", "kind", "all", "open-calls"],
+)
+async def test_common_queries_walk_an_index(store: Store, query: ItemQuery) -> None:
+    plan = list(await store.explain(query))
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+    assert not _full_scan(plan), plan
+
+
+async def test_concurrent_readers_while_one_writer_writes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "shared.db"
+    writer = await open_store(path)
+    reader = await open_store(path, readers=3)
+    try:
+        stop = asyncio.Event()
+        batches = 40
+
+        async def write() -> None:
+            for n in range(batches):
+                batch = [make_item(guid=f"w-{n}-{k}", topics=("origin",)) for k in range(25)]
+                await writer.upsert_items(batch, now=NOW)
+                await asyncio.sleep(0)
+            stop.set()
+
+        async def read() -> list[int]:
+            seen: list[int] = []
+            while not stop.is_set():
+                seen.append(await reader.count_items(ItemQuery(topics=("origin",))))
+                await reader.query_items(ItemQuery(languages=("en",), limit=10))
+            return seen
+
+        _, *observations = await asyncio.gather(write(), read(), read(), read())
+        for seen in observations:
+            assert seen == sorted(seen)  # readers never see a batch undone
+            assert all(n % 25 == 0 for n in seen)  # nor half a batch
+        assert await reader.count_items(ItemQuery()) == batches * 25
+    finally:
+        await reader.close()
+        await writer.close()

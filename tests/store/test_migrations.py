@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import NOW, make_item
+from wcofeed.store import ItemQuery, SchemaTooNewError, open_store
+from wcofeed.store.migrations import MIGRATIONS
+
+
+async def test_empty_database_is_migrated_to_the_latest_schema(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    async with await open_store(path) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"items", "item_topics", "sources", "items_fts"} <= tables
+
+
+async def test_foreign_keys_are_enforced(store) -> None:  # type: ignore[no-untyped-def]
+    item = make_item(topics=("origin",))
+    await store.upsert_item(item, now=NOW)
+    await store.delete_item(item.guid)
+    # the topic rows went with the item (ON DELETE CASCADE needs foreign_keys = ON)
+    counts = await store.counts()
+    assert counts.by_language_topic == {}
+
+
+async def test_previous_schema_is_migrated_forward_keeping_data(tmp_path: Path) -> None:
+    """A database at schema 1 (before full-text search) gains FTS over its old rows."""
+    path = tmp_path / "old.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
+        db.execute(
+            """INSERT INTO items (guid, kind, title, summary, summary_html, url, language,
+                published, published_ts, source, first_seen, first_seen_ts, last_changed,
+                content_hash)
+               VALUES ('old-1', 'news', 'Revised Kyoto Convention accession', 'Myanmar joins',
+                '', 'https://example.org/old', 'en', '2020-10-06', 1601942400, 'legacy',
+                '2020-10-06T00:00:00+00:00', 1601942400000000, '2020-10-06T00:00:00+00:00',
+                'x')"""
+        )
+    async with await open_store(path) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        found = await store.query_items(ItemQuery(q="kyoto"))
+        assert [i.guid for i in found] == ["old-1"]
+        assert found[0].published.isoformat() == "2020-10-06"
+
+
+async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
+    path = tmp_path / "again.db"
+    async with await open_store(path) as store:
+        await store.upsert_item(make_item(guid="kept"), now=NOW)
+    async with await open_store(path) as store:
+        assert await store.get_item("kept") is not None
+        assert await store.schema_version() == len(MIGRATIONS)
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(SchemaTooNewError, match="newer than this wcofeed"):
+        await open_store(path)
