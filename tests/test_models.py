@@ -49,7 +49,17 @@ def test_from_dict_reports_every_bad_field_at_once() -> None:
             }
         )
     errors = info.value.errors
-    assert set(errors) == {"guid", "title", "published", "deadline", "colour", "source"}
+    assert set(errors) == {
+        "guid",
+        "kind",
+        "title",
+        "language",
+        "published",
+        "topics",
+        "deadline",
+        "colour",
+        "source",
+    }
     assert errors["colour"] == "unknown field"
     assert errors["source"] == "required"
 

@@ -94,7 +94,7 @@ class Item:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "topics", tuple(sorted(set(self.topics))))
-        errors = _validate(self)
+        errors = _validate({f.name: getattr(self, f.name) for f in dataclasses.fields(self)})
         if errors:
             raise ItemError(errors)
         object.__setattr__(self, "content_hash", _content_hash(self))
@@ -139,28 +139,32 @@ def as_utc(value: date | datetime) -> datetime:
     return datetime.combine(value, time(0), tzinfo=UTC)
 
 
-def _validate(item: Item) -> dict[str, str]:
+def _validate(values: Mapping[str, Any]) -> dict[str, str]:
+    """The model's rules over field values; an error message per bad field."""
     errors: dict[str, str] = {}
     for name in ("guid", "title", "url", "source"):
-        value = getattr(item, name)
+        value = values.get(name)
         if not isinstance(value, str) or not value.strip():
             errors[name] = "must be a non-empty string"
-    if item.kind not in KINDS:
+    if values.get("kind") not in KINDS:
         errors["kind"] = f"must be one of {', '.join(KINDS)}"
-    if not isinstance(item.language, str) or not _LANG.match(item.language):
+    language = values.get("language")
+    if not isinstance(language, str) or not _LANG.match(language):
         errors["language"] = "must be a BCP-47 language code such as 'en' or 'pt-BR'"
-    if not isinstance(item.published, date):
+    if not isinstance(values.get("published"), date):
         errors["published"] = "must be a date or datetime"
-    bad_topics = [t for t in item.topics if not isinstance(t, str) or not _SLUG.match(t)]
+    topics = values.get("topics", ())
+    bad_topics = [t for t in topics if not isinstance(t, str) or not _SLUG.match(t)]
     if bad_topics:
         errors["topics"] = f"not slugs (a-z, 0-9, '-'): {', '.join(map(str, bad_topics))}"
-    if item.deadline is not None and not isinstance(item.deadline, Deadline):
+    deadline = values.get("deadline")
+    if deadline is not None and not isinstance(deadline, Deadline):
         errors["deadline"] = "must be a Deadline"
-    elif item.deadline is not None and item.deadline.tz is not None:
+    elif deadline is not None and deadline.tz is not None:
         try:
-            ZoneInfo(item.deadline.tz)
+            ZoneInfo(deadline.tz)
         except (ZoneInfoNotFoundError, ValueError):
-            errors["deadline"] = f"unknown time zone {item.deadline.tz!r}"
+            errors["deadline"] = f"unknown time zone {deadline.tz!r}"
     return errors
 
 
@@ -256,6 +260,8 @@ def item_from_dict(data: Mapping[str, Any], *, defaults: Mapping[str, Any] | Non
         values["deadline"] = deadline_from_value(merged.get("deadline"))
     except ValueError as exc:
         errors["deadline"] = str(exc)
+    for key, message in _validate(values).items():
+        errors.setdefault(key, message)
     if errors:
         raise ItemError(errors)
     return Item(**values)

@@ -1,0 +1,150 @@
+"""The admin API under `/api/`: bearer token required, off when no token is configured.
+
+Items are edited in their JSON form (`models.item_to_dict`); a body that breaks the
+model gets 422 with an error per field. Every change asks the service to republish the
+feeds the item was and is in.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from wcofeed.models import Item, ItemError, SourceState, item_from_dict, item_to_dict
+from wcofeed.web.app import ACTIONS, MAX_BODY, SETTINGS, STORE
+from wcofeed.web.ops import source_health
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: Items added through the API name this as their source unless they give one.
+ADMIN_SOURCE = "admin"
+
+
+def _error(status: int, message: str, **extra: Any) -> web.Response:
+    return web.json_response({"error": message, **extra}, status=status)
+
+
+@web.middleware
+async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
+    token = request.config_dict[SETTINGS].security.admin_token
+    if not token:
+        return _error(404, "the admin API is off: no admin token is configured")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
+        response = _error(401, "a valid bearer token is required")
+        response.headers["WWW-Authenticate"] = 'Bearer realm="wcofeed admin"'
+        return response
+    return await handler(request)
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "the body is not valid JSON"}),
+            content_type="application/json",
+        ) from None
+    if not isinstance(data, dict):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "the body must be a JSON object"}),
+            content_type="application/json",
+        )
+    return data
+
+
+def _parse_item(data: dict[str, Any]) -> Item | web.Response:
+    try:
+        return item_from_dict(data, defaults={"source": ADMIN_SOURCE})
+    except ItemError as exc:
+        return _error(422, "the item is not valid", errors=exc.errors)
+
+
+async def list_sources(request: web.Request) -> web.Response:
+    settings, store = request.config_dict[SETTINGS], request.config_dict[STORE]
+    now = datetime.now(UTC)
+    states = {s.id: s for s in await store.source_states()}
+    body = []
+    for src in settings.sources:
+        state = states.get(src.id, SourceState(id=src.id))
+        body.append(
+            {
+                **source_health(src, state, now),
+                "url": src.url,
+                "type": src.type,
+                "every": src.every,
+                "enabled": src.enabled,
+                "last_attempt": state.last_attempt.isoformat() if state.last_attempt else None,
+            }
+        )
+    return web.json_response(body)
+
+
+async def ingest_source(request: web.Request) -> web.Response:
+    source_id = request.match_info["source"]
+    settings = request.config_dict[SETTINGS]
+    if all(src.id != source_id for src in settings.sources):
+        return _error(404, f"no source {source_id!r} in the config")
+    summary = await request.config_dict[ACTIONS].ingest_source(source_id)
+    return web.json_response(summary)
+
+
+async def get_item(request: web.Request) -> web.Response:
+    item = await request.config_dict[STORE].get_item(request.match_info["guid"])
+    if item is None:
+        return _error(404, "no such item")
+    return web.json_response(item_to_dict(item))
+
+
+async def create_item(request: web.Request) -> web.Response:
+    parsed = _parse_item(await _json_body(request))
+    if isinstance(parsed, web.Response):
+        return parsed
+    store = request.config_dict[STORE]
+    if await store.get_item(parsed.guid) is not None:
+        return _error(409, "an item with this guid exists: use PUT /api/items/{guid}")
+    result = await store.upsert_item(parsed)
+    await request.config_dict[ACTIONS].republish([result.item])
+    return web.json_response(item_to_dict(result.item), status=201)
+
+
+async def replace_item(request: web.Request) -> web.Response:
+    guid = request.match_info["guid"]
+    data = await _json_body(request)
+    if data.setdefault("guid", guid) != guid:
+        return _error(422, "the item is not valid", errors={"guid": "differs from the URL"})
+    parsed = _parse_item(data)
+    if isinstance(parsed, web.Response):
+        return parsed
+    store = request.config_dict[STORE]
+    if await store.get_item(guid) is None:
+        return _error(404, "no such item: create it with POST /api/items")
+    result = await store.upsert_item(parsed)
+    touched = [result.item, *([result.previous] if result.previous else [])]
+    await request.config_dict[ACTIONS].republish(touched)
+    return web.json_response({"outcome": result.outcome.value, **item_to_dict(result.item)})
+
+
+async def delete_item(request: web.Request) -> web.Response:
+    store = request.config_dict[STORE]
+    item = await store.get_item(request.match_info["guid"])
+    if item is None or not await store.delete_item(item.guid):
+        return _error(404, "no such item")
+    await request.config_dict[ACTIONS].republish([item])
+    return web.Response(status=204)
+
+
+def setup(app: web.Application) -> None:
+    api = web.Application(middlewares=[require_token], client_max_size=MAX_BODY)
+    api.router.add_get("/sources", list_sources)
+    api.router.add_post("/sources/{source}/ingest", ingest_source)
+    api.router.add_post("/items", create_item)
+    api.router.add_get("/items/{guid:.+}", get_item)
+    api.router.add_put("/items/{guid:.+}", replace_item)
+    api.router.add_delete("/items/{guid:.+}", delete_item)
+    app.add_subapp("/api/", api)

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from tests.conftest import NOW, make_item
+from wcofeed.store import Store
+
+SOURCES = """
+[[sources]]
+id = "newsroom"
+url = "samples/newsroom.html"
+every = 3600
+
+[[sources]]
+id = "home"
+url = "samples/home.html"
+every = 3600
+"""
+
+
+@pytest.fixture
+def web_config() -> str:
+    return SOURCES
+
+
+async def test_healthz_before_any_fetch_is_ok(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    body = await response.json()
+    assert body["database"] == {"ok": True}
+    assert [(s["id"], s["status"]) for s in body["sources"]] == [
+        ("newsroom", "pending"),
+        ("home", "pending"),
+    ]
+
+
+async def test_healthz_shows_each_failing_source_and_turns_503_when_all_fail(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    now = datetime.now(UTC)
+    await store.record_fetch_success("newsroom", now - timedelta(minutes=5))
+    await store.record_fetch_failure("home", now, "HTTP 500 from https://example.org/")
+    body = await (await client.get("/healthz")).json()
+    by_id = {s["id"]: s for s in body["sources"]}
+    assert by_id["newsroom"]["status"] == "ok"
+    assert 250 <= by_id["newsroom"]["last_success_age_seconds"] <= 400
+    assert by_id["home"]["status"] == "failing"
+    assert by_id["home"]["last_error"] == "HTTP 500 from https://example.org/"
+    assert body["status"] == "ok"
+
+    await store.record_fetch_failure("newsroom", now, "timeout after 30 s")
+    response = await client.get("/healthz")
+    assert response.status == 503
+    assert (await response.json())["status"] == "unhealthy"
+
+
+async def test_healthz_is_503_when_the_database_is_gone(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    await store.close()
+    response = await client.get("/healthz")
+    assert response.status == 503
+    assert (await response.json())["database"]["ok"] is False
+
+
+async def test_metrics_count_items_by_kind_and_language(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    await store.upsert_items(
+        [make_item(kind="call"), make_item(kind="call"), make_item(language="fr")], now=NOW
+    )
+    await store.record_fetch_failure("home", NOW, "boom")
+    response = await client.get("/metrics")
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("text/plain")
+    text = await response.text()
+    assert 'wcofeed_items{kind="call",language="en"} 2.0' in text
+    assert 'wcofeed_items{kind="news",language="fr"} 1.0' in text
+    assert 'wcofeed_source_consecutive_failures{source="home"} 1.0' in text
