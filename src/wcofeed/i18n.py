@@ -41,9 +41,10 @@ def format_day(value: date | datetime, language: str, form: str = "long") -> str
 
 
 def format_in(delta: timedelta, language: str) -> str:
-    """`in 3 days`, `dans 3 jours`…, for a deadline ahead."""
+    """`in 3 days`, `dans 3 jours`…, for a deadline ahead; always counted in days."""
+    # babel picks the largest unit reaching `threshold`; one this high keeps days.
     return format_timedelta(
-        delta, granularity="day", threshold=1.0, add_direction=True, locale=_locale(language)
+        delta, granularity="day", threshold=100_000, add_direction=True, locale=_locale(language)
     )
 
 

@@ -55,7 +55,7 @@ def create_app(
     actions: Actions,
     metrics: Metrics | None = None,
 ) -> web.Application:
-    from wcofeed.web import admin, ops
+    from wcofeed.web import admin, ops, pages
 
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
@@ -65,4 +65,5 @@ def create_app(
     app[ACTIONS] = actions
     ops.setup(app)
     admin.setup(app)
+    pages.setup(app)
     return app

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from aiohttp.test_utils import TestClient
+from lxml import html
+
+from tests.conftest import make_item
+from wcofeed.models import Deadline
+from wcofeed.store import Store
+
+TOPICS = """
+[topics.origin]
+labels = { en = "Origin", fr = "Origine" }
+
+[topics.capacity-building]
+labels = { en = "Capacity building", fr = "Renforcement des capacités" }
+"""
+
+
+@pytest.fixture
+def web_config() -> str:
+    return TOPICS
+
+
+def _today() -> datetime:
+    return datetime.now(ZoneInfo("Europe/Brussels"))
+
+
+async def page(client: TestClient[Any, Any], path: str, **headers: str) -> html.HtmlElement:
+    response = await client.get(path, headers=headers)
+    assert response.status == 200, await response.text()
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    return html.fromstring(await response.text())
+
+
+async def test_home_lists_latest_items_and_open_calls(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    today = _today()
+    call = make_item(
+        kind="call",
+        title="Master's degree programme (GRIPS)",
+        topics=("capacity-building",),
+        deadline=Deadline((today + timedelta(days=3)).date()),
+    )
+    closed = make_item(kind="call", title="Closed call", deadline=Deadline(date_ago(10)))
+    news = make_item(title="WCO launches origin forum", topics=("origin",), language="en")
+    await store.upsert_items([call, closed, news])
+
+    doc = await page(client, "/")
+    assert doc.get("lang") == "en"
+    calls = [li.text_content() for li in doc.cssselect("section.calls li")]
+    assert len(calls) == 1
+    assert "Master's degree programme (GRIPS)" in calls[0] and "closes in 3 days" in calls[0]
+    titles = [h.text_content().strip() for h in doc.cssselect("article.item h3")]
+    assert set(titles) == {call.title, closed.title, news.title}
+    alternate = {
+        link.get("type"): link.get("href") for link in doc.cssselect('link[rel="alternate"]')
+    }
+    assert alternate["application/atom+xml"] == "/feed.atom"
+    assert alternate["application/rss+xml"] == "/feed.rss"
+
+
+def date_ago(days: int):  # type: ignore[no-untyped-def]
+    return (_today() - timedelta(days=days)).date()
+
+
+async def test_filters_narrow_the_list_and_the_feed_link(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    origin = make_item(title="Rules of origin workshop", topics=("origin",))
+    french = make_item(title="Atelier sur l'origine", topics=("origin",), language="fr")
+    other = make_item(title="Capacity building mission", topics=("capacity-building",))
+    await store.upsert_items([origin, french, other])
+
+    doc = await page(client, "/?topic=origin&lang=en")
+    titles = [h.text_content().strip() for h in doc.cssselect("article.item h3")]
+    assert titles == ["Rules of origin workshop"]
+    atom = doc.cssselect('link[type="application/atom+xml"]')[0].get("href")
+    assert atom == "/feed.atom?lang=en&topic=origin"
+    selected = doc.cssselect("#topic option[selected]")[0]
+    assert selected.get("value") == "origin"
+
+    doc = await page(client, "/?q=workshop")
+    assert [h.text_content().strip() for h in doc.cssselect("article.item h3")] == [
+        "Rules of origin workshop"
+    ]
+
+
+async def test_interface_language_from_hl_or_browser(client: TestClient[Any, Any]) -> None:
+    doc = await page(client, "/?hl=fr")
+    assert doc.get("lang") == "fr"
+    assert doc.cssselect("#calls-heading")[0].text == "Appels à candidatures ouverts"
+    assert "Renforcement des capacités" in [o.text for o in doc.cssselect("#topic option")]
+    doc = await page(client, "/", **{"Accept-Language": "ar;q=0.9, en;q=0.5"})
+    assert doc.get("lang") == "ar" and doc.get("dir") == "rtl"
+    assert doc.cssselect("#calls-heading")[0].text == "طلبات الترشيح المفتوحة"
+    # a message with no Arabic text falls back to English
+    assert doc.cssselect("button")[0].text == "Apply"
+    switch = {a.get("lang"): a.get("href") for a in doc.cssselect("nav.languages a")}
+    assert switch["fr"] == "?hl=fr"
+
+
+async def test_hostile_item_text_is_escaped_and_bad_links_dropped(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    evil = make_item(
+        title='<script>alert("x")</script>Call',
+        summary='<img src=x onerror="alert(1)">',
+        url="javascript:alert(1)",
+    )
+    await store.upsert_item(evil)
+    response = await client.get("/")
+    text = await response.text()
+    assert "<script>alert" not in text and "<img src=x" not in text
+    assert "&lt;script&gt;" in text
+    doc = html.fromstring(text)
+    assert not [a for a in doc.iter("a") if "javascript:" in (a.get("href") or "")]
+
+
+@pytest.mark.parametrize(
+    ("query", "reason"),
+    [
+        ("lang=xx", "lang: unknown language"),
+        ("topic=astrology", "topic: unknown topic"),
+        ("kind=memo", "kind: must be one of"),
+        ("page=0", "page: must be between"),
+        ("page=two", "page: not a whole number"),
+        ("q=" + "x" * 300, "q: longer than 200"),
+    ],
+)
+async def test_bad_filters_are_400_naming_the_parameter(
+    client: TestClient[Any, Any], query: str, reason: str
+) -> None:
+    response = await client.get(f"/?{query}")
+    assert response.status == 400
+    assert reason in await response.text()
+
+
+async def test_paging_walks_every_item_once(client: TestClient[Any, Any], store: Store) -> None:
+    base = datetime(2025, 1, 1, tzinfo=UTC)
+    items = [make_item(published=base + timedelta(hours=n)) for n in range(45)]
+    await store.upsert_items(items)
+    seen: list[str] = []
+    path = "/"
+    while path:
+        doc = await page(client, path)
+        seen += [h.text_content().strip() for h in doc.cssselect("article.item h3")]
+        older = doc.cssselect('a[rel="next"]')
+        path = "/" + older[0].get("href") if older else ""
+    assert sorted(seen) == sorted(i.title for i in items) and len(seen) == 45
+
+
+async def test_calls_page_orders_by_deadline(client: TestClient[Any, Any], store: Store) -> None:
+    today = _today().date()
+    later = make_item(kind="call", title="Later", deadline=Deadline(today + timedelta(days=20)))
+    today_call = make_item(kind="call", title="Today", deadline=Deadline(today))
+    await store.upsert_items([later, today_call])
+    doc = await page(client, "/calls?hl=fr")
+    entries = [li.text_content() for li in doc.cssselect("section.calls li")]
+    assert "Today" in entries[0] and "clôture aujourd’hui" in entries[0]
+    assert "Later" in entries[1] and "dans 20 jours" in entries[1]
+    ics = doc.cssselect('link[type="text/calendar"]')[0].get("href")
+    assert ics == "/feed.ics?kind=call"
+
+
+async def test_stylesheet_is_served(client: TestClient[Any, Any]) -> None:
+    response = await client.get("/static/style.css")
+    assert response.status == 200 and "grid-template-columns" in await response.text()
