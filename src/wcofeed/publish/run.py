@@ -1,0 +1,108 @@
+"""`publish_all`: write every feed file that needs it, then tell the WebSub hub.
+
+A full run (no `touched`) renders every feed; after an ingest only the feeds that the
+new and changed items, or the versions they replaced, belong to are rendered, plus the
+calls feeds whose content moves with the clock. Either way a file is only replaced
+when its bytes differ, and only those feeds are announced to the hub.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from wcofeed.config import Settings
+from wcofeed.models import UpsertOutcome, UpsertResult
+from wcofeed.publish.build import file_name, file_url, spec_doc
+from wcofeed.publish.files import write_if_changed
+from wcofeed.publish.ics import render_ics
+from wcofeed.publish.index import render_index
+from wcofeed.publish.listing import listing
+from wcofeed.publish.opml import render_opml
+from wcofeed.publish.render import RENDERERS
+from wcofeed.publish.specs import FeedSpec, all_specs, closing_window
+from wcofeed.publish.websub import ping_hub
+from wcofeed.store import Store
+
+log = logging.getLogger("wcofeed.publish")
+
+
+@dataclass
+class PublishReport:
+    """Which files were written or left alone, and how the hub pings went."""
+
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+    pinged: list[str] = field(default_factory=list)
+    ping_errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        line = f"{len(self.written)} written, {len(self.unchanged)} unchanged"
+        if self.pinged:
+            line += f", {len(self.pinged)} announced to the hub"
+        if self.ping_errors:
+            line += f", {len(self.ping_errors)} hub errors"
+        return line
+
+
+def selected_specs(
+    specs: Iterable[FeedSpec], touched: Iterable[UpsertResult] | None
+) -> list[FeedSpec]:
+    """The feeds to render: all, or those a changed item (old or new version) belongs to."""
+    specs = list(specs)
+    if touched is None:
+        return specs
+    versions = [
+        version
+        for result in touched
+        if result.outcome is not UpsertOutcome.UNCHANGED
+        for version in (result.item, result.previous)
+        if version is not None
+    ]
+    return [s for s in specs if s.time_dependent or any(s.touches(v) for v in versions)]
+
+
+async def publish_all(
+    settings: Settings,
+    store: Store,
+    touched: Iterable[UpsertResult] | None = None,
+    *,
+    now: datetime | None = None,
+) -> PublishReport:
+    """Write the feeds (all, or those `touched` affects), index.html and feeds.opml."""
+    now = now or datetime.now(UTC)
+    root = settings.publish.feeds_dir
+    report = PublishReport()
+    specs = all_specs(settings, await store.counts())
+    changed_urls: list[str] = []
+
+    def put(name: str, data: bytes) -> bool:
+        path = root / name
+        written = write_if_changed(path, data)
+        (report.written if written else report.unchanged).append(path)
+        return written
+
+    for spec in selected_specs(specs, touched):
+        items = await store.query_items(spec.query(settings.publish.items_per_feed, now))
+        if spec.section == "closing-soon":
+            items = closing_window(items, now, settings.publish.closing_soon_days)
+        for fmt, render in RENDERERS.items():
+            if put(file_name(spec, fmt), render(spec_doc(settings, spec, fmt, items))):
+                changed_urls.append(file_url(settings, spec, fmt))
+        if "ics" in spec.formats:
+            calls = await store.query_items(spec.calendar_query(now))
+            doc = spec_doc(settings, spec, "ics", calls)
+            if put(file_name(spec, "ics"), render_ics(doc.title, spec.language, doc.self_url,
+                                                      doc.entries)):
+                changed_urls.append(doc.self_url)
+    groups = listing(settings, specs)
+    put("index.html", render_index(settings, groups))
+    put("feeds.opml", render_opml(settings, groups))
+    if settings.publish.websub_hub and changed_urls:
+        report.ping_errors = await ping_hub(settings.publish.websub_hub, changed_urls)
+        report.pinged = changed_urls
+    log.info("published", extra={"fields": {"result": report.summary()}})
+    return report
