@@ -65,6 +65,11 @@ class SiteSettings:
 class ServerSettings:
     host: str = _opt("127.0.0.1", "Address the HTTP server listens on.")
     port: int = _opt(8080, "Port the HTTP server listens on.")
+    change_check_seconds: float = _opt(
+        1.0,
+        "Seconds a served feed is trusted before the store is asked whether anything "
+        "changed (0: on every request).",
+    )
 
 
 @dataclass(frozen=True)

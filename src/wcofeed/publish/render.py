@@ -202,7 +202,9 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
             node.set("time", deadline.at.isoformat(timespec="minutes"))
         if deadline.tz:
             node.set("timezone", deadline.tz)
-        node.text = rfc3339(deadline.closes_at())
+        # The instant as an attribute too: feedparser keeps only attributes when present.
+        node.set("closes", rfc3339(deadline.closes_at()))
+        node.text = node.get("closes")
 
 
 def rfc3339(value: datetime) -> str:

@@ -76,7 +76,9 @@ async def publish_all(
     now = now or datetime.now(UTC)
     root = settings.publish.feeds_dir
     report = PublishReport()
-    specs = all_specs(settings, await store.counts())
+    specs = all_specs(
+        settings, await store.counts(), lambda spec: (root / file_name(spec, "atom")).exists()
+    )
     changed_urls: list[str] = []
 
     def put(name: str, data: bytes) -> bool:

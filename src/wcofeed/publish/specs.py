@@ -8,7 +8,7 @@ version it replaced, so a call that moves out of a topic leaves that topic's fee
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -93,17 +93,21 @@ def closing_window(items: Iterable[Item], now: datetime, days: int) -> list[Item
     return [i for i in items if i.deadline is not None and i.deadline.closes_at() <= end]
 
 
-def all_specs(settings: Settings, counts: Counts) -> list[FeedSpec]:
+def all_specs(
+    settings: Settings, counts: Counts, published: Callable[[FeedSpec], bool] = lambda s: False
+) -> list[FeedSpec]:
     """Every static feed: per language, per kind, closing soon, and per language x topic.
 
     A language x topic feed exists when the topic is configured and has at least one item
-    in that language, so the index does not list hundreds of empty feeds.
+    in that language, so the index does not list hundreds of empty feeds; once
+    `published`, it stays (empty if need be), so subscribers never meet a stale file.
     """
     specs: list[FeedSpec] = []
     for language in settings.site.languages:
         for section in FIXED_SECTIONS:
             specs.append(FeedSpec(language, section))
         for topic in sorted(settings.topics):
-            if counts.by_language_topic.get((language, topic), 0) > 0:
-                specs.append(FeedSpec(language, "topic", topic))
+            spec = FeedSpec(language, "topic", topic)
+            if counts.by_language_topic.get((language, topic), 0) > 0 or published(spec):
+                specs.append(spec)
     return specs

@@ -28,8 +28,12 @@ def template_environment(settings: Settings) -> jinja2.Environment:
 
 
 def create_app(settings: Settings, store: Store) -> web.Application:
+    # Route modules import the app keys above, so they are imported here, not at the top.
+    from wcofeed.web import feeds
+
     app = web.Application(client_max_size=64 * 1024)
     app[SETTINGS] = settings
     app[STORE] = store
     app[TEMPLATES] = template_environment(settings)
+    feeds.setup(app)
     return app
