@@ -133,6 +133,9 @@ class PublishSettings:
     items_per_feed: int = _opt(50, "Entries in each static feed file and first HTTP page.")
     max_limit: int = _opt(200, "Largest `limit` a feed query may ask for.")
     closing_soon_days: int = _opt(30, "Window of the `calls closing soon` feed, in days.")
+    calendar_events: int = _opt(
+        200, "Most events in a calendar (.ics) of open calls, soonest deadlines first."
+    )
     websub_hub: str = _opt("", "WebSub hub URL to advertise and ping; empty: none.")
     cache_seconds: int = _opt(300, "Cache-Control max-age of served feeds.")
 

@@ -154,3 +154,21 @@ async def test_unreachable_hub_is_reported_not_raised(
     report = await publish_all(settings, store, now=now)
     assert report.written
     assert len(report.ping_errors) == 1 and "127.0.0.1:9" in report.ping_errors[0]
+
+
+async def test_incremental_refreshes_calls_feeds_the_clock_changed(
+    pub_settings: Settings, store: Store, filled: list[Item], now: datetime
+) -> None:
+    await publish_all(pub_settings, store, now=now)
+    root = pub_settings.publish.feeds_dir
+    for path in root.rglob("*"):
+        os.utime(path, (now.timestamp(), now.timestamp()))
+    # The English call closing on 14 February has closed by the 16th; nothing else moved.
+    later = datetime(2025, 2, 16, tzinfo=now.tzinfo)
+    report = await publish_all(pub_settings, store, [], now=later)
+    written = names(report.written, root)
+    assert {"en/calls.ics", "en/closing-soon.atom", "en/closing-soon.rss"} <= written
+    assert not any(n.startswith("fr/") for n in written | names(report.unchanged, root))
+    assert feedparser.parse((root / "en/closing-soon.atom").read_bytes()).entries == []
+    calendar = icalendar.Calendar.from_ical((root / "en/calls.ics").read_bytes())
+    assert [str(e["URL"]) for e in calendar.walk("VEVENT")] == ["https://wco.test/en/call-8"]

@@ -34,9 +34,25 @@ def topic_labels(settings: Settings, words: str) -> dict[str, str]:
     return {slug: messages.topic_label(settings, slug, words) for slug in settings.topics}
 
 
-def entries(settings: Settings, items: Sequence[Item], words: str) -> list[Entry]:
+#: Entries already prepared in one publish run, by item version and feed language: an
+#: item sits in several feeds (all, its kind, its topics), each written in three formats.
+EntryMemo = dict[tuple[str, str, str, str], Entry]
+
+
+def entries(
+    settings: Settings, items: Sequence[Item], words: str, memo: EntryMemo | None = None
+) -> list[Entry]:
     labels = topic_labels(settings, words)
-    return [make_entry(item, words, labels) for item in items]
+    if memo is None:
+        return [make_entry(item, words, labels) for item in items]
+    prepared = []
+    for item in items:
+        key = (item.guid, item.content_hash, str(item.last_changed), words)
+        entry = memo.get(key)
+        if entry is None:
+            entry = memo[key] = make_entry(item, words, labels)
+        prepared.append(entry)
+    return prepared
 
 
 def spec_title(settings: Settings, spec: FeedSpec) -> str:
@@ -56,7 +72,11 @@ def describe(settings: Settings, what: str, words: str, language: str | None) ->
 
 
 def spec_doc(
-    settings: Settings, spec: FeedSpec, fmt: Format, items: Sequence[Item]
+    settings: Settings,
+    spec: FeedSpec,
+    fmt: Format,
+    items: Sequence[Item],
+    memo: EntryMemo | None = None,
 ) -> FeedDoc:
     what = spec_title(settings, spec)
     return FeedDoc(
@@ -67,7 +87,7 @@ def spec_doc(
         home_url=site_url(settings, "feeds/"),
         words=spec.language,
         language=spec.language,
-        entries=entries(settings, items, spec.language),
+        entries=entries(settings, items, spec.language, memo),
         hub=settings.publish.websub_hub,
         topic_scheme=site_url(settings, "topics/"),
     )

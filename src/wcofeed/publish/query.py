@@ -19,7 +19,7 @@ from wcofeed.publish import messages
 from wcofeed.publish.build import query_doc, site_url
 from wcofeed.publish.ics import render_ics
 from wcofeed.publish.render import RENDERERS
-from wcofeed.publish.specs import CALENDAR_LIMIT, Format
+from wcofeed.publish.specs import Format
 from wcofeed.store import ItemQuery, Store
 
 PARAMETERS = ("lang", "topic", "kind", "q", "since", "limit", "page")
@@ -149,7 +149,7 @@ async def render_query(
     if fmt == "ics":
         calls = ItemQuery(
             languages=query.languages, topics=query.topics, kinds=("call",), q=query.q,
-            since=query.since, open_at=now, order="deadline", limit=CALENDAR_LIMIT,
+            since=query.since, open_at=now, order="deadline", limit=settings.publish.calendar_events,
         )
         items = await store.query_items(calls)
         self_url = f"{base}?{urlencode(query.params(1))}"

@@ -20,9 +20,6 @@ from wcofeed.store import Counts, ItemQuery
 Format = Literal["rss", "atom", "json", "ics"]
 FEED_FORMATS: tuple[Format, ...] = ("atom", "rss", "json")
 
-#: At most this many events in a calendar of open calls: calendars want them all.
-CALENDAR_LIMIT = 1000
-
 Section = Literal["all", "news", "calls", "closing-soon", "topic"]
 FIXED_SECTIONS: tuple[Section, ...] = ("all", "news", "calls", "closing-soon")
 
@@ -67,11 +64,11 @@ class FeedSpec:
             )
         return ItemQuery(languages=languages, limit=limit)
 
-    def calendar_query(self, now: datetime) -> ItemQuery:
+    def calendar_query(self, now: datetime, limit: int) -> ItemQuery:
         """Open calls of this language, soonest deadline first."""
         return ItemQuery(
             languages=(self.language,), kinds=("call",), open_at=now, order="deadline",
-            limit=CALENDAR_LIMIT,
+            limit=limit,
         )
 
     def touches(self, item: Item) -> bool:
