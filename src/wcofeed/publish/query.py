@@ -149,7 +149,8 @@ async def render_query(
     if fmt == "ics":
         calls = ItemQuery(
             languages=query.languages, topics=query.topics, kinds=("call",), q=query.q,
-            since=query.since, open_at=now, order="deadline", limit=settings.publish.calendar_events,
+            since=query.since, open_at=now, order="deadline",
+            limit=settings.publish.calendar_events,
         )
         items = await store.query_items(calls)
         self_url = f"{base}?{urlencode(query.params(1))}"
