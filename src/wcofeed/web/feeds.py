@@ -12,7 +12,7 @@ import gzip
 import hashlib
 import time
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -49,16 +49,32 @@ class Rendered:
     last_modified: datetime
     content_type: str
     version: Hashable
+    #: Headers of a 304, of a plain 200 and of a gzip 200: built once, sent many times.
+    validators: Mapping[str, str]
+    headers: Mapping[str, str]
+    gzip_headers: Mapping[str, str]
 
     @classmethod
-    def of(cls, body: bytes, content_type: str, modified: datetime, version: Hashable) -> Rendered:
+    def of(
+        cls, body: bytes, content_type: str, modified: datetime, version: Hashable, max_age: int
+    ) -> Rendered:
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        return cls(body, gzip.compress(body, 6, mtime=0), etag, modified.replace(microsecond=0),
-                   content_type, version)
+        modified = modified.replace(microsecond=0)
+        headers = {
+            "ETag": etag,
+            "Last-Modified": format_datetime(modified, usegmt=True),
+            "Cache-Control": f"public, max-age={max_age}",
+            "Vary": "Accept-Encoding",
+        }
+        plain = {**headers, "Content-Type": content_type}
+        zipped = {**plain, "Content-Encoding": "gzip"}
+        gzipped = gzip.compress(body, 6, mtime=0)
+        return cls(body, gzipped, etag, modified, content_type, version, headers, plain, zipped)
 
 
 class FeedCache:
-    """Rendered feeds by key, valid while the store's last change stays the same."""
+    """Rendered feeds (valid while the store's last change stays the same) and the
+    resolved paths of feed files, least recently used dropped first."""
 
     def __init__(self, store: Store, check_seconds: float) -> None:
         self._store = store
@@ -66,6 +82,7 @@ class FeedCache:
         self._checked = float("-inf")
         self._version: Hashable = None
         self._entries: OrderedDict[Hashable, Rendered] = OrderedDict()
+        self._paths: dict[str, Path] = {}
 
     async def version(self) -> Hashable:
         """The store's last change, asked at most once per `check_seconds`."""
@@ -81,18 +98,35 @@ class FeedCache:
             self._entries.move_to_end(key)
         return found
 
-    def put(self, key: Hashable, rendered: Rendered) -> None:
-        self._entries[key] = rendered
+    def put(self, key: Hashable, value: Rendered) -> None:
+        self._entries[key] = value
         self._entries.move_to_end(key)
         while len(self._entries) > _CACHE_SIZE:
             self._entries.popitem(last=False)
+
+    def path(self, root: Path, tail: str) -> Path | None:
+        """`safe_file(root, tail)`, remembered: resolving costs a syscall per folder."""
+        found = self._paths.get(tail)
+        if found is None:
+            found = safe_file(root, tail)
+            if found is not None:
+                if len(self._paths) >= _CACHE_SIZE:
+                    self._paths.clear()
+                self._paths[tail] = found
+        return found
+
+    def forget_path(self, tail: str) -> None:
+        self._paths.pop(tail, None)
 
 
 FEED_CACHE = web.AppKey("feed_cache", FeedCache)
 
 
 def _accepts_gzip(request: web.Request) -> bool:
-    for part in request.headers.get("Accept-Encoding", "").split(","):
+    accepted = request.headers.get("Accept-Encoding")
+    if not accepted:
+        return False
+    for part in accepted.split(","):
         coding, _, params = part.strip().partition(";")
         if coding.strip().lower() in ("gzip", "*"):
             q = params.strip().removeprefix("q=").strip()
@@ -118,45 +152,39 @@ def _not_modified(request: web.Request, rendered: Rendered) -> bool:
     return False
 
 
-def respond(request: web.Request, rendered: Rendered, max_age: int) -> web.Response:
-    headers = {
-        "ETag": rendered.etag,
-        "Last-Modified": format_datetime(rendered.last_modified, usegmt=True),
-        "Cache-Control": f"public, max-age={max_age}",
-        "Vary": "Accept-Encoding",
-    }
+def respond(request: web.Request, rendered: Rendered) -> web.Response:
     if _not_modified(request, rendered):
-        return web.Response(status=304, headers=headers)
-    body = rendered.body
+        return web.Response(status=304, headers=rendered.validators)
     if _accepts_gzip(request):
-        body = rendered.gzipped
-        headers["Content-Encoding"] = "gzip"
-    headers["Content-Type"] = rendered.content_type
-    return web.Response(body=body, headers=headers)
+        return web.Response(body=rendered.gzipped, headers=rendered.gzip_headers)
+    return web.Response(body=rendered.body, headers=rendered.headers)
 
 
 async def feed_query(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     fmt = cast(Format, request.match_info["fmt"])
-    params = {name: request.query.getall(name) for name in request.query}
-    try:
-        query = parse_query(settings, params)
-    except QueryError as exc:
-        raise _error(exc.status, str(exc)) from None
     cache = request.app[FEED_CACHE]
     version = await cache.version()
-    now = datetime.now(UTC)
-    # A calendar of open calls changes as calls close, with or without new items.
-    key = (fmt, query, now.strftime("%Y%m%d%H") if fmt == "ics" else "")
+    # Keyed by the raw query string, so a hit skips parsing (only valid queries are
+    # cached). A calendar of open calls also changes as calls close: hourly buckets.
+    bucket = time.strftime("%Y%m%d%H", time.gmtime()) if fmt == "ics" else ""
+    key = (fmt, request.query_string, bucket)
     cached = cache.get(key)
     if cached is None or cached.version != version:
+        params = {name: request.query.getall(name) for name in request.query}
+        try:
+            query = parse_query(settings, params)
+        except QueryError as exc:
+            raise _error(exc.status, str(exc)) from None
+        now = datetime.now(UTC)
         body = await render_query(settings, request.app[STORE], fmt, query, now)
         modified = now
         if cached is not None and cached.body == body:
             modified = cached.last_modified
-        cached = Rendered.of(body, CONTENT_TYPES[fmt], modified, version)
+        max_age = settings.publish.cache_seconds
+        cached = Rendered.of(body, CONTENT_TYPES[fmt], modified, version, max_age)
         cache.put(key, cached)
-    return respond(request, cached, settings.publish.cache_seconds)
+    return respond(request, cached)
 
 
 def _error(status: int, message: str) -> web.HTTPException:
@@ -183,20 +211,25 @@ def safe_file(root: Path, tail: str) -> Path | None:
 
 async def feed_file(request: web.Request) -> web.Response:
     settings: Settings = request.app[SETTINGS]
-    root = settings.publish.feeds_dir
-    path = safe_file(root, request.match_info["path"])
+    cache = request.app[FEED_CACHE]
+    tail = request.match_info["path"]
+    path = cache.path(settings.publish.feeds_dir, tail)
     content_type = _FILE_TYPES.get(path.suffix) if path else None
     if path is None or content_type is None:
         raise _error(404, "no such feed file")
-    stat = path.stat()
-    cache = request.app[FEED_CACHE]
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        cache.forget_path(tail)
+        raise _error(404, "no such feed file") from None
     version = (stat.st_mtime_ns, stat.st_size)
     cached = cache.get(path)
     if cached is None or cached.version != version:
         modified = datetime.fromtimestamp(stat.st_mtime, UTC)
-        cached = Rendered.of(path.read_bytes(), content_type, modified, version)
+        max_age = settings.publish.cache_seconds
+        cached = Rendered.of(path.read_bytes(), content_type, modified, version, max_age)
         cache.put(path, cached)
-    return respond(request, cached, settings.publish.cache_seconds)
+    return respond(request, cached)
 
 
 def setup(app: web.Application) -> None:
