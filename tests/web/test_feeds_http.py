@@ -179,6 +179,8 @@ async def test_static_files_served_safely(
     cached = await client.get("/feeds/en/topics/origin.atom",
                               headers={"If-None-Match": resp.headers["ETag"]})
     assert cached.status == 304
+    (web_settings.publish.feeds_dir / "en/topics/origin.atom").unlink()
+    assert (await client.get("/feeds/en/topics/origin.atom")).status == 404
     index = await client.get("/feeds/")
     assert index.content_type == "text/html"
     assert 'rel="alternate"' in await index.text()
