@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
@@ -61,6 +62,8 @@ async def test_full_publish_writes_every_feed(
     feeds = {n for n in written - {"index.html", "feeds.opml"} if not n.endswith(".ics")}
     assert discovered == {f"http://feeds.test/feeds/{n}" for n in feeds}
     assert "Règles d'origine" in page.text_content()
+    headings = [h.text_content() for h in page.iter("h2")]
+    assert "Flux en français" in headings and "Feeds in English" in headings
 
 
 async def test_unchanged_feeds_keep_bytes_and_mtime(
@@ -140,8 +143,14 @@ async def test_websub_hub_is_advertised_and_pinged_for_changed_feeds(
     assert set(pinged) == set(report.pinged)
     assert "http://feeds.test/feeds/en/all.atom" in pinged
     assert not any(p.endswith((".html", ".opml")) for p in pinged)
-    feed = (settings.publish.feeds_dir / "en/all.rss").read_text(encoding="utf-8")
+    root = settings.publish.feeds_dir
+    feed = (root / "en/all.rss").read_text(encoding="utf-8")
     assert f'<atom:link rel="hub" href="{url}"/>' in feed
+    atom = feedparser.parse((root / "fr/all.atom").read_bytes()).feed
+    links = {link.rel: link.href for link in atom.links}
+    assert links["hub"] == url and links["self"] == "http://feeds.test/feeds/fr/all.atom"
+    json_feed = json.loads((root / "ar/news.json").read_bytes())
+    assert json_feed["hubs"] == [{"type": "WebSub", "url": url}]
     received.clear()
     again = await publish_all(settings, store, now=now)
     assert again.pinged == [] and received == []

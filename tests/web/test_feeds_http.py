@@ -185,9 +185,12 @@ async def test_static_files_served_safely(
     assert index.content_type == "text/html"
     assert 'rel="alternate"' in await index.text()
     assert (await client.get("/feeds/feeds.opml")).content_type == "text/x-opml"
-    (web_settings.publish.feeds_dir.parent / "secret.txt").write_text("no")
-    for bad in ("/feeds/../secret.txt", "/feeds/%2e%2e/secret.txt", "/feeds/en/../../secret.txt",
-                "/feeds/.hidden", "/feeds/en/nothing.atom", "/feeds/..%2fsecret.txt"):
+    secret = web_settings.publish.feeds_dir.parent / "secret.atom"
+    secret.write_text("no")
+    (web_settings.publish.feeds_dir / "en/escape.atom").symlink_to(secret)
+    for bad in ("/feeds/../secret.atom", "/feeds/%2e%2e/secret.atom",
+                "/feeds/en/../../secret.atom", "/feeds/.hidden", "/feeds/en/nothing.atom",
+                "/feeds/..%2fsecret.atom", "/feeds/en/escape.atom", "/feeds/en%5c..%5csecret.atom"):
         assert (await client.get(bad)).status == 404, bad
 
 
