@@ -114,7 +114,7 @@ def make_entry(item: Item, language: str, topic_labels: Mapping[str, str]) -> En
     return Entry(
         item=item,
         id=xml_safe(entry_id(item)),
-        title=xml_safe(item.title.strip()) or item.guid,
+        title=xml_safe(item.title.strip()) or xml_safe(item.guid),
         text=body_text,
         html=body_html,
         topics=tuple((t, xml_safe(topic_labels.get(t, t))) for t in item.topics),

@@ -29,6 +29,8 @@ from wcofeed.store import Store
 from wcofeed.web.app import SETTINGS, STORE
 
 _CACHE_SIZE = 512
+#: Rendered bodies kept at most (plain + gzip), so many distinct queries cannot exhaust memory.
+_CACHE_BYTES = 64 * 1024 * 1024
 _FILE_TYPES = {
     ".atom": CONTENT_TYPES["atom"],
     ".rss": CONTENT_TYPES["rss"],
@@ -53,6 +55,10 @@ class Rendered:
     validators: Mapping[str, str]
     headers: Mapping[str, str]
     gzip_headers: Mapping[str, str]
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + len(self.gzipped)
 
     @classmethod
     def of(
@@ -82,6 +88,7 @@ class FeedCache:
         self._checked = float("-inf")
         self._version: Hashable = None
         self._entries: OrderedDict[Hashable, Rendered] = OrderedDict()
+        self._bytes = 0
         self._paths: dict[str, Path] = {}
 
     async def version(self) -> Hashable:
@@ -99,10 +106,14 @@ class FeedCache:
         return found
 
     def put(self, key: Hashable, value: Rendered) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self._bytes -= old.size
         self._entries[key] = value
-        self._entries.move_to_end(key)
-        while len(self._entries) > _CACHE_SIZE:
-            self._entries.popitem(last=False)
+        self._bytes += value.size
+        while len(self._entries) > _CACHE_SIZE or self._bytes > _CACHE_BYTES:
+            _, dropped = self._entries.popitem(last=False)
+            self._bytes -= dropped.size
 
     def path(self, root: Path, tail: str) -> Path | None:
         """`safe_file(root, tail)`, remembered: resolving costs a syscall per folder."""
