@@ -86,6 +86,7 @@ async def test_atom_and_rss_round_trip_every_field(
                     expected_topics(pub_settings, item, lang)
                 if fmt == "atom":
                     assert [t.term for t in got.tags] == list(item.topics)
+                    assert got.links[0].hreflang == item.language
                     assert got.summary_detail.language == item.language
                 else:
                     assert got.language == item.language

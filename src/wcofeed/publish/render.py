@@ -179,7 +179,13 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
 
     def extend_atom(self, element: etree._Element) -> etree._Element:
         assert self.entry is not None
-        element.set(_XML_LANG, self.entry.item.language)
+        language = self.entry.item.language
+        element.set(_XML_LANG, language)
+        # feedgen keeps only href on entry links (python-feedgen #135).
+        for link in element.iter("link"):
+            link.set("rel", "alternate")
+            link.set("type", "text/html")
+            link.set("hreflang", language)
         self._deadline(element)
         return element
 
@@ -271,6 +277,7 @@ def render_json(doc: FeedDoc) -> bytes:
         "description": xml_safe(doc.description),
         "home_page_url": doc.home_url,
         "feed_url": doc.self_url,
+        "authors": [{"name": xml_safe(doc.author), "url": doc.home_url}],
     }
     if doc.language:
         feed["language"] = doc.language
