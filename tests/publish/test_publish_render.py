@@ -13,6 +13,7 @@ from lxml import etree
 from wcofeed.config import Settings
 from wcofeed.models import Item
 from wcofeed.publish.build import entries, file_url, spec_doc
+from wcofeed.publish.messages import CATALOG
 from wcofeed.publish.render import (
     JSON_EXTENSION,
     WCOFEED_NS,
@@ -174,3 +175,9 @@ def test_hostile_text_yields_valid_escaped_xml(
         assert entry.summary.startswith("A & B ]]>  </description> <![CDATA[ x ]]>")
         assert "<script" not in entry.content[0].value
         assert "<p>ok</p>" in entry.content[0].value
+
+
+def test_french_messages_are_complete() -> None:
+    assert CATALOG.keys("fr") == CATALOG.keys("en")
+    for language in ("es", "ru", "zh", "ar"):
+        assert {"news", "calls", "deadline"} <= CATALOG.keys(language)

@@ -46,6 +46,10 @@ async def test_full_publish_writes_every_feed(
     assert [e.link for e in closing.entries] == ["https://wco.test/en/call-7"]
 
     calendar = icalendar.Calendar.from_ical((root / "en/calls.ics").read_bytes())
+    assert str(calendar["X-WR-CALNAME"]) == "WCO news and calls: open calls (English)"
+    fr_calendar = icalendar.Calendar.from_ical((root / "fr/calls.ics").read_bytes())
+    assert str(fr_calendar["X-WR-CALNAME"]) == "WCO news and calls : appels ouverts (français)"
+    assert str(fr_calendar.walk("VEVENT")[0]["SUMMARY"]).startswith("Clôture : ")
     events = calendar.walk("VEVENT")
     assert [str(e["URL"]) for e in events] == ["https://wco.test/en/call-7",
                                                "https://wco.test/en/call-8"]

@@ -19,7 +19,6 @@ CATALOG = Catalog(
             "calls": "Calls for applications",
             "closing-soon": "Calls closing soon",
             "topic": "Topic: {topic}",
-            "query": "Selected items",
             "description": "{what}, from {site}, in {language_name}.",
             "description_any": "{what}, from {site}.",
             "deadline": "Deadline: {when}",
@@ -33,7 +32,6 @@ CATALOG = Catalog(
             "index_topics": "By topic",
             "index_general": "General feeds",
             "index_opml": "All feeds at once (OPML)",
-            "calendar": "Calendar",
             "language_heading": "Feeds in {language_name}",
         },
         "fr": {
@@ -42,7 +40,6 @@ CATALOG = Catalog(
             "calls": "Appels à candidatures",
             "closing-soon": "Appels qui se terminent bientôt",
             "topic": "Thème : {topic}",
-            "query": "Éléments choisis",
             "description": "{what}, de {site}, en {language_name}.",
             "description_any": "{what}, de {site}.",
             "deadline": "Date limite : {when}",
@@ -56,7 +53,6 @@ CATALOG = Catalog(
             "index_topics": "Par thème",
             "index_general": "Flux généraux",
             "index_opml": "Tous les flux d'un coup (OPML)",
-            "calendar": "Calendrier",
             "language_heading": "Flux en {language_name}",
         },
         "es": {

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from wcofeed.config import Settings
 from wcofeed.models import UpsertOutcome, UpsertResult
+from wcofeed.publish import messages
 from wcofeed.publish.build import EntryMemo, file_name, file_url, spec_doc
 from wcofeed.publish.files import write_if_changed
 from wcofeed.publish.ics import render_ics
@@ -137,7 +138,11 @@ async def publish_all(
             limit = settings.publish.calendar_events
             calls = await store.query_items(spec.calendar_query(now, limit))
             doc = spec_doc(settings, spec, "ics", calls, memo)
-            if put(file_name(spec, "ics"), render_ics(doc.title, spec.language, doc.self_url,
+            name = messages.text(
+                spec.language, "calendar_name", site=settings.site.title,
+                language_name=messages.language_name(spec.language),
+            )
+            if put(file_name(spec, "ics"), render_ics(name, spec.language, doc.self_url,
                                                       doc.entries)):
                 changed_urls.append(doc.self_url)
     groups = listing(settings, specs)
