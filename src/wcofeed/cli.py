@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from wcofeed.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
 from wcofeed.logs import setup_logging
 from wcofeed.models import KINDS, Item, item_to_dict
-from wcofeed.store import ItemQuery, SchemaTooNewError, open_store
+from wcofeed.store import ItemQuery, SchemaTooNewError, Store, open_store
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -168,3 +168,66 @@ def print_item_table(items: Sequence[Item], out: TextIO) -> None:
             f"{item.language:<4}  {deadline:<10}  {title}",
             file=out,
         )
+
+
+# --- publish --------------------------------------------------------------------------
+
+
+@command("publish", "write every feed file, the feed index and the OPML list")
+async def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
+    from wcofeed.publish import publish_all
+
+    async with await open_store(settings.database.path) as store:
+        report = await publish_all(settings, store)
+    print(f"feeds in {settings.publish.feeds_dir}: {report.summary()}")
+    for error in report.ping_errors:
+        print(f"warning: {error}", file=sys.stderr)
+    return EXIT_OK
+
+
+# --- serve ----------------------------------------------------------------------------
+
+
+class _PublishOnly:
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings, self.store = settings, store
+
+    async def ingest_source(self, source_id: str) -> dict[str, Any]:
+        return {"error": "ingest is not available yet"}
+
+    async def republish(self, items: Sequence[Item]) -> None:
+        from wcofeed.models import UpsertOutcome, UpsertResult
+        from wcofeed.publish import publish_all
+
+        touched = [UpsertResult(UpsertOutcome.CHANGED, i) for i in items]
+        await publish_all(self.settings, self.store, touched)
+
+
+def _serve_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=_positive, metavar="N", help="port (default: server.port)")
+
+
+@command("serve", "serve the feeds over HTTP (host and port from [server])", _serve_arguments)
+async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from wcofeed.web.app import create_app
+
+    port = args.port or settings.server.port
+    async with await open_store(settings.database.path) as store:
+        runner = web.AppRunner(
+            create_app(settings, store, _PublishOnly(settings, store)), access_log=None
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, settings.server.host, port)
+            try:
+                await site.start()
+            except OSError as exc:
+                where = f"{settings.server.host}:{port}"
+                raise CommandError(f"cannot listen on {where}: {exc.strerror}") from None
+            print(f"serving on http://{settings.server.host}:{port}/ (Ctrl-C stops)")
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+    return EXIT_OK

@@ -67,6 +67,11 @@ class SiteSettings:
 class ServerSettings:
     host: str = _opt("127.0.0.1", "Address the HTTP server listens on.")
     port: int = _opt(8080, "Port the HTTP server listens on.")
+    change_check_seconds: float = _opt(
+        1.0,
+        "Seconds a served feed is trusted before the store is asked whether anything "
+        "changed (0: on every request).",
+    )
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,9 @@ class PublishSettings:
     items_per_feed: int = _opt(50, "Entries in each static feed file and first HTTP page.")
     max_limit: int = _opt(200, "Largest `limit` a feed query may ask for.")
     closing_soon_days: int = _opt(30, "Window of the `calls closing soon` feed, in days.")
+    calendar_events: int = _opt(
+        200, "Most events in a calendar (.ics) of open calls, soonest deadlines first."
+    )
     websub_hub: str = _opt("", "WebSub hub URL to advertise and ping; empty: none.")
     cache_seconds: int = _opt(300, "Cache-Control max-age of served feeds.")
 

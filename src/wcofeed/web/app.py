@@ -55,7 +55,8 @@ def create_app(
     actions: Actions,
     metrics: Metrics | None = None,
 ) -> web.Application:
-    from wcofeed.web import admin, ops, pages
+    # Route modules import the app keys above, so they are imported here, not at the top.
+    from wcofeed.web import admin, feeds, ops, pages
 
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
@@ -65,5 +66,6 @@ def create_app(
     app[ACTIONS] = actions
     ops.setup(app)
     admin.setup(app)
+    feeds.setup(app)
     pages.setup(app)
     return app

@@ -1,0 +1,118 @@
+"""From a feed's filter and its items to a `FeedDoc`: titles, URLs, labels, links.
+
+Shared by the static files (`publish_all`) and the HTTP query form, so a feed says the
+same about itself however it is reached.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from wcofeed.config import Settings
+from wcofeed.models import Item
+from wcofeed.publish import messages
+from wcofeed.publish.render import Entry, FeedDoc, make_entry
+from wcofeed.publish.specs import FeedSpec, Format
+
+EXTENSIONS: dict[Format, str] = {"atom": "atom", "rss": "rss", "json": "json", "ics": "ics"}
+
+
+def site_url(settings: Settings, path: str = "") -> str:
+    return settings.site.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+
+def file_name(spec: FeedSpec, fmt: Format) -> str:
+    """`fr/topics/origin.atom`: the file's path under the feeds folder."""
+    return f"{spec.stem}.{EXTENSIONS[fmt]}"
+
+
+def file_url(settings: Settings, spec: FeedSpec, fmt: Format) -> str:
+    return site_url(settings, "feeds/" + file_name(spec, fmt))
+
+
+def topic_labels(settings: Settings, words: str) -> dict[str, str]:
+    return {slug: messages.topic_label(settings, slug, words) for slug in settings.topics}
+
+
+#: Entries already prepared in one publish run, by item version and feed language: an
+#: item sits in several feeds (all, its kind, its topics), each written in three formats.
+EntryMemo = dict[tuple[str, str, str, str], Entry]
+
+
+def entries(
+    settings: Settings, items: Sequence[Item], words: str, memo: EntryMemo | None = None
+) -> list[Entry]:
+    labels = topic_labels(settings, words)
+    if memo is None:
+        return [make_entry(item, words, labels) for item in items]
+    prepared = []
+    for item in items:
+        key = (item.guid, item.content_hash, str(item.last_changed), words)
+        entry = memo.get(key)
+        if entry is None:
+            entry = memo[key] = make_entry(item, words, labels)
+        prepared.append(entry)
+    return prepared
+
+
+def spec_title(settings: Settings, spec: FeedSpec) -> str:
+    """What the feed lists, in its language: `Calls for applications`, `Topic: Origin`."""
+    if spec.section == "topic":
+        label = messages.topic_label(settings, spec.topic, spec.language)
+        return messages.text(spec.language, "topic", topic=label)
+    return messages.text(spec.language, spec.section)
+
+
+def describe(settings: Settings, what: str, words: str, language: str | None) -> str:
+    site = settings.site.title
+    if language is None:
+        return messages.text(words, "description_any", what=what, site=site)
+    name = messages.language_name(language, words)
+    return messages.text(words, "description", what=what, site=site, language_name=name)
+
+
+def spec_doc(
+    settings: Settings,
+    spec: FeedSpec,
+    fmt: Format,
+    items: Sequence[Item],
+    memo: EntryMemo | None = None,
+) -> FeedDoc:
+    what = spec_title(settings, spec)
+    return FeedDoc(
+        title=f"{settings.site.title}: {what} ({spec.language})",
+        description=describe(settings, what, spec.language, spec.language),
+        author=settings.site.title,
+        self_url=file_url(settings, spec, fmt),
+        home_url=site_url(settings, "feeds/"),
+        words=spec.language,
+        language=spec.language,
+        entries=entries(settings, items, spec.language, memo),
+        hub=settings.publish.websub_hub,
+        topic_scheme=site_url(settings, "topics/"),
+    )
+
+
+def query_doc(
+    settings: Settings,
+    *,
+    what: str,
+    words: str,
+    language: str | None,
+    self_url: str,
+    items: Sequence[Item],
+    links: Mapping[str, str],
+) -> FeedDoc:
+    return FeedDoc(
+        title=f"{settings.site.title}: {what}",
+        description=describe(settings, what, words, language),
+        author=settings.site.title,
+        self_url=self_url,
+        home_url=site_url(settings, "feeds/"),
+        words=words,
+        language=language,
+        entries=entries(settings, items, words),
+        hub=settings.publish.websub_hub,
+        topic_scheme=site_url(settings, "topics/"),
+        links=links,
+    )

@@ -1,0 +1,333 @@
+"""One feed document -> RSS 2.0, Atom 1.0 (feedgen) or JSON Feed 1.1 bytes.
+
+The same `FeedDoc` feeds the static files and the HTTP query form, so both say the same
+thing. Output is deterministic (no "now" in it): the feed's `updated` is its newest
+entry's change, which is what lets an unchanged feed keep its bytes and its ETag.
+
+Text from the store is made XML-safe here (control characters and stray surrogates
+dropped: lxml refuses them) and item HTML is sanitised again with nh3, whatever ingest
+did, because feeds are read by other people's software.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import nh3
+from feedgen.ext.base import (  # type: ignore[import-untyped]
+    BaseEntryExtension,
+    BaseExtension,
+)
+from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped]
+from lxml import etree  # type: ignore[import-untyped]
+
+from wcofeed.i18n import format_day
+from wcofeed.models import Item
+from wcofeed.publish import messages
+from wcofeed.publish.specs import Format
+
+#: Namespace of the structured deadline element in RSS and Atom.
+WCOFEED_NS = "https://github.com/wcofeed/wcofeed/ns/1.0"
+#: Key of wcofeed's extension object on JSON Feed items (JSON Feed: keys start with "_").
+JSON_EXTENSION = "_wcofeed"
+
+_ATOM_NS = "http://www.w3.org/2005/Atom"
+_DC_NS = "http://purl.org/dc/elements/1.1/"
+_DCTERMS_NS = "http://purl.org/dc/terms/"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+#: The `updated` of a feed with no entries: fixed, so an empty feed stays byte-stable.
+EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
+
+# XML 1.0 forbids C0 controls (but tab, LF, CR), surrogates and U+FFFE/U+FFFF; C1
+# controls are allowed but are always mojibake in our sources and validators flag them.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SPACES = re.compile(r"\s+")
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML cannot carry."""
+    return _NOT_XML.sub("", text)
+
+
+def sanitise_html(fragment: str) -> str:
+    """Item HTML with scripts, styles, handlers and unknown tags removed."""
+    return xml_safe(nh3.clean(fragment, link_rel="noopener noreferrer nofollow"))
+
+
+def html_to_text(fragment: str) -> str:
+    return _SPACES.sub(" ", html.unescape(nh3.clean(fragment, tags=set()))).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """An item as every format shows it, in the words of one feed language."""
+
+    item: Item
+    id: str
+    title: str
+    text: str
+    html: str
+    topics: tuple[tuple[str, str], ...]
+    deadline_text: str
+    published: datetime
+    updated: datetime
+
+
+def entry_id(item: Item) -> str:
+    """The item's guid when it is an absolute URI (Atom ids must be), else a URN of it."""
+    parts = urlsplit(item.guid)
+    if parts.scheme and (parts.netloc or parts.scheme in ("urn", "tag")):
+        return item.guid
+    return "urn:wcofeed:" + quote(item.guid, safe="")
+
+
+def deadline_text(item: Item, language: str) -> str:
+    """`Deadline: 14 February 2025, 17:00 (Europe/Brussels)` in the feed's language."""
+    if item.deadline is None:
+        return ""
+    when = format_day(item.deadline.day, language)
+    if item.deadline.at is not None:
+        when += f", {item.deadline.at.strftime('%H:%M')} ({item.deadline.tz or 'Europe/Brussels'})"
+    return messages.text(language, "deadline", when=when)
+
+
+def make_entry(item: Item, language: str, topic_labels: Mapping[str, str]) -> Entry:
+    """Prepare one item for the feed language `language` (labels, deadline line)."""
+    body_html = sanitise_html(item.summary_html) if item.summary_html else ""
+    body_text = xml_safe(item.summary.strip()) or html_to_text(body_html)
+    if not body_html and body_text:
+        body_html = f"<p>{html.escape(body_text)}</p>"
+    line = xml_safe(deadline_text(item, language))
+    if line:
+        body_text = f"{line}\n\n{body_text}" if body_text else line
+        body_html = f"<p><strong>{html.escape(line)}</strong></p>{body_html}"
+    published = item.published_at
+    changed = item.last_changed or published
+    return Entry(
+        item=item,
+        id=xml_safe(entry_id(item)),
+        title=xml_safe(item.title.strip()) or xml_safe(item.guid),
+        text=body_text,
+        html=body_html,
+        topics=tuple((t, xml_safe(topic_labels.get(t, t))) for t in item.topics),
+        deadline_text=line,
+        published=published,
+        updated=max(changed, published),
+    )
+
+
+@dataclass(frozen=True)
+class FeedDoc:
+    """Everything a feed says about itself, plus its entries (newest or soonest first).
+
+    `language` is the content language when the feed has exactly one; `words` is the
+    language of titles and labels. `links` holds paging links (first, next, previous,
+    last) by relation.
+    """
+
+    title: str
+    description: str
+    author: str
+    self_url: str
+    home_url: str
+    words: str
+    entries: Sequence[Entry]
+    language: str | None = None
+    hub: str = ""
+    topic_scheme: str = ""
+    links: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def updated(self) -> datetime:
+        return max((e.updated for e in self.entries), default=EMPTY_FEED_UPDATED)
+
+
+class _FeedExtension(BaseExtension):  # type: ignore[misc]
+    """Namespaces, plus the atom:link elements RSS needs (feedgen writes only rel=self)."""
+
+    def __init__(self) -> None:
+        self.rss_links: list[tuple[str, str]] = []
+        self.deadlines = False
+
+    def extend_ns(self) -> dict[str, str]:
+        # Declared only where used: validators warn about any namespace they don't know.
+        namespaces = {"dc": _DC_NS, "dcterms": _DCTERMS_NS}
+        if self.deadlines:
+            namespaces["wcofeed"] = WCOFEED_NS
+        return namespaces
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        channel = feed[0]
+        for rel, href in self.rss_links:
+            etree.SubElement(channel, f"{{{_ATOM_NS}}}link", rel=rel, href=href)
+        return feed
+
+
+class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
+    """Entry language, modification time (RSS) and the structured deadline."""
+
+    def __init__(self) -> None:
+        self.entry: Entry | None = None
+
+    def extend_atom(self, element: etree._Element) -> etree._Element:
+        assert self.entry is not None
+        language = self.entry.item.language
+        element.set(_XML_LANG, language)
+        # feedgen keeps only href on entry links (python-feedgen #135).
+        for link in element.iter("link"):
+            link.set("rel", "alternate")
+            link.set("type", "text/html")
+            link.set("hreflang", language)
+        self._deadline(element)
+        return element
+
+    def extend_rss(self, element: etree._Element) -> etree._Element:
+        assert self.entry is not None
+        etree.SubElement(element, f"{{{_DC_NS}}}language").text = self.entry.item.language
+        modified = etree.SubElement(element, f"{{{_DCTERMS_NS}}}modified")
+        modified.text = rfc3339(self.entry.updated)
+        self._deadline(element)
+        return element
+
+    def _deadline(self, element: etree._Element) -> None:
+        assert self.entry is not None
+        deadline = self.entry.item.deadline
+        if deadline is None:
+            return
+        node = etree.SubElement(element, f"{{{WCOFEED_NS}}}deadline")
+        node.set("date", deadline.day.isoformat())
+        if deadline.at is not None:
+            node.set("time", deadline.at.isoformat(timespec="minutes"))
+        if deadline.tz:
+            node.set("timezone", deadline.tz)
+        # The instant as an attribute too: feedparser keeps only attributes when present.
+        node.set("closes", rfc3339(deadline.closes_at()))
+        node.text = node.get("closes")
+
+
+def rfc3339(value: datetime) -> str:
+    """`2025-02-14T16:00:00Z`: UTC, seconds, `Z` (what validators like best)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _generator(doc: FeedDoc) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.register_extension("wcofeed", _FeedExtension, _EntryExtension)
+    fg.id(doc.self_url)
+    fg.title(xml_safe(doc.title))
+    fg.subtitle(xml_safe(doc.description))
+    fg.description(xml_safe(doc.description))
+    fg.updated(doc.updated)
+    fg.generator("wcofeed")
+    if doc.language:
+        fg.language(doc.language)
+    fg.link(href=doc.self_url, rel="self")
+    rss_links: list[tuple[str, str]] = []
+    if doc.hub:
+        fg.link(href=doc.hub, rel="hub")
+        rss_links.append(("hub", doc.hub))
+    for rel, href in doc.links.items():
+        fg.link(href=href, rel=rel)
+        rss_links.append((rel, href))
+    fg.wcofeed.rss_links = rss_links
+    fg.wcofeed.deadlines = any(e.item.deadline is not None for e in doc.entries)
+    fg.author(name=xml_safe(doc.author), uri=doc.home_url)
+    # RSS takes its channel link from the last link given: the home page.
+    fg.link(href=doc.home_url, rel="alternate", type="text/html")
+    for entry in doc.entries:
+        fe: FeedEntry = fg.add_entry(order="append")
+        fe.wcofeed.entry = entry
+        fe.id(entry.id)
+        fe.guid(entry.id, permalink=entry.id == entry.item.url)
+        fe.title(entry.title)
+        fe.link(href=entry.item.url, rel="alternate", type="text/html")
+        fe.summary(entry.text or entry.title, type="text")
+        if entry.html:
+            fe.content(entry.html, type="html")
+        fe.published(entry.published)
+        fe.updated(entry.updated)
+        for slug, label in entry.topics:
+            fe.category(term=slug, label=label, scheme=doc.topic_scheme or None)
+    return fg
+
+
+def render_atom(doc: FeedDoc) -> bytes:
+    return bytes(_generator(doc).atom_str(pretty=True))
+
+
+def render_rss(doc: FeedDoc) -> bytes:
+    fg = _generator(doc)
+    fg.lastBuildDate(doc.updated)
+    return bytes(fg.rss_str(pretty=True))
+
+
+def render_json(doc: FeedDoc) -> bytes:
+    """JSON Feed 1.1, with wcofeed's fields (kind, topics, deadline) under `_wcofeed`."""
+    feed: dict[str, Any] = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": xml_safe(doc.title),
+        "description": xml_safe(doc.description),
+        "home_page_url": doc.home_url,
+        "feed_url": doc.self_url,
+        "authors": [{"name": xml_safe(doc.author), "url": doc.home_url}],
+    }
+    if doc.language:
+        feed["language"] = doc.language
+    if "next" in doc.links:
+        feed["next_url"] = doc.links["next"]
+    if doc.hub:
+        feed["hubs"] = [{"type": "WebSub", "url": doc.hub}]
+    feed["items"] = [_json_item(entry) for entry in doc.entries]
+    return json.dumps(feed, ensure_ascii=False, indent=1).encode("utf-8")
+
+
+def _json_item(entry: Entry) -> dict[str, Any]:
+    item = entry.item
+    data: dict[str, Any] = {
+        "id": entry.id,
+        "url": item.url,
+        "title": entry.title,
+        "summary": entry.text,
+        "content_text": entry.text,
+        "date_published": rfc3339(entry.published),
+        "date_modified": rfc3339(entry.updated),
+        "language": item.language,
+        "tags": [label for _, label in entry.topics],
+    }
+    if entry.html:
+        data["content_html"] = entry.html
+    ext: dict[str, Any] = {"guid": item.guid, "kind": item.kind, "topics": list(item.topics)}
+    if item.deadline is not None:
+        ext["deadline"] = {
+            "date": item.deadline.day.isoformat(),
+            "time": item.deadline.at.isoformat(timespec="minutes") if item.deadline.at else None,
+            "timezone": item.deadline.tz,
+            "closes_at": rfc3339(item.deadline.closes_at()),
+            "text": entry.deadline_text,
+        }
+    data[JSON_EXTENSION] = ext
+    return data
+
+
+RENDERERS: dict[Format, Callable[[FeedDoc], bytes]] = {
+    "atom": render_atom,
+    "rss": render_rss,
+    "json": render_json,
+}
+
+CONTENT_TYPES = {
+    "atom": "application/atom+xml; charset=utf-8",
+    "rss": "application/rss+xml; charset=utf-8",
+    "json": "application/feed+json; charset=utf-8",
+    "ics": "text/calendar; charset=utf-8",
+    "html": "text/html; charset=utf-8",
+    "opml": "text/x-opml; charset=utf-8",
+}

@@ -1,0 +1,158 @@
+"""`publish_all`: write every feed file that needs it, then tell the WebSub hub.
+
+A full run (no `touched`) renders every feed; after an ingest only the feeds that the
+new and changed items, or the versions they replaced, belong to are rendered, plus the
+calls feeds that the clock changed since they were written (a call closed or came
+within the closing-soon window: a few indexed counts tell). Either way a file is only replaced
+when its bytes differ, and only those feeds are announced to the hub.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from wcofeed.config import Settings
+from wcofeed.models import UpsertOutcome, UpsertResult
+from wcofeed.publish import messages
+from wcofeed.publish.build import EntryMemo, file_name, file_url, spec_doc
+from wcofeed.publish.files import write_if_changed
+from wcofeed.publish.ics import render_ics
+from wcofeed.publish.index import render_index
+from wcofeed.publish.listing import listing
+from wcofeed.publish.opml import render_opml
+from wcofeed.publish.render import RENDERERS
+from wcofeed.publish.specs import FeedSpec, all_specs, closing_window
+from wcofeed.publish.websub import ping_hub
+from wcofeed.store import ItemQuery, Store
+
+log = logging.getLogger("wcofeed.publish")
+
+
+@dataclass
+class PublishReport:
+    """Which files were written or left alone, and how the hub pings went."""
+
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+    pinged: list[str] = field(default_factory=list)
+    ping_errors: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        line = f"{len(self.written)} written, {len(self.unchanged)} unchanged"
+        if self.pinged:
+            line += f", {len(self.pinged)} announced to the hub"
+        if self.ping_errors:
+            line += f", {len(self.ping_errors)} hub errors"
+        return line
+
+
+def selected_specs(
+    specs: Iterable[FeedSpec], touched: Iterable[UpsertResult] | None
+) -> list[FeedSpec]:
+    """The feeds to render: all, or those a changed item (old or new version) belongs to."""
+    specs = list(specs)
+    if touched is None:
+        return specs
+    versions = [
+        version
+        for result in touched
+        if result.outcome is not UpsertOutcome.UNCHANGED
+        for version in (result.item, result.previous)
+        if version is not None
+    ]
+    return [s for s in specs if any(s.touches(v) for v in versions)]
+
+
+async def clock_moved(
+    store: Store, spec: FeedSpec, since: datetime | None, now: datetime, window_days: int
+) -> bool:
+    """Whether time alone changed a feed written at `since`: a call closed (it leaves the
+    calendar and the closing-soon feed) or came within the closing-soon window."""
+    if not spec.time_dependent:
+        return False
+    if since is None or since >= now:
+        return since is None
+
+    async def open_calls(at: datetime) -> int:
+        query = ItemQuery(languages=(spec.language,), kinds=("call",), open_at=at)
+        return await store.count_items(query)
+
+    if await open_calls(since) != await open_calls(now):
+        return True
+    if spec.section != "closing-soon":
+        return False
+    window = timedelta(days=window_days)
+    return await open_calls(since + window) != await open_calls(now + window)
+
+
+def _written_at(path: Path) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except FileNotFoundError:
+        return None
+
+
+async def publish_all(
+    settings: Settings,
+    store: Store,
+    touched: Iterable[UpsertResult] | None = None,
+    *,
+    now: datetime | None = None,
+) -> PublishReport:
+    """Write the feeds (all, or those `touched` affects), index.html and feeds.opml."""
+    now = now or datetime.now(UTC)
+    root = settings.publish.feeds_dir
+    report = PublishReport()
+    specs = all_specs(
+        settings, await store.counts(), lambda spec: (root / file_name(spec, "atom")).exists()
+    )
+    changed_urls: list[str] = []
+    memo: EntryMemo = {}
+
+    def put(name: str, data: bytes) -> bool:
+        path = root / name
+        written = write_if_changed(path, data)
+        (report.written if written else report.unchanged).append(path)
+        return written
+
+    chosen = selected_specs(specs, touched)
+    if touched is not None:
+        for spec in specs:
+            stamp = _written_at(root / file_name(spec, spec.formats[-1]))
+            if spec not in chosen and await clock_moved(
+                store, spec, stamp, now, settings.publish.closing_soon_days
+            ):
+                chosen.append(spec)
+    for spec in chosen:
+        items = await store.query_items(spec.query(settings.publish.items_per_feed, now))
+        if spec.section == "closing-soon":
+            items = closing_window(items, now, settings.publish.closing_soon_days)
+        for fmt, render in RENDERERS.items():
+            if put(file_name(spec, fmt), render(spec_doc(settings, spec, fmt, items, memo))):
+                changed_urls.append(file_url(settings, spec, fmt))
+        if "ics" in spec.formats:
+            limit = settings.publish.calendar_events
+            calls = await store.query_items(spec.calendar_query(now, limit))
+            doc = spec_doc(settings, spec, "ics", calls, memo)
+            name = messages.text(
+                spec.language,
+                "calendar_name",
+                site=settings.site.title,
+                language_name=messages.language_name(spec.language),
+            )
+            if put(
+                file_name(spec, "ics"), render_ics(name, spec.language, doc.self_url, doc.entries)
+            ):
+                changed_urls.append(doc.self_url)
+    groups = listing(settings, specs)
+    put("index.html", render_index(settings, groups))
+    put("feeds.opml", render_opml(settings, groups))
+    if settings.publish.websub_hub and changed_urls:
+        report.ping_errors = await ping_hub(settings.publish.websub_hub, changed_urls)
+        report.pinged = changed_urls
+    log.info("published", extra={"fields": {"result": report.summary()}})
+    return report

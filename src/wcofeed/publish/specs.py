@@ -1,0 +1,113 @@
+"""Which feeds exist, what each one lists, and which feeds an item touches.
+
+A `FeedSpec` is one filter (language, optional topic, optional kind, or "calls closing
+soon"); it is written in three formats (RSS, Atom, JSON Feed) and, for calls, as an
+iCalendar file too. Incremental publishing asks `touches` for each new item and for the
+version it replaced, so a call that moves out of a topic leaves that topic's feed too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from wcofeed.config import Settings
+from wcofeed.models import Item
+from wcofeed.store import Counts, ItemQuery
+
+Format = Literal["rss", "atom", "json", "ics"]
+FEED_FORMATS: tuple[Format, ...] = ("atom", "rss", "json")
+
+Section = Literal["all", "news", "calls", "closing-soon", "topic"]
+FIXED_SECTIONS: tuple[Section, ...] = ("all", "news", "calls", "closing-soon")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class FeedSpec:
+    """One static feed: `section` says which slice of a language's items it lists."""
+
+    language: str
+    section: Section
+    topic: str = ""
+
+    @property
+    def stem(self) -> str:
+        """Path under the feeds folder, without extension: `fr/topics/origin`."""
+        if self.section == "topic":
+            return f"{self.language}/topics/{self.topic}"
+        return f"{self.language}/{self.section}"
+
+    @property
+    def formats(self) -> tuple[Format, ...]:
+        if self.section == "calls":
+            return (*FEED_FORMATS, "ics")
+        return FEED_FORMATS
+
+    @property
+    def time_dependent(self) -> bool:
+        """Feeds whose content changes with the clock alone (a call closes)."""
+        return self.section in ("calls", "closing-soon")
+
+    def query(self, limit: int, now: datetime) -> ItemQuery:
+        languages = (self.language,)
+        if self.section == "topic":
+            return ItemQuery(languages=languages, topics=(self.topic,), limit=limit)
+        if self.section == "news":
+            return ItemQuery(languages=languages, kinds=("news",), limit=limit)
+        if self.section == "calls":
+            return ItemQuery(languages=languages, kinds=("call",), limit=limit)
+        if self.section == "closing-soon":
+            return ItemQuery(
+                languages=languages, kinds=("call",), open_at=now, order="deadline", limit=limit
+            )
+        return ItemQuery(languages=languages, limit=limit)
+
+    def calendar_query(self, now: datetime, limit: int) -> ItemQuery:
+        """Open calls of this language, soonest deadline first."""
+        return ItemQuery(
+            languages=(self.language,),
+            kinds=("call",),
+            open_at=now,
+            order="deadline",
+            limit=limit,
+        )
+
+    def touches(self, item: Item) -> bool:
+        """Whether `item` belongs in this feed (ignoring the clock and the size limit)."""
+        if item.language != self.language:
+            return False
+        if self.section == "topic":
+            return self.topic in item.topics
+        if self.section == "news":
+            return item.kind == "news"
+        if self.section in ("calls", "closing-soon"):
+            return item.kind == "call"
+        return True
+
+
+def closing_window(items: Iterable[Item], now: datetime, days: int) -> list[Item]:
+    """Calls (already soonest first) whose deadline falls within `days` of `now`."""
+    end = now + timedelta(days=days)
+    return [i for i in items if i.deadline is not None and i.deadline.closes_at() <= end]
+
+
+def all_specs(
+    settings: Settings, counts: Counts, published: Callable[[FeedSpec], bool] = lambda s: False
+) -> list[FeedSpec]:
+    """Every static feed: per language, per kind, closing soon, and per language x topic.
+
+    A language x topic feed exists when the topic is configured and has at least one item
+    in that language, so the index does not list hundreds of empty feeds; once
+    `published`, it stays (empty if need be), so subscribers never meet a stale file.
+    """
+    specs: list[FeedSpec] = []
+    for language in settings.site.languages:
+        for section in FIXED_SECTIONS:
+            specs.append(FeedSpec(language, section))
+        for topic in sorted(settings.topics):
+            spec = FeedSpec(language, "topic", topic)
+            if counts.by_language_topic.get((language, topic), 0) > 0 or published(spec):
+                specs.append(spec)
+    return specs

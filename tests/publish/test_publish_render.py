@@ -1,0 +1,193 @@
+"""Feeds parsed back: every field through feedparser, plus strict XML checks."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import feedparser
+from lxml import etree
+
+from wcofeed.config import Settings
+from wcofeed.models import Item
+from wcofeed.publish.build import entries, file_url, spec_doc
+from wcofeed.publish.messages import CATALOG
+from wcofeed.publish.render import (
+    JSON_EXTENSION,
+    WCOFEED_NS,
+    entry_id,
+    render_atom,
+    render_json,
+    render_rss,
+)
+from wcofeed.publish.specs import FeedSpec
+
+RFC822 = re.compile(
+    r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+    r"\d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}$"
+)
+RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$")
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def parse(data: bytes) -> feedparser.FeedParserDict:
+    parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    return parsed
+
+
+def strict_checks(data: bytes, self_url: str) -> etree._Element:
+    root = etree.fromstring(data)
+    ids = [e.text for e in root.iter(f"{ATOM}id", "guid")]
+    if root.tag == f"{ATOM}feed":
+        ids = ids[1:]
+        for node in root.iter(f"{ATOM}updated", f"{ATOM}published"):
+            assert RFC3339.match(node.text), node.text
+    else:
+        for node in root.iter("pubDate", "lastBuildDate"):
+            assert RFC822.match(node.text), node.text
+    assert len(ids) == len(set(ids))
+    selfs = [ln.get("href") for ln in root.iter(f"{ATOM}link") if ln.get("rel") == "self"]
+    assert selfs == [self_url]
+    return root
+
+
+def expected_topics(settings: Settings, item: Item, lang: str) -> list[str]:
+    labels = {
+        s: settings.topics[s].labels.get(lang, settings.topics[s].labels["en"])
+        for s in settings.topics
+    }
+    return [labels[t] for t in item.topics]
+
+
+async def test_atom_and_rss_round_trip_every_field(
+    pub_settings: Settings, filled: list[Item]
+) -> None:
+    for lang in ("en", "fr", "ar"):
+        spec = FeedSpec(lang, "all")
+        items = sorted(
+            (i for i in filled if i.language == lang), key=lambda i: i.published_at, reverse=True
+        )
+        for fmt, render in (("atom", render_atom), ("rss", render_rss)):
+            doc = spec_doc(pub_settings, spec, fmt, items)
+            data = render(doc)
+            strict_checks(data, file_url(pub_settings, spec, fmt))
+            parsed = parse(data)
+            assert parsed.feed.title == doc.title
+            assert parsed.feed.language == lang
+            assert len(parsed.entries) == len(items)
+            for got, item, want in zip(parsed.entries, items, doc.entries, strict=True):
+                assert got.id == entry_id(item)
+                assert got.link == item.url
+                assert got.title == item.title
+                assert got.summary == want.text
+                assert got.content[0].value == want.html
+                assert got.published_parsed[:6] == item.published_at.timetuple()[:6]
+                assert got.updated_parsed[:6] == want.updated.timetuple()[:6]
+                assert [t.term if fmt == "rss" else t.label for t in got.tags] == expected_topics(
+                    pub_settings, item, lang
+                )
+                if fmt == "atom":
+                    assert [t.term for t in got.tags] == list(item.topics)
+                    assert got.links[0].hreflang == item.language
+                    assert got.summary_detail.language == item.language
+                else:
+                    assert got.language == item.language
+                if item.deadline:
+                    closes = item.deadline.closes_at().strftime("%Y-%m-%dT%H:%M:%SZ")
+                    want_deadline = {"date": item.deadline.day.isoformat(), "closes": closes}
+                    if item.deadline.at:
+                        want_deadline["time"] = item.deadline.at.strftime("%H:%M")
+                    if item.deadline.tz:
+                        want_deadline["timezone"] = item.deadline.tz
+                    assert got.wcofeed_deadline == want_deadline
+                    assert want.deadline_text in got.summary
+
+
+async def test_deadline_element_and_words_per_language(
+    pub_settings: Settings, filled: list[Item]
+) -> None:
+    call = next(i for i in filled if i.guid == "wco-call-7")
+    doc = spec_doc(pub_settings, FeedSpec("en", "calls"), "atom", [call])
+    root = etree.fromstring(render_atom(doc))
+    node = root.find(f"{ATOM}entry/{{{WCOFEED_NS}}}deadline")
+    assert node is not None
+    assert node.attrib == {
+        "date": "2025-02-14",
+        "time": "17:00",
+        "timezone": "Europe/Brussels",
+        "closes": "2025-02-14T16:00:00Z",
+    }
+    assert node.text == "2025-02-14T16:00:00Z"
+    (fr,) = entries(pub_settings, [call], "fr")
+    assert fr.deadline_text == "Date limite : 14 février 2025, 17:00 (Europe/Brussels)"
+    assert ("valuation", "Évaluation") in fr.topics
+    fr_doc = spec_doc(pub_settings, FeedSpec("fr", "calls"), "rss", [])
+    assert parse(render_rss(fr_doc)).feed.title.endswith("Appels à candidatures (fr)")
+
+
+async def test_json_feed_carries_every_field(pub_settings: Settings, filled: list[Item]) -> None:
+    spec = FeedSpec("en", "calls")
+    calls = [i for i in filled if i.language == "en" and i.kind == "call"]
+    doc = spec_doc(pub_settings, spec, "json", calls)
+    feed = json.loads(render_json(doc))
+    assert feed["version"] == "https://jsonfeed.org/version/1.1"
+    assert feed["feed_url"] == file_url(pub_settings, spec, "json")
+    assert feed["language"] == "en"
+    for got, item, want in zip(feed["items"], calls, doc.entries, strict=True):
+        assert got["id"] == entry_id(item)
+        assert got["url"] == item.url
+        assert got["title"] == item.title
+        assert got["content_text"] == want.text
+        assert got["content_html"] == want.html
+        assert got["language"] == item.language
+        assert datetime.fromisoformat(got["date_published"]) == item.published_at
+        assert got["tags"] == expected_topics(pub_settings, item, "en")
+        ext = got[JSON_EXTENSION]
+        assert ext["guid"] == item.guid
+        assert ext["kind"] == "call"
+        assert ext["topics"] == list(item.topics)
+        assert item.deadline is not None
+        assert ext["deadline"]["date"] == item.deadline.day.isoformat()
+        assert datetime.fromisoformat(ext["deadline"]["closes_at"]) == item.deadline.closes_at()
+
+
+def test_hostile_text_yields_valid_escaped_xml(
+    pub_settings: Settings, item_factory: Callable[..., Item]
+) -> None:
+    hostile = item_factory(
+        title="End ]]> <script>alert('t')</script> \x00\x07\x1b bell \u202eRTL\u202c مرحبا",
+        summary="A & B ]]> \x0b </description> <![CDATA[ x ]]>",
+        summary_html=(
+            "<p onclick='evil()'>ok</p><script>alert(1)</script>"
+            "<a href='javascript:alert(1)'>x</a><img src=x onerror=alert(1)>]]>"
+        ),
+        last_changed=None,
+    ).with_times(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
+    spec = FeedSpec("en", "all")
+    clean_title = "End ]]> <script>alert('t')</script>  bell \u202eRTL\u202c مرحبا"
+    for fmt, render in (("atom", render_atom), ("rss", render_rss), ("json", render_json)):
+        data = render(spec_doc(pub_settings, spec, fmt, [hostile]))
+        text = data.decode("utf-8")
+        assert "\x00" not in text and "\x07" not in text and "\x1b" not in text
+        assert "onclick" not in text and "javascript:" not in text and "onerror" not in text
+        if fmt == "json":
+            item = json.loads(data)["items"][0]
+            assert "<script" not in item["content_html"]
+            assert item["title"] == clean_title
+            continue
+        strict_checks(data, file_url(pub_settings, spec, fmt))
+        assert "<script" not in text
+        entry = parse(data).entries[0]
+        assert entry.title == clean_title
+        assert entry.summary.startswith("A & B ]]>  </description> <![CDATA[ x ]]>")
+        assert "<script" not in entry.content[0].value
+        assert "<p>ok</p>" in entry.content[0].value
+
+
+def test_french_messages_are_complete() -> None:
+    assert CATALOG.keys("fr") == CATALOG.keys("en")
+    for language in ("es", "ru", "zh", "ar"):
+        assert {"news", "calls", "deadline"} <= CATALOG.keys(language)

@@ -1,0 +1,233 @@
+"""GET /feed.{fmt} and /feeds/...: filters, errors, caching validators, gzip, paging."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime
+
+import feedparser
+import icalendar
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from tests.web.conftest import FEEDS_CONFIG, RecordingActions
+from wcofeed.config import Settings
+from wcofeed.models import Item
+from wcofeed.publish import publish_all
+from wcofeed.store import Store
+from wcofeed.web.app import create_app
+
+
+@pytest.fixture
+def web_config() -> str:
+    return FEEDS_CONFIG
+
+
+async def entries(client: TestClient, url: str) -> list[feedparser.FeedParserDict]:
+    resp = await client.get(url)
+    assert resp.status == 200, await resp.text()
+    parsed = feedparser.parse(await resp.read())
+    assert not parsed.bozo
+    return list(parsed.entries)
+
+
+async def test_content_types_and_cache_headers(client: TestClient, web_items: list[Item]) -> None:
+    expected = {
+        "atom": "application/atom+xml",
+        "rss": "application/rss+xml",
+        "json": "application/feed+json",
+        "ics": "text/calendar",
+    }
+    for fmt, media in expected.items():
+        resp = await client.get(f"/feed.{fmt}")
+        assert resp.status == 200
+        assert resp.content_type == media
+        assert resp.headers["Cache-Control"] == "public, max-age=120"
+        assert resp.headers["ETag"].startswith('"')
+        assert resp.headers["Last-Modified"].endswith("GMT")
+    assert (await client.get("/feed.xml")).status == 404
+
+
+async def test_conditional_get_200_304_then_200_after_new_item(
+    client: TestClient, store: Store, web_items: list[Item], item_factory: Callable[..., Item]
+) -> None:
+    first = await client.get("/feed.atom?lang=en")
+    assert first.status == 200
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    again = await client.get("/feed.atom?lang=en", headers={"If-None-Match": etag})
+    assert again.status == 304
+    assert await again.read() == b""
+    by_date = await client.get("/feed.atom?lang=en", headers={"If-Modified-Since": modified})
+    assert by_date.status == 304
+    await store.upsert_item(
+        item_factory(language="en", published=date(2026, 1, 1), title="Brand new")
+    )
+    fresh = await client.get("/feed.atom?lang=en", headers={"If-None-Match": etag})
+    assert fresh.status == 200
+    assert fresh.headers["ETag"] != etag
+    assert feedparser.parse(await fresh.read()).entries[0].title == "Brand new"
+    # A change elsewhere leaves this feed's bytes, ETag and Last-Modified alone.
+    fr = await client.get("/feed.atom?lang=fr")
+    await store.upsert_item(item_factory(language="en", published=date(2026, 1, 2)))
+    fr_again = await client.get("/feed.atom?lang=fr", headers={"If-None-Match": fr.headers["ETag"]})
+    assert fr_again.status == 304
+    assert fr_again.headers["Last-Modified"] == fr.headers["Last-Modified"]
+
+
+async def test_gzip_when_accepted(client: TestClient, web_items: list[Item]) -> None:
+    plain = await client.get("/feed.rss", headers={"Accept-Encoding": "identity"})
+    assert "Content-Encoding" not in plain.headers
+    zipped = await client.get("/feed.rss", headers={"Accept-Encoding": "gzip, deflate"})
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.headers["Vary"] == "Accept-Encoding"
+    assert await zipped.read() == await plain.read()  # the client inflates it
+
+
+@pytest.mark.parametrize(
+    ("query", "check"),
+    [
+        ("lang=fr", lambda i: i.language == "fr"),
+        ("topic=origin", lambda i: "origin" in i.topics),
+        ("topic=origin,security", lambda i: {"origin", "security"} & set(i.topics)),
+        ("topic=origin&topic=valuation", lambda i: {"origin", "valuation"} & set(i.topics)),
+        ("kind=call", lambda i: i.kind == "call"),
+        ("kind=calls", lambda i: i.kind == "call"),
+        ("q=valuation", lambda i: "valuation" in i.title),
+        ("since=2025-01-20", lambda i: i.published_at >= datetime(2025, 1, 20, tzinfo=UTC)),
+        (
+            "lang=en&topic=valuation&kind=news",
+            lambda i: i.language == "en" and i.kind == "news" and "valuation" in i.topics,
+        ),
+        (
+            "lang=en&kind=call&q=call&since=2025-01-05T00:00:00Z",
+            lambda i: i.language == "en" and i.kind == "call" and i.published >= date(2025, 1, 5),
+        ),
+    ],
+)
+async def test_each_filter_alone_and_combined(
+    client: TestClient, web_items: list[Item], query: str, check: Callable[[Item], bool]
+) -> None:
+    want = sorted((i for i in web_items if check(i)), key=lambda i: i.published_at, reverse=True)
+    got = await entries(client, f"/feed.atom?{query}&limit=20")
+    assert [e.link for e in got] == [i.url for i in want]
+    assert want
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "names"),
+    [
+        ("lang=xx", 404, "unknown language 'xx'"),
+        ("lang=EN!", 400, "lang:"),
+        ("topic=nope", 404, "unknown topic 'nope'"),
+        ("topic=Bad_Slug", 400, "topic:"),
+        ("kind=gossip", 400, "kind:"),
+        ("since=yesterday", 400, "since:"),
+        ("limit=0", 400, "limit:"),
+        ("limit=ten", 400, "limit:"),
+        ("page=-1", 400, "page:"),
+        ("page=1&page=2", 400, "page:"),
+        ("q=" + "x" * 201, 400, "q:"),
+        ("colour=red", 400, "colour: unknown parameter"),
+    ],
+)
+async def test_bad_parameters_are_named(
+    client: TestClient, web_items: list[Item], query: str, status: int, names: str
+) -> None:
+    resp = await client.get(f"/feed.json?{query}")
+    assert resp.status == status
+    text = await resp.text()
+    assert names in text
+    assert text.count("\n") == 1
+
+
+async def test_limit_is_capped(client: TestClient, web_items: list[Item]) -> None:
+    got = await entries(client, "/feed.atom?limit=1000")
+    assert len(got) == 20
+    assert len(await entries(client, "/feed.atom")) == 5
+
+
+async def test_paging_walks_every_item_exactly_once(
+    client: TestClient, web_items: list[Item]
+) -> None:
+    url: str | None = "/feed.atom?limit=4"
+    seen: list[str] = []
+    pages = 0
+    while url:
+        resp = await client.get(url)
+        parsed = feedparser.parse(await resp.read())
+        links = {link.rel: link.href for link in parsed.feed.links}
+        assert links["first"] == "http://feeds.test/feed.atom?limit=4"
+        assert ("previous" in links) == (pages > 0)
+        seen += [e.id for e in parsed.entries]
+        pages += 1
+        url = links.get("next", "").removeprefix("http://feeds.test") or None
+    assert pages == 6
+    assert sorted(seen) == sorted(i.guid for i in web_items)
+    json_page = json.loads(await (await client.get("/feed.json?limit=4&page=2")).read())
+    assert json_page["next_url"] == "http://feeds.test/feed.json?limit=4&page=3"
+    rss = feedparser.parse(await (await client.get("/feed.rss?limit=4&page=6")).read())
+    rss_links = {link.rel for link in rss.feed.links}
+    assert "previous" in rss_links and "next" not in rss_links
+
+
+async def test_calendar_query_lists_open_calls(client: TestClient, web_items: list[Item]) -> None:
+    resp = await client.get("/feed.ics?lang=en&topic=origin")
+    calendar = icalendar.Calendar.from_ical(await resp.read())
+    urls = [str(e["URL"]) for e in calendar.walk("VEVENT")]
+    want = [
+        i.url for i in web_items if i.kind == "call" and i.language == "en" and "origin" in i.topics
+    ]
+    assert urls == want and want
+
+
+async def test_static_files_served_safely(
+    client: TestClient, web_settings: Settings, store: Store, web_items: list[Item]
+) -> None:
+    await publish_all(web_settings, store)
+    on_disk = (web_settings.publish.feeds_dir / "en/topics/origin.atom").read_bytes()
+    resp = await client.get("/feeds/en/topics/origin.atom")
+    assert resp.status == 200
+    assert resp.content_type == "application/atom+xml"
+    assert await resp.read() == on_disk
+    cached = await client.get(
+        "/feeds/en/topics/origin.atom", headers={"If-None-Match": resp.headers["ETag"]}
+    )
+    assert cached.status == 304
+    (web_settings.publish.feeds_dir / "en/topics/origin.atom").unlink()
+    assert (await client.get("/feeds/en/topics/origin.atom")).status == 404
+    index = await client.get("/feeds/")
+    assert index.content_type == "text/html"
+    assert 'rel="alternate"' in await index.text()
+    assert (await client.get("/feeds/feeds.opml")).content_type == "text/x-opml"
+    secret = web_settings.publish.feeds_dir.parent / "secret.atom"
+    secret.write_text("no")
+    (web_settings.publish.feeds_dir / "en/escape.atom").symlink_to(secret)
+    for bad in (
+        "/feeds/../secret.atom",
+        "/feeds/%2e%2e/secret.atom",
+        "/feeds/en/../../secret.atom",
+        "/feeds/.hidden",
+        "/feeds/en/nothing.atom",
+        "/feeds/..%2fsecret.atom",
+        "/feeds/en/escape.atom",
+        "/feeds/en%5c..%5csecret.atom",
+    ):
+        assert (await client.get(bad)).status == 404, bad
+
+
+async def test_cache_serves_without_store_until_check_interval(
+    web_settings: Settings, store: Store, web_items: list[Item], actions: RecordingActions
+) -> None:
+    slow = replace(web_settings, server=replace(web_settings.server, change_check_seconds=0.3))
+    async with TestClient(TestServer(create_app(slow, store, actions))) as c:
+        first = await c.get("/feed.atom")
+        await store.delete_item(web_items[-1].guid)
+        await store.upsert_items([replace(web_items[0], title="Edited")])
+        stale = await c.get("/feed.atom", headers={"If-None-Match": first.headers["ETag"]})
+        assert stale.status == 304
+        await asyncio.sleep(0.35)
+        fresh = await c.get("/feed.atom", headers={"If-None-Match": first.headers["ETag"]})
+        assert fresh.status == 200
