@@ -1,0 +1,82 @@
+"""Text repair shared by every parser: mojibake, forbidden characters, whitespace, HTML.
+
+Mojibake is fixed per page, not per string: ftfy needs context to recognise a short
+"üìÖ" as a mis-decoded "📅", so the plan it finds on the whole page is replayed on
+each extracted string (`PageRepair`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+
+import ftfy
+import nh3
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+_CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=False, explain=False)
+# Characters XML 1.0 forbids (C0 controls but tab/newline/return, surrogates, U+FFFE/FFFF)
+# plus C1 controls, which are legal but never meant in a title.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_SPACE = re.compile(r"\s+")
+_ALLOWED_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "code", "em", "i", "li", "ol", "p", "pre",
+    "strong", "sub", "sup", "ul",
+}
+
+
+def strip_forbidden(text: str) -> str:
+    """Remove characters an XML feed cannot carry."""
+    return _FORBIDDEN.sub("", text)
+
+
+def squash(text: str) -> str:
+    """One line: runs of whitespace (incl. no-break spaces) become one space."""
+    return _SPACE.sub(" ", text).strip()
+
+
+@dataclass(frozen=True, slots=True)
+class PageRepair:
+    """How one page's text is repaired: the encoding plan ftfy found for the whole page."""
+
+    plan: tuple[tuple[str, str], ...] = ()
+
+    @classmethod
+    def for_page(cls, sample: str) -> PageRepair:
+        fixed = ftfy.fix_encoding_and_explain(sample)
+        steps = tuple(fixed.explanation or ())
+        return cls(steps if any(step == "encode" for step, _ in steps) else ())
+
+    def fix(self, text: str) -> str:
+        """Repaired, cleaned and squashed to one line."""
+        return squash(self.fix_block(text))
+
+    def fix_block(self, text: str) -> str:
+        if self.plan:
+            with contextlib.suppress(UnicodeError, ValueError):
+                text = ftfy.apply_plan(text, list(self.plan))
+        if not text.isascii():
+            text = ftfy.fix_text(text, _CONFIG)
+        return strip_forbidden(text)
+
+
+def clean(text: str) -> str:
+    """A string repaired on its own (no page context)."""
+    return PageRepair().fix(text)
+
+
+def sanitise_html(html: str, base_url: str | None = None) -> str:
+    """Only harmless markup survives; links get rel=noopener noreferrer."""
+    return nh3.clean(
+        strip_forbidden(html),
+        tags=_ALLOWED_TAGS,
+        attributes={"a": {"href", "title"}, "abbr": {"title"}},
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
+    ).strip()
+
+
+def html_to_text(html: str) -> str:
+    """The plain-text twin of sanitised HTML."""
+    return squash(HTMLParser(html).text(separator=" ")) if html else ""
