@@ -20,6 +20,8 @@ _CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=False, e
 # plus C1 controls, which are legal but never meant in a title.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 _SPACE = re.compile(r"\s+")
+_MAX_PROBES = 50
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+(?:[ \t][^\x00-\x7f]+)*")
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "em", "i", "li", "ol", "p", "pre",
     "strong", "sub", "sup", "ul",
@@ -44,9 +46,26 @@ class PageRepair:
 
     @classmethod
     def for_page(cls, sample: str) -> PageRepair:
-        fixed = ftfy.fix_encoding_and_explain(sample)
-        steps = tuple(fixed.explanation or ())
-        return cls(steps if any(step == "encode" for step, _ in steps) else ())
+        """The re-decoding plan ftfy finds on the page, or on its first line that has one."""
+        candidates = [sample, *(line for line in sample.splitlines() if not line.isascii())]
+        for text in candidates[:_MAX_PROBES]:
+            steps = tuple(ftfy.fix_encoding_and_explain(text).explanation or ())
+            if any(step == "encode" for step, _ in steps):
+                return cls(steps)
+        return cls()
+
+    def _fix_run(self, match: re.Match[str]) -> str:
+        """One run of non-ASCII text re-decoded by the page's plan, if it fits.
+
+        Mis-decoded emoji often lose their lead byte on the way ("üìÖ" is 📅 without
+        its 0xF0), so a run whose bytes start mid-sequence gets that byte back.
+        """
+        run = match[0]
+        plan = list(self.plan)
+        for lead in ("", "\uf8ff"):
+            with contextlib.suppress(UnicodeError, ValueError):
+                return ftfy.apply_plan(lead + run, plan)
+        return run
 
     def fix(self, text: str) -> str:
         """Repaired, cleaned and squashed to one line."""
@@ -54,8 +73,7 @@ class PageRepair:
 
     def fix_block(self, text: str) -> str:
         if self.plan:
-            with contextlib.suppress(UnicodeError, ValueError):
-                text = ftfy.apply_plan(text, list(self.plan))
+            text = _NON_ASCII_RUN.sub(self._fix_run, text)
         if not text.isascii():
             text = ftfy.fix_text(text, _CONFIG)
         return strip_forbidden(text)

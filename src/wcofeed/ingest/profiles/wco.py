@@ -20,6 +20,7 @@ NEWSROOM = Profile(
             link="a.read-more, .news-title a",
             date=".news-date",
             summary=".news-summary",
+            deadline=".news-deadline",
         ),
     ),
 )
