@@ -36,10 +36,10 @@ TOPICS = {
 
 
 def context(source_id: str = "test", ui_language: str = "en", **source: Any) -> PageContext:
-    settings = SourceSettings(id=source_id, url="http://example.org/", ui_language=ui_language,
-                              **source)
+    source.setdefault("url", "http://example.org/")
+    settings = SourceSettings(id=source_id, ui_language=ui_language, **source)
     return PageContext(source=settings, now=NOW, topics=TopicMatcher(TOPICS),
-                       kinds=KindGuesser(), page_url=str(source.get("url", "")))
+                       kinds=KindGuesser(), page_url=settings.url)
 
 
 ParsePage = Callable[..., ParseResult]
@@ -53,7 +53,7 @@ def parse_page() -> ParsePage:
         path = SAMPLES / name if (SAMPLES / name).exists() else FIXTURES / name
         charset = source.pop("charset", None)
         ctx = context(name.split(".")[0], ui_language, **source)
-        ctx.page_url = str(path)
+        ctx.page_url = str(source.get("url", path))
         return parse_html(path.read_bytes(), ctx, charset)
 
     return parse

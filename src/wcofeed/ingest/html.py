@@ -77,6 +77,7 @@ def parse_html(body: bytes, ctx: PageContext, charset: str | None = None) -> Par
         result.warnings.insert(0, message)
         return result
     tree = HTMLParser(decode_body(body, charset))
+    tree.strip_tags(["script", "style", "noscript", "template"])
     profile = choose_profile(tree, ctx)
     base = _base_url(tree, ctx.page_url)
     page_text = tree.body.text(separator=" ") if tree.body is not None else ""

@@ -17,8 +17,9 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 _CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=False, explain=False)
 # Characters XML 1.0 forbids (C0 controls but tab/newline/return, surrogates, U+FFFE/FFFF)
-# plus C1 controls, which are legal but never meant in a title.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+# plus C1 controls, which are legal but never meant in a title, and U+FFFD, which only
+# says that something was already lost.
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd-\uffff]")
 _SPACE = re.compile(r"\s+")
 _MAX_PROBES = 50
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+(?:[ \t][^\x00-\x7f]+)*")

@@ -59,11 +59,16 @@ def _link(node: Node, selector: str, base: str) -> str:
 
 
 def extract(tree: HTMLParser, profile: Profile, base_url: str) -> list[Entry]:
-    """Entries of every section of `profile`, in page order per section."""
+    """Entries of every section of `profile`, in page order per section.
+
+    Items are read last to first and each is removed once read: on a broken page an
+    unclosed item swallows the ones after it, and must not take their text as its own.
+    """
     entries: list[Entry] = []
     for section in profile.sections:
-        for node in tree.css(section.item):
-            entries.append(
+        found: list[Entry] = []
+        for node in reversed(tree.css(section.item)):
+            found.append(
                 Entry(
                     title=_text(node, section.title),
                     url=_link(node, section.link, base_url),
@@ -74,4 +79,6 @@ def extract(tree: HTMLParser, profile: Profile, base_url: str) -> list[Entry]:
                     kind=section.kind,
                 )
             )
+            node.decompose()
+        entries.extend(reversed(found))
     return entries
