@@ -13,7 +13,7 @@ from datetime import date, datetime
 
 from wcofeed.config import SourceSettings
 from wcofeed.ingest.dates import parse_date
-from wcofeed.ingest.deadlines import parse_deadline
+from wcofeed.ingest.deadlines import find_deadline_text, parse_deadline
 from wcofeed.ingest.identity import make_guid
 from wcofeed.ingest.kinds import KindGuesser
 from wcofeed.ingest.language import content_language, detect_language, script_agrees
@@ -135,7 +135,7 @@ def _build_one(
     if not title:
         return None
     label = repair.fix(entry.label)
-    deadline_text = repair.fix(entry.deadline_text)
+    deadline_text = repair.fix(entry.deadline_text) or _deadline_in(summary)
     language = _language(entry, f"{title} {summary}", ctx)
     deadline: Deadline | None = None
     if deadline_text:
@@ -188,6 +188,12 @@ def _page_language(entries: list[Entry], ctx: PageContext) -> str | None:
     if ctx.language and script_agrees(sample, ctx.language):
         return ctx.language
     return detect_language(sample) or ctx.language
+
+
+def _deadline_in(summary: str) -> str:
+    """A deadline line inside a summary ("... Date limite : 14 mars 2025."), label first."""
+    rest = find_deadline_text(summary)
+    return "" if rest is None else summary[len(summary) - len(rest) - 40 :][:120]
 
 
 def _language(entry: Entry, text: str, ctx: PageContext) -> str:

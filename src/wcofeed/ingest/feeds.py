@@ -7,6 +7,9 @@ its time on big feeds); summaries are sanitised by nh3 in `build` like every oth
 from __future__ import annotations
 
 import calendar
+import contextlib
+import html
+import json
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -35,6 +38,8 @@ def _summary(entry: Any) -> str:
 
 def parse_feed(body: bytes, ctx: PageContext) -> ParseResult:
     """Items of one feed document; an HTML page or garbage raises ParseError."""
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return parse_json_feed(body, ctx)
     parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
     if not parsed.version and not parsed.entries:
         reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed root element"
@@ -66,3 +71,37 @@ def _entry_language(raw: Any) -> str | None:
         if value.get("language"):
             return str(value["language"])
     return None
+
+
+def parse_json_feed(body: bytes, ctx: PageContext) -> ParseResult:
+    """JSON Feed 1.0/1.1 (jsonfeed.org), which this feedparser release does not read."""
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError(f"source {ctx.source.id}: not a JSON Feed: {exc}") from None
+    if not isinstance(data, dict) or "jsonfeed.org" not in str(data.get("version", "")):
+        raise ParseError(f"source {ctx.source.id}: not a JSON Feed (no jsonfeed.org version)")
+    ctx.language = declared_language(data.get("language"), "")
+    base = str(data.get("home_page_url") or ctx.page_url)
+    entries = [_json_entry(raw, base, ctx.language) for raw in data.get("items") or []
+               if isinstance(raw, dict)]
+    return build_items(entries, ctx)
+
+
+def _json_entry(raw: dict[str, Any], base: str, language: str | None) -> Entry:
+    published: datetime | None = None
+    stamp = raw.get("date_published") or raw.get("date_modified")
+    if isinstance(stamp, str):
+        with contextlib.suppress(ValueError):
+            published = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            if published.tzinfo is None:
+                published = published.replace(tzinfo=UTC)
+    link = str(raw.get("url") or raw.get("external_url") or "")
+    summary = raw.get("content_html") or html.escape(str(raw.get("content_text") or ""))
+    return Entry(
+        title=str(raw.get("title") or ""),
+        url=absolute_url(link, base) if link else "",
+        published=published,
+        summary_html=str(summary or raw.get("summary") or ""),
+        language=declared_language(raw.get("language"), "") or language,
+    )
