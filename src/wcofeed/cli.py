@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -260,15 +261,20 @@ def _add_payload(args: argparse.Namespace) -> dict[str, object]:
 async def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     parsers = Parsers.from_settings(settings)
+    payload = _add_payload(args)
     try:
         item = item_from_entry(
-            _add_payload(args), source=args.source,
+            payload, source=args.source,
             language=args.language or settings.site.default_language,
             topics=parsers.topics, kinds=parsers.kinds, now=now,
         )
     except ItemError as exc:
         raise CommandError(f"item not stored: {exc}") from None
     async with await open_store(settings.database.path) as store:
+        existing = await store.get_item(item.guid)
+        if existing is not None and not payload.get("published"):
+            # adding the same item again must not move its date to today
+            item = dataclasses.replace(item, published=existing.published)
         result = await store.upsert_item(item, now)
     print(f"{result.outcome.value}: {item.guid}")
     return EXIT_OK
