@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TextIO
 
 from wcofeed.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
-from wcofeed.logs import setup_logging
 from wcofeed.ingest.manual import item_from_entry
 from wcofeed.ingest.run import IngestReport, Parsers, SourceReport, ingest, select_sources
+from wcofeed.logs import setup_logging
 from wcofeed.models import KINDS, Item, ItemError, item_to_dict
 from wcofeed.store import ItemQuery, SchemaTooNewError, open_store
 

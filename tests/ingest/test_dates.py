@@ -56,7 +56,7 @@ def test_next_occurrence_waits_for_leap_year() -> None:
         ("Deadline: 30th march 2025 - details", "en", Deadline(date(2025, 3, 30))),
         ("date limite : 14 février 2025", "fr", Deadline(date(2025, 2, 14))),
         ("срок подачи заявок: 1 марта 2025", "ru", Deadline(date(2025, 3, 1))),
-        ("截止日期：2025年3月1日", "zh", Deadline(date(2025, 3, 1))),
+        ("截止日期\uff1a2025年3月1日", "zh", Deadline(date(2025, 3, 1))),
         ("fecha límite: 14 de marzo de 2025", "es", Deadline(date(2025, 3, 14))),
         ("الموعد النهائي: 14 مارس 2025", "ar", Deadline(date(2025, 3, 14))),
         ("Deadline: 14 March 2025, 23:59 CET", "en",

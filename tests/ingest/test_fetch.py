@@ -187,6 +187,6 @@ async def test_local_file_and_its_mtime(tmp_path) -> None:  # type: ignore[no-un
     async with Fetcher(FAST) as fetcher:
         first = await fetcher.fetch(str(page))
         again = await fetcher.fetch(str(page), None, first.last_modified)
-        with pytest.raises(FetchError, match="missing.html: cannot read"):
+        with pytest.raises(FetchError, match=r"missing\.html: cannot read"):
             await fetcher.fetch(str(tmp_path / "missing.html"))
     assert first.body == b"<p>hi</p>" and again.not_modified

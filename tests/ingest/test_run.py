@@ -84,7 +84,7 @@ def make_settings(
     return make
 
 
-BROKEN = f"""
+BROKEN = """
 [[sources]]
 id = "gone"
 url = "http://127.0.0.1:9/nothing-listens-here"
