@@ -23,7 +23,8 @@ from wcofeed.models import Deadline, Item, ItemError, Kind
 
 log = logging.getLogger("wcofeed.ingest")
 
-_SENTENCE_END = re.compile(r"(?<!\bDr\.)(?<!\bMr\.)(?<!\bMs\.)(?<!\bNo\.)(?<=[.!?。])\s")
+_SENTENCE_END = re.compile(r"[.!?。](?=\s)")
+_ABBREVIATIONS = ("Dr", "Mr", "Ms", "Mrs", "No", "St", "Prof")
 TITLE_MAX = 160
 _BADGE = re.compile(r"^(?:new|nouveau|nuevo|новое|新)\s*[-\u2013:]\s*", re.IGNORECASE)
 
@@ -72,7 +73,11 @@ class ParseResult:
 
 def title_from_summary(text: str) -> str:
     """A title for entries that have none: the first sentence, cut at a word."""
-    first = _SENTENCE_END.split(text, maxsplit=1)[0]
+    first = text
+    for end in _SENTENCE_END.finditer(text, 0, TITLE_MAX + 1):
+        if not text[: end.start()].endswith(_ABBREVIATIONS):
+            first = text[: end.end()]
+            break
     if len(first) <= TITLE_MAX:
         return first
     return first[:TITLE_MAX].rsplit(" ", 1)[0] + "…"

@@ -14,7 +14,7 @@ import warnings
 from datetime import date
 from functools import lru_cache
 
-import dateparser
+import dateparser  # type: ignore[import-untyped]
 
 MIN_YEAR = 1950
 _MONTHS: dict[str, int] = {}

@@ -38,6 +38,9 @@ _ZONES = (
 
 def find_deadline_text(text: str) -> str | None:
     """The part of `text` after a deadline label, or None when there is no label."""
+    lowered = text.lower()
+    if not any(label in lowered for label in _LABELS):
+        return None  # the common case, checked without the regex
     match = _LABEL.search(text)
     return text[match.end():] if match else None
 

@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser
+import feedparser  # type: ignore[import-untyped]
 
 from wcofeed.ingest.build import Entry, PageContext, ParseError, ParseResult, build_items
 from wcofeed.ingest.identity import absolute_url

@@ -12,7 +12,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from langdetect import DetectorFactory, LangDetectException, detect
+from langdetect import (  # type: ignore[import-untyped]
+    DetectorFactory,
+    LangDetectException,
+    detect,
+)
 
 DetectorFactory.seed = 0  # langdetect is random unless seeded; results must be stable
 
@@ -68,7 +72,8 @@ def content_language(text: str, declared: str | None, default: str = "en") -> st
 def script_agrees(text: str, language: str) -> bool:
     script = _SCRIPTS.get(language)
     if script is None:
-        return len(_LATIN.findall(text[:400])) >= min(20, len(text) // 4) or not text
+        head = text[:120]
+        return len(_LATIN.findall(head)) >= min(20, len(head) // 4) or not text
     return bool(script.search(text[:400]))
 
 

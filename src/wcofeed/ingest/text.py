@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import ftfy
 import nh3
@@ -22,6 +23,7 @@ _CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=False, e
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd-\uffff]")
 _SPACE = re.compile(r"\s+")
 _MAX_PROBES = 50
+_SHORT = 80
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+(?:[ \t][^\x00-\x7f]+)*")
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "em", "i", "li", "ol", "p", "pre",
@@ -70,6 +72,8 @@ class PageRepair:
 
     def fix(self, text: str) -> str:
         """Repaired, cleaned and squashed to one line."""
+        if len(text) <= _SHORT:
+            return _fix_short(self, text)
         return squash(self.fix_block(text))
 
     def fix_block(self, text: str) -> str:
@@ -78,6 +82,12 @@ class PageRepair:
         if not text.isascii():
             text = ftfy.fix_text(text, _CONFIG)
         return strip_forbidden(text)
+
+
+@lru_cache(maxsize=8192)
+def _fix_short(repair: PageRepair, text: str) -> str:
+    """Dates, labels and short titles repeat down a list page: repair each once."""
+    return squash(repair.fix_block(text))
 
 
 def clean(text: str) -> str:
