@@ -21,7 +21,9 @@ FIXTURES = REPO / "tests" / "fixtures" / "ingest"
 NOW = datetime(2025, 2, 15, 9, 0, tzinfo=UTC)
 
 TOPICS = {
-    "origin": TopicSettings(labels={"en": "Origin"}, keywords=["rules of origin", "origin"]),
+    "origin": TopicSettings(
+        labels={"en": "Origin"}, keywords=["rules of origin", "origin", "normas de origen"]
+    ),
     "procedures-facilitation": TopicSettings(
         labels={"en": "Procedures and facilitation"},
         keywords=["facilitation", "Revised Kyoto Convention", "Single Window", "transit"],
