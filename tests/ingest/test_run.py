@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -163,3 +164,23 @@ async def test_bundled_config_ingests_offline(store: Store) -> None:
     }
     topic = await store.query_items(ItemQuery(topics=("procedures-facilitation",), limit=100))
     assert len(topic) >= 45
+
+
+async def test_shared_session_is_used_and_left_open(
+    make_settings: Callable[..., Settings], store: Store, pages: Pages
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        report = await ingest(make_settings(), store, ["newsroom"], now=T0, session=session)
+        assert not session.closed
+    assert report.sources[0].new == 40 and pages.hits["wco-newsroom-ru.html"] == 1
+
+
+async def test_a_page_without_items_warns(
+    write_config: Callable[[str], Path], store: Store, tmp_path: Path
+) -> None:
+    (tmp_path / "empty.html").write_text('<div class="newsroom-list"></div>', "utf-8")
+    settings = load_settings(write_config('[[sources]]\nid = "empty"\nurl = "empty.html"\n'),
+                             env={})
+    (source,) = (await ingest(settings, store, now=T0)).sources
+    assert not source.failed and source.new == 0
+    assert source.warnings == [f"source empty: no items found at {tmp_path / 'empty.html'}"]

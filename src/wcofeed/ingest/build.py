@@ -85,16 +85,13 @@ def title_from_summary(text: str) -> str:
 
 def build_items(entries: list[Entry], ctx: PageContext) -> ParseResult:
     result = ParseResult()
-    dated: list[tuple[Entry, date | datetime | None, bool]] = []
-    for entry in entries:
-        published, bad = _published(entry, ctx, result)
-        dated.append((entry, published, bad))
+    dated = [(entry, _published(entry, ctx, result)) for entry in entries]
     ctx.language = _page_language(entries, ctx)
     page_date = ctx.page_date or max(
-        (as_day(p) for _, p, _ in dated if p is not None), default=ctx.now.date()
+        (as_day(p) for _, p in dated if p is not None), default=ctx.now.date()
     )
     seen: set[str] = set()
-    for entry, published, _ in dated:
+    for entry, published in dated:
         item = _build_one(entry, published, page_date, ctx, result)
         if item is None or item.guid in seen:
             continue
@@ -109,21 +106,19 @@ def as_day(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def _published(
-    entry: Entry, ctx: PageContext, result: ParseResult
-) -> tuple[date | datetime | None, bool]:
+def _published(entry: Entry, ctx: PageContext, result: ParseResult) -> date | datetime | None:
     if entry.published is not None:
-        return entry.published, False
+        return entry.published
     text = ctx.repair.fix(entry.date_text)
     if not text:
-        return None, False
+        return None
     day = parse_date(text, ctx.source.ui_language, today=ctx.now.date())
     if day is None:
         message = f"source {ctx.source.id}: cannot read the date {text!r}; using first seen"
         log.warning(message)
         result.warnings.append(message)
-        return None, True
-    return day, False
+        return None
+    return day
 
 
 def _build_one(

@@ -3,9 +3,9 @@
 Per host: at most `per_host_concurrency` requests in flight and `per_host_delay`
 seconds between two starts. Conditional GET sends the stored ETag / Last-Modified so an
 unchanged page costs a 304. Timeouts and 5xx answers are retried with doubling
-backoff; 4xx, redirect loops and oversized bodies fail at once. Local files (the
-bundled snapshots) are read from disk under the same size cap, their mtime standing in
-for Last-Modified.
+backoff; 4xx, refused connections, redirect loops and oversized bodies fail at once.
+Local files (the bundled snapshots) are read from disk under the same size cap, their
+mtime standing in for Last-Modified.
 """
 
 from __future__ import annotations
@@ -149,8 +149,6 @@ class Fetcher:
             ) from None
         except TimeoutError:
             raise _Retryable("timed out") from None
-        except aiohttp.ClientConnectionError as exc:
-            raise _Retryable(f"connection failed: {exc}") from None
         except aiohttp.ClientError as exc:
             raise FetchError(f"{url}: {exc}") from None
 

@@ -13,6 +13,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from wcofeed.ingest.build import PageContext, ParseError, ParseResult, build_items
 from wcofeed.ingest.charset import decode_body
+from wcofeed.ingest.feeds import parse_feed
 from wcofeed.ingest.language import declared_language, fallback_language
 from wcofeed.ingest.profiles import Profile, extract
 from wcofeed.ingest.profiles.css import from_selectors
@@ -69,8 +70,6 @@ def _base_url(tree: HTMLParser, page_url: str) -> str:
 def parse_html(body: bytes, ctx: PageContext, charset: str | None = None) -> ParseResult:
     """Items of one HTML page; `ctx.page_url` is where it came from."""
     if looks_like_feed(body):
-        from wcofeed.ingest.feeds import parse_feed
-
         result = parse_feed(body, ctx)
         message = f"source {ctx.source.id}: served a feed, not an HTML page; read it as a feed"
         log.warning(message)

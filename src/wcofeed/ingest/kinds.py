@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from typing import cast
 
-from wcofeed.models import Kind
+from wcofeed.models import KINDS, Kind
 
 DEFAULT_CALL_CUES: dict[str, tuple[str, ...]] = {
     "en": ("call for application", "call for applications", "call for proposals",
@@ -64,8 +65,8 @@ class KindGuesser:
         default: Kind,
         forced: str = "",
     ) -> Kind:
-        if forced in ("news", "call", "publication", "event"):
-            return forced  # type: ignore[return-value]
+        if forced in KINDS:
+            return cast(Kind, forced)
         if has_deadline or self.is_call(cue_text, languages):
             return "call"
         return default

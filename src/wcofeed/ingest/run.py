@@ -116,6 +116,9 @@ async def ingest_source(
             log.info("not modified", extra={"fields": {"source": source.id}})
             return report, []
         parsed = await asyncio.to_thread(parse_body, source, fetched, parsers, now)
+        if not parsed.items:
+            parsed.warnings.append(f"source {source.id}: no items found at {url}")
+            log.warning("no items found", extra={"fields": {"source": source.id, "url": url}})
         await _keep_first_seen_dates(store, parsed)
         results = await store.upsert_items(parsed.items, now)
     except (FetchError, ParseError) as exc:
