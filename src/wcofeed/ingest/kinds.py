@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import cast
 
 from wcofeed.models import KINDS, Kind
 
@@ -66,7 +65,7 @@ class KindGuesser:
         forced: str = "",
     ) -> Kind:
         if forced in KINDS:
-            return cast(Kind, forced)
+            return forced
         if has_deadline or self.is_call(cue_text, languages):
             return "call"
         return default
