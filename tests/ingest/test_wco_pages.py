@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, time
 
+from wcofeed.ingest.html import parse_html
 from wcofeed.models import Deadline
 
-from .conftest import NOW, ParsePage
+from .conftest import NOW, ParsePage, context
 
 WCO = "https://www.wcoomd.org"
 
@@ -137,3 +138,15 @@ def test_deadline_time_and_zone_kept(parse_page: ParsePage) -> None:
     # "date limite : 2 mars" on a page dated 10 February 2025
     assert yearless.deadline == Deadline(date(2025, 3, 2))
     assert yearless.published == date(2025, 2, 3)
+
+
+def test_yearless_deadline_on_an_undated_page_uses_last_modified() -> None:
+    page = (
+        b'<div id="highlights"></div><div id="calls"><div class="call">'
+        b'<a class="call-title" href="/c">Call for applications: mentors</a>'
+        b'<p class="call-deadline">deadline: 10 january</p></div></div>'
+    )
+    ctx = context("home", "en", url="https://www.wcoomd.org/en.aspx")
+    ctx.page_date = date(2025, 11, 20)
+    (call,) = parse_html(page, ctx).items
+    assert call.deadline == Deadline(date(2026, 1, 10))

@@ -58,7 +58,7 @@ class PageContext:
     kinds: KindGuesser
     repair: PageRepair = field(default_factory=PageRepair)
     language: str | None = None
-    page_date: date | None = None
+    page_date: date | None = None  # when the page has no dates: its Last-Modified day
     page_url: str = ""
 
 
@@ -87,9 +87,8 @@ def build_items(entries: list[Entry], ctx: PageContext) -> ParseResult:
     result = ParseResult()
     dated = [(entry, _published(entry, ctx, result)) for entry in entries]
     ctx.language = _page_language(entries, ctx)
-    page_date = ctx.page_date or max(
-        (as_day(p) for _, p in dated if p is not None), default=ctx.now.date()
-    )
+    newest = max((as_day(p) for _, p in dated if p is not None), default=None)
+    page_date = newest or ctx.page_date or ctx.now.date()
     seen: set[str] = set()
     for entry, published in dated:
         item = _build_one(entry, published, page_date, ctx, result)

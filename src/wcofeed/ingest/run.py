@@ -12,7 +12,8 @@ import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
 
 import aiohttp
 
@@ -78,10 +79,19 @@ def parse_body(
                             topics=parsers.topics, kinds=parsers.kinds,
                             default_topics=source.topics)
     ctx = PageContext(source=source, now=now, topics=parsers.topics, kinds=parsers.kinds,
-                      page_url=fetched.url)
+                      page_url=fetched.url, page_date=_http_day(fetched.last_modified))
     if source.type == "feed":
         return parse_feed(fetched.body, ctx)
     return parse_html(fetched.body, ctx, fetched.charset)
+
+
+def _http_day(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).date()
+    except (TypeError, ValueError):
+        return None
 
 
 async def _keep_first_seen_dates(store: Store, parsed: ParseResult) -> None:
