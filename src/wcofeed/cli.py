@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from wcofeed.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from wcofeed.ingest.manual import item_from_entry
+from wcofeed.ingest.run import IngestReport, Parsers, SourceReport, ingest, select_sources
 from wcofeed.logs import setup_logging
-from wcofeed.models import KINDS, Item, item_to_dict
+from wcofeed.models import KINDS, Item, ItemError, item_to_dict
 from wcofeed.store import ItemQuery, SchemaTooNewError, Store, open_store
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
@@ -230,4 +234,145 @@ async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             await asyncio.Event().wait()
         finally:
             await runner.cleanup()
+    return EXIT_OK
+
+
+# --- ingest ---------------------------------------------------------------------------
+
+
+def _ingest_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "source_ids",
+        nargs="*",
+        metavar="SOURCE_ID",
+        help="sources to fetch (default: every enabled source)",
+    )
+
+
+def print_ingest_table(report: IngestReport, out: TextIO) -> None:
+    """One line per source: what it added, changed, kept, and why it failed."""
+    width = max([len("source"), *(len(s.id) for s in report.sources)])
+    print(f"{'source':<{width}}  {'new':>5}  {'changed':>7}  {'unchanged':>9}  status", file=out)
+    for s in report.sources:
+        status = (
+            "failed: " + (s.error or "")
+            if s.failed
+            else ("not modified" if s.not_modified else "ok")
+        )
+        print(f"{s.id:<{width}}  {s.new:>5}  {s.changed:>7}  {s.unchanged:>9}  {status}", file=out)
+
+
+class _Progress:
+    """A one-line progress bar on a terminal; plain log lines otherwise."""
+
+    def __init__(self, total: int, out: TextIO) -> None:
+        self.total, self.done, self.out = total, 0, out
+        self.tty = out.isatty()
+
+    def __call__(self, source: SourceReport) -> None:
+        self.done += 1
+        if self.tty:
+            filled = int(30 * self.done / max(1, self.total))
+            bar = "#" * filled + "-" * (30 - filled)
+            print(
+                f"\r[{bar}] {self.done}/{self.total} {source.id[:40]:<40}",
+                end="",
+                file=self.out,
+                flush=True,
+            )
+            if self.done == self.total:
+                print(file=self.out)
+        else:
+            state = (
+                f"failed: {source.error}"
+                if source.failed
+                else (f"new={source.new} changed={source.changed} unchanged={source.unchanged}")
+            )
+            print(
+                f"ingest {self.done}/{self.total} {source.id}: {state}", file=self.out, flush=True
+            )
+
+
+@command("ingest", "fetch sources and store their items", _ingest_arguments)
+async def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        sources = select_sources(settings, args.source_ids)
+    except KeyError as exc:
+        raise CommandError(f"unknown source {exc.args[0]!r}") from None
+    if not sources:
+        raise CommandError("no enabled sources in the config")
+    progress = _Progress(len(sources), sys.stderr if sys.stdout.isatty() else sys.stdout)
+    async with await open_store(settings.database.path) as store:
+        report = await ingest(settings, store, [s.id for s in sources], on_done=progress)
+    print_ingest_table(report, sys.stdout)
+    return EXIT_FAILURE if report.all_failed else EXIT_OK
+
+
+# --- add ------------------------------------------------------------------------------
+
+
+def _add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", metavar="FILE", help="the item as a JSON object ('-' for stdin)")
+    p.add_argument("--title", help="title of the item")
+    p.add_argument("--url", help="link to the item's page")
+    p.add_argument("--summary", help="plain-text summary")
+    p.add_argument("--summary-html", dest="summary_html", help="HTML summary (sanitised)")
+    p.add_argument("--published", help="date or datetime, ISO 8601 (default: now)")
+    p.add_argument("--deadline", help="deadline date or datetime, ISO 8601")
+    p.add_argument("--kind", choices=KINDS, help="default: call with a deadline, else guessed")
+    p.add_argument("--language", help="content language code (default: site default)")
+    p.add_argument(
+        "--topic", action="append", dest="topics", metavar="SLUG", help="topic slug (repeatable)"
+    )
+    p.add_argument("--source", default="manual", help="source id recorded (default: manual)")
+    p.add_argument("--guid", help="stable id (default: the canonical link)")
+
+
+def _add_payload(args: argparse.Namespace) -> dict[str, object]:
+    if args.json:
+        try:
+            text = sys.stdin.read() if args.json == "-" else Path(args.json).read_text("utf-8")
+            data = json.loads(text)
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CommandError(f"--json {args.json}: {exc}") from None
+        if not isinstance(data, dict):
+            raise CommandError(f"--json {args.json}: expected one JSON object")
+        return data
+    fields = (
+        "title",
+        "url",
+        "summary",
+        "summary_html",
+        "published",
+        "deadline",
+        "kind",
+        "topics",
+        "guid",
+    )
+    return {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
+
+
+@command("add", "store one hand-entered item", _add_arguments)
+async def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
+    now = datetime.now(UTC)
+    parsers = Parsers.from_settings(settings)
+    payload = _add_payload(args)
+    try:
+        item = item_from_entry(
+            payload,
+            source=args.source,
+            language=args.language or settings.site.default_language,
+            topics=parsers.topics,
+            kinds=parsers.kinds,
+            now=now,
+        )
+    except ItemError as exc:
+        raise CommandError(f"item not stored: {exc}") from None
+    async with await open_store(settings.database.path) as store:
+        existing = await store.get_item(item.guid)
+        if existing is not None and not payload.get("published"):
+            # adding the same item again must not move its date to today
+            item = dataclasses.replace(item, published=existing.published)
+        result = await store.upsert_item(item, now)
+    print(f"{result.outcome.value}: {item.guid}")
     return EXIT_OK

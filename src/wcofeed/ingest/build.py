@@ -1,0 +1,205 @@
+"""Raw entries (strings as a page or feed gives them) -> validated, cleaned `Item`s.
+
+Every parser fills `Entry`s and hands them here with a `PageContext`, so dates, kinds,
+topics, language, identity and text repair are decided the same way for every source.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from wcofeed.config import SourceSettings
+from wcofeed.ingest.dates import parse_date
+from wcofeed.ingest.deadlines import find_deadline_text, parse_deadline
+from wcofeed.ingest.identity import make_guid
+from wcofeed.ingest.kinds import KindGuesser
+from wcofeed.ingest.language import content_language, detect_language, script_agrees
+from wcofeed.ingest.text import PageRepair, html_to_text, sanitise_html
+from wcofeed.ingest.topics import TopicMatcher
+from wcofeed.models import Deadline, Item, ItemError, Kind
+
+log = logging.getLogger("wcofeed.ingest")
+
+_SENTENCE_END = re.compile(r"[.!?。](?=\s)")
+_ABBREVIATIONS = ("Dr", "Mr", "Ms", "Mrs", "No", "St", "Prof")
+TITLE_MAX = 160
+_BADGE = re.compile(r"^(?:new|nouveau|nuevo|новое|新)\s*[-\u2013:]\s*", re.IGNORECASE)
+
+
+class ParseError(Exception):
+    """A page or feed that cannot be read at all; the message names the source."""
+
+
+@dataclass(slots=True)
+class Entry:
+    """One item as found: text not yet repaired, date not yet read."""
+
+    title: str = ""
+    url: str = ""
+    date_text: str = ""
+    published: date | datetime | None = None
+    summary_html: str = ""
+    deadline_text: str = ""
+    label: str = ""
+    kind: Kind = "news"
+    language: str | None = None
+
+
+@dataclass(slots=True)
+class PageContext:
+    """What a whole page shares: its source, when it was read, how its text reads."""
+
+    source: SourceSettings
+    now: datetime
+    topics: TopicMatcher
+    kinds: KindGuesser
+    repair: PageRepair = field(default_factory=PageRepair)
+    language: str | None = None
+    page_date: date | None = None  # when the page has no dates: its Last-Modified day
+    page_url: str = ""
+
+
+@dataclass(slots=True)
+class ParseResult:
+    """Items of one page; `undated` guids got `published` = now and want the stored one."""
+
+    items: list[Item] = field(default_factory=list)
+    undated: set[str] = field(default_factory=set)
+    warnings: list[str] = field(default_factory=list)
+
+
+def title_from_summary(text: str) -> str:
+    """A title for entries that have none: the first sentence, cut at a word."""
+    first = text
+    for end in _SENTENCE_END.finditer(text, 0, TITLE_MAX + 1):
+        if not text[: end.start()].endswith(_ABBREVIATIONS):
+            first = text[: end.end()]
+            break
+    if len(first) <= TITLE_MAX:
+        return first
+    return first[:TITLE_MAX].rsplit(" ", 1)[0] + "…"
+
+
+def build_items(entries: list[Entry], ctx: PageContext) -> ParseResult:
+    result = ParseResult()
+    dated = [(entry, _published(entry, ctx, result)) for entry in entries]
+    ctx.language = _page_language(entries, ctx)
+    newest = max((as_day(p) for _, p in dated if p is not None), default=None)
+    page_date = newest or ctx.page_date or ctx.now.date()
+    seen: set[str] = set()
+    for entry, published in dated:
+        item = _build_one(entry, published, page_date, ctx, result)
+        if item is None or item.guid in seen:
+            continue
+        seen.add(item.guid)
+        result.items.append(item)
+        if published is None:
+            result.undated.add(item.guid)
+    return result
+
+
+def as_day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
+
+
+def _published(entry: Entry, ctx: PageContext, result: ParseResult) -> date | datetime | None:
+    if entry.published is not None:
+        return entry.published
+    text = ctx.repair.fix(entry.date_text)
+    if not text:
+        return None
+    day = parse_date(text, ctx.source.ui_language, today=ctx.now.date())
+    if day is None:
+        message = f"source {ctx.source.id}: cannot read the date {text!r}; using first seen"
+        log.warning(message)
+        result.warnings.append(message)
+        return None
+    return day
+
+
+def _build_one(
+    entry: Entry,
+    published: date | datetime | None,
+    page_date: date,
+    ctx: PageContext,
+    result: ParseResult,
+) -> Item | None:
+    repair = ctx.repair
+    summary_html = sanitise_html(repair.fix_block(entry.summary_html))
+    summary = html_to_text(summary_html)
+    title = _BADGE.sub("", repair.fix(entry.title)) or title_from_summary(summary)
+    if not title:
+        return None
+    label = repair.fix(entry.label)
+    deadline_text = repair.fix(entry.deadline_text) or _deadline_in(summary)
+    language = _language(entry, f"{title} {summary}", ctx)
+    deadline: Deadline | None = None
+    if deadline_text:
+        deadline = parse_deadline(deadline_text, ctx.source.ui_language, page_date)
+        if deadline is None:
+            message = f"source {ctx.source.id}: cannot read the deadline {deadline_text!r}"
+            log.warning(message)
+            result.warnings.append(message)
+    cue_text = " ".join((title, label, deadline_text))
+    kind = ctx.kinds.guess(
+        cue_text=cue_text,
+        languages=(ctx.source.ui_language, language),
+        has_deadline=deadline is not None,
+        default=entry.kind,
+        forced=ctx.source.kind,
+    )
+    guid = make_guid(entry.url, ctx.source.id, title, as_day(published) if published else None)
+    topics = ctx.topics.match(f"{title} {label} {summary}", ctx.source.topics)
+    try:
+        return Item(
+            guid=guid,
+            kind=kind,
+            title=title,
+            url=entry.url or ctx.page_url or guid,
+            language=language,
+            published=published if published is not None else ctx.now,
+            source=ctx.source.id,
+            summary=summary,
+            summary_html=summary_html,
+            topics=topics,
+            deadline=deadline,
+        )
+    except ItemError as exc:
+        message = f"source {ctx.source.id}: item {title[:60]!r} skipped: {exc}"
+        log.warning(message)
+        result.warnings.append(message)
+        return None
+
+
+def _page_language(entries: list[Entry], ctx: PageContext) -> str | None:
+    """The language the items' text is in, read once per page from a sample of it.
+
+    A fallback notice or a `lang` attribute is believed unless the items are written in
+    another script (English news in the Russian interface, with only the dates in
+    Russian); then the detector reads the sample.
+    """
+    sample = " ".join(f"{e.title} {html_to_text(e.summary_html)}" for e in entries[:20])
+    if not sample.strip():
+        return ctx.language
+    if ctx.language and script_agrees(sample, ctx.language):
+        return ctx.language
+    return detect_language(sample) or ctx.language
+
+
+def _deadline_in(summary: str) -> str:
+    """A deadline line inside a summary ("... Date limite : 14 mars 2025."), label first."""
+    rest = find_deadline_text(summary)
+    return "" if rest is None else summary[len(summary) - len(rest) - 40 :][:120]
+
+
+def _language(entry: Entry, text: str, ctx: PageContext) -> str:
+    """The page's content language unless this item's own text clearly says otherwise."""
+    declared = entry.language or ctx.language
+    if declared and script_agrees(text, declared):
+        return declared
+    if declared is None:
+        return content_language(text, None, ctx.source.ui_language)
+    return detect_language(text) or declared

@@ -1,0 +1,110 @@
+"""RSS 0.9x/1.0/2.0, Atom and JSON Feed through feedparser.
+
+feedparser's own URI resolving and HTML sanitising are switched off (they are most of
+its time on big feeds); summaries are sanitised by nh3 in `build` like every other text.
+"""
+
+from __future__ import annotations
+
+import calendar
+import contextlib
+import html
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser  # type: ignore[import-untyped]
+
+from wcofeed.ingest.build import Entry, PageContext, ParseError, ParseResult, build_items
+from wcofeed.ingest.identity import absolute_url
+from wcofeed.ingest.language import declared_language
+
+
+def _when(entry: Any) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value: time.struct_time | None = entry.get(key)
+        if value is not None:
+            return datetime.fromtimestamp(calendar.timegm(value), UTC)
+    return None
+
+
+def _summary(entry: Any) -> str:
+    content = entry.get("content")
+    if content:
+        return str(content[0].get("value", ""))
+    return str(entry.get("summary", ""))
+
+
+def parse_feed(body: bytes, ctx: PageContext) -> ParseResult:
+    """Items of one feed document; an HTML page or garbage raises ParseError."""
+    if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        return parse_json_feed(body, ctx)
+    parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    if not parsed.version and not parsed.entries:
+        reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed root element"
+        hint = " (it looks like an HTML page)" if b"<html" in body[:4096].lower() else ""
+        raise ParseError(f"source {ctx.source.id}: not a feed{hint}: {reason}")
+    feed_language = declared_language(parsed.feed.get("language"), "")
+    ctx.language = feed_language
+    base = str(parsed.feed.get("link") or ctx.page_url)
+    entries: list[Entry] = []
+    for raw in parsed.entries:
+        link = str(raw.get("link") or "")
+        published = _when(raw)
+        entries.append(
+            Entry(
+                title=str(raw.get("title", "")),
+                url=absolute_url(link, base) if link else "",
+                published=published,
+                date_text="" if published else str(raw.get("published") or ""),
+                summary_html=_summary(raw),
+                language=declared_language(_entry_language(raw), "") or feed_language,
+            )
+        )
+    return build_items(entries, ctx)
+
+
+def _entry_language(raw: Any) -> str | None:
+    for detail in ("title_detail", "summary_detail"):
+        value = raw.get(detail) or {}
+        if value.get("language"):
+            return str(value["language"])
+    return None
+
+
+def parse_json_feed(body: bytes, ctx: PageContext) -> ParseResult:
+    """JSON Feed 1.0/1.1 (jsonfeed.org), which this feedparser release does not read."""
+    try:
+        data = json.loads(body.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ParseError(f"source {ctx.source.id}: not a JSON Feed: {exc}") from None
+    if not isinstance(data, dict) or "jsonfeed.org" not in str(data.get("version", "")):
+        raise ParseError(f"source {ctx.source.id}: not a JSON Feed (no jsonfeed.org version)")
+    ctx.language = declared_language(data.get("language"), "")
+    base = str(data.get("home_page_url") or ctx.page_url)
+    entries = [
+        _json_entry(raw, base, ctx.language)
+        for raw in data.get("items") or []
+        if isinstance(raw, dict)
+    ]
+    return build_items(entries, ctx)
+
+
+def _json_entry(raw: dict[str, Any], base: str, language: str | None) -> Entry:
+    published: datetime | None = None
+    stamp = raw.get("date_published") or raw.get("date_modified")
+    if isinstance(stamp, str):
+        with contextlib.suppress(ValueError):
+            published = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            if published.tzinfo is None:
+                published = published.replace(tzinfo=UTC)
+    link = str(raw.get("url") or raw.get("external_url") or "")
+    summary = raw.get("content_html") or html.escape(str(raw.get("content_text") or ""))
+    return Entry(
+        title=str(raw.get("title") or ""),
+        url=absolute_url(link, base) if link else "",
+        published=published,
+        summary_html=str(summary or raw.get("summary") or ""),
+        language=declared_language(raw.get("language"), "") or language,
+    )

@@ -1,0 +1,90 @@
+"""HTML pages -> items: pick the profile, repair the text, decide the content language.
+
+Pure: bytes in, `ParseResult` out. A body that is really a feed is handed to the feed
+parser (with a warning), since sites do serve RSS as text/html.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from wcofeed.ingest.build import PageContext, ParseError, ParseResult, build_items
+from wcofeed.ingest.charset import decode_body
+from wcofeed.ingest.feeds import parse_feed
+from wcofeed.ingest.language import declared_language, fallback_language
+from wcofeed.ingest.profiles import Profile, extract
+from wcofeed.ingest.profiles.css import from_selectors
+from wcofeed.ingest.profiles.wco import PROFILES, detect
+from wcofeed.ingest.text import PageRepair
+
+log = logging.getLogger("wcofeed.ingest")
+
+_FEED_START = re.compile(
+    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:RDF)\b", re.DOTALL
+)
+_REPAIR_SAMPLE = 200_000
+
+
+def looks_like_feed(body: bytes) -> bool:
+    """An RSS, Atom or RDF document, whatever the server called it."""
+    head = body[:2048].lstrip(b"\xef\xbb\xbf")
+    return bool(_FEED_START.match(head))
+
+
+def choose_profile(tree: HTMLParser, ctx: PageContext) -> Profile:
+    source = ctx.source
+    if source.profile == "css":
+        assert source.selectors is not None  # the config loader insists
+        return from_selectors(source.selectors)
+    if source.profile != "auto":
+        try:
+            return PROFILES[source.profile]
+        except KeyError:
+            known = ", ".join(["auto", "css", *PROFILES])
+            raise ParseError(
+                f"source {source.id}: unknown profile {source.profile!r} (known: {known})"
+            ) from None
+    found = detect(tree)
+    if found is None:
+        raise ParseError(
+            f"source {source.id}: no WCO page kind recognised at {ctx.page_url}; "
+            'set profile = "css" with selectors'
+        )
+    return found
+
+
+def _base_url(tree: HTMLParser, page_url: str) -> str:
+    """Where relative links point: <base>, else the page; a local snapshot's canonical."""
+    base = tree.css_first("base[href]")
+    if base is not None and base.attributes.get("href"):
+        return str(base.attributes["href"])
+    if not page_url.startswith(("http://", "https://")):
+        canonical = tree.css_first('link[rel="canonical"][href]')
+        if canonical is not None and canonical.attributes.get("href"):
+            return str(canonical.attributes["href"])
+    return page_url
+
+
+def parse_html(body: bytes, ctx: PageContext, charset: str | None = None) -> ParseResult:
+    """Items of one HTML page; `ctx.page_url` is where it came from."""
+    if looks_like_feed(body):
+        result = parse_feed(body, ctx)
+        message = f"source {ctx.source.id}: served a feed, not an HTML page; read it as a feed"
+        log.warning(message)
+        result.warnings.insert(0, message)
+        return result
+    tree = HTMLParser(decode_body(body, charset))
+    tree.strip_tags(["script", "style", "noscript", "template"])
+    profile = choose_profile(tree, ctx)
+    base = _base_url(tree, ctx.page_url)
+    page_text = tree.body.text(separator=" ") if tree.body is not None else ""
+    if not page_text.isascii():
+        ctx.repair = PageRepair.for_page(page_text[:_REPAIR_SAMPLE])
+    html_node = tree.css_first("html")
+    lang_attr = html_node.attributes.get("lang") if html_node is not None else None
+    ctx.language = fallback_language(page_text) or declared_language(lang_attr, base)
+    ctx.page_url = ctx.page_url if ctx.page_url.startswith("http") else base
+    return build_items(extract(tree, profile, base), ctx)

@@ -1,0 +1,56 @@
+"""Stable item ids: the canonical link, so a page fetched twice yields the same guid.
+
+Fragments and tracking parameters are dropped and the host is lower-cased; without a
+link, a hash of source, title and date stands in (the `urn:wcofeed:` form).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+_TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_")
+_TRACKING = frozenset(
+    {
+        "fbclid",
+        "gclid",
+        "dclid",
+        "msclkid",
+        "yclid",
+        "_hsenc",
+        "_hsmi",
+        "igshid",
+        "ref_src",
+        "mkt_tok",
+    }
+)
+
+
+def absolute_url(href: str, base: str) -> str:
+    """`href` resolved against the page it appeared on."""
+    return urljoin(base, href.strip())
+
+
+def canonical_url(url: str) -> str:
+    """The link without fragment or tracking parameters, scheme and host lower-cased."""
+    parts = urlsplit(url.strip())
+    query = [
+        (key, value)
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
+        if key.lower() not in _TRACKING and not key.lower().startswith(_TRACKING_PREFIXES)
+    ]
+    host = parts.netloc.lower()
+    if (parts.scheme == "http" and host.endswith(":80")) or (
+        parts.scheme == "https" and host.endswith(":443")
+    ):
+        host = host.rsplit(":", 1)[0]
+    return urlunsplit((parts.scheme.lower(), host, parts.path or "/", urlencode(query), ""))
+
+
+def make_guid(url: str | None, source: str, title: str, published: date | None) -> str:
+    """The canonical link when there is one, else a hash of what identifies the item."""
+    if url and urlsplit(url).scheme in ("http", "https"):
+        return canonical_url(url)
+    key = "\x1f".join((source, title.casefold(), published.isoformat() if published else ""))
+    return "urn:wcofeed:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]

@@ -1,0 +1,214 @@
+"""fetch -> parse -> store, for every enabled source at once; one failure stops nothing.
+
+`ingest` is what `wcofeed ingest` calls; `ingest_source` is the unit a scheduler runs
+on each source's own clock. Both record the fetch outcome in the store (validators on
+success, the error and a failure count otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from email.utils import parsedate_to_datetime
+
+import aiohttp
+
+from wcofeed.config import Settings, SourceSettings, resolve_url
+from wcofeed.ingest.build import PageContext, ParseError, ParseResult
+from wcofeed.ingest.feeds import parse_feed
+from wcofeed.ingest.fetch import Fetcher, FetchError, FetchResult
+from wcofeed.ingest.html import parse_html
+from wcofeed.ingest.kinds import KindGuesser
+from wcofeed.ingest.manual import parse_manual
+from wcofeed.ingest.topics import TopicMatcher
+from wcofeed.models import UpsertOutcome, UpsertResult
+from wcofeed.store import Store
+
+log = logging.getLogger("wcofeed.ingest")
+
+
+@dataclass(slots=True)
+class SourceReport:
+    """What one source did in one run."""
+
+    id: str
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: bool = False
+    error: str | None = None
+    not_modified: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IngestReport:
+    sources: list[SourceReport] = field(default_factory=list)
+    results: list[UpsertResult] = field(default_factory=list)  # new and changed only
+
+    @property
+    def all_failed(self) -> bool:
+        return bool(self.sources) and all(s.failed for s in self.sources)
+
+
+@dataclass(slots=True)
+class Parsers:
+    """What every source of a run shares: the compiled topic and call-cue matchers."""
+
+    topics: TopicMatcher
+    kinds: KindGuesser
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Parsers:
+        return cls(TopicMatcher(settings.topics), KindGuesser(settings.ingest.call_cues))
+
+
+def parse_body(
+    source: SourceSettings,
+    fetched: FetchResult,
+    parsers: Parsers,
+    now: datetime,
+) -> ParseResult:
+    """The items in a fetched body, by the source's type."""
+    if source.type == "json":
+        return parse_manual(
+            fetched.body,
+            source=source.id,
+            language=source.ui_language,
+            topics=parsers.topics,
+            kinds=parsers.kinds,
+            default_topics=source.topics,
+        )
+    ctx = PageContext(
+        source=source,
+        now=now,
+        topics=parsers.topics,
+        kinds=parsers.kinds,
+        page_url=fetched.url,
+        page_date=_http_day(fetched.last_modified),
+    )
+    if source.type == "feed":
+        return parse_feed(fetched.body, ctx)
+    return parse_html(fetched.body, ctx, fetched.charset)
+
+
+def _http_day(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).date()
+    except (TypeError, ValueError):
+        return None
+
+
+async def _keep_first_seen_dates(store: Store, parsed: ParseResult) -> None:
+    """Undated items keep the `published` they got when first seen, so re-runs match."""
+    for index, item in enumerate(parsed.items):
+        if item.guid in parsed.undated:
+            stored = await store.get_item(item.guid)
+            if stored is not None:
+                parsed.items[index] = dataclasses.replace(item, published=stored.published)
+
+
+async def ingest_source(
+    settings: Settings,
+    store: Store,
+    source: SourceSettings,
+    fetcher: Fetcher,
+    *,
+    now: datetime | None = None,
+    parsers: Parsers | None = None,
+) -> tuple[SourceReport, list[UpsertResult]]:
+    """Fetch, parse and store one source; never raises for a bad source."""
+    now = now or datetime.now(UTC)
+    parsers = parsers or Parsers.from_settings(settings)
+    report = SourceReport(source.id)
+    state = await store.source_state(source.id)
+    url = resolve_url(settings, source.url)
+    try:
+        fetched = await fetcher.fetch(url, state.etag, state.last_modified)
+        if fetched.not_modified:
+            report.not_modified = True
+            await store.record_fetch_success(source.id, now, fetched.etag, fetched.last_modified)
+            log.info("not modified", extra={"fields": {"source": source.id}})
+            return report, []
+        parsed = await asyncio.to_thread(parse_body, source, fetched, parsers, now)
+        if not parsed.items:
+            parsed.warnings.append(f"source {source.id}: no items found at {url}")
+            log.warning("no items found", extra={"fields": {"source": source.id, "url": url}})
+        await _keep_first_seen_dates(store, parsed)
+        results = await store.upsert_items(parsed.items, now)
+    except (FetchError, ParseError) as exc:
+        return await _failed(store, report, now, str(exc)), []
+    except Exception as exc:  # a bug in one source's parsing must not stop the others
+        log.exception("source %s failed", source.id)
+        return await _failed(store, report, now, f"source {source.id}: {exc!r}"), []
+    await store.record_fetch_success(source.id, now, fetched.etag, fetched.last_modified)
+    report.warnings = parsed.warnings
+    for result in results:
+        if result.outcome is UpsertOutcome.NEW:
+            report.new += 1
+        elif result.outcome is UpsertOutcome.CHANGED:
+            report.changed += 1
+        else:
+            report.unchanged += 1
+    log.info(
+        "ingested",
+        extra={
+            "fields": {
+                "source": source.id,
+                "new": report.new,
+                "changed": report.changed,
+                "unchanged": report.unchanged,
+            }
+        },
+    )
+    return report, [r for r in results if r.outcome is not UpsertOutcome.UNCHANGED]
+
+
+async def _failed(store: Store, report: SourceReport, now: datetime, error: str) -> SourceReport:
+    log.warning("source failed: %s", error, extra={"fields": {"source": report.id}})
+    report.failed = True
+    report.error = error
+    await store.record_fetch_failure(report.id, now, error)
+    return report
+
+
+def select_sources(settings: Settings, source_ids: Sequence[str] | None) -> list[SourceSettings]:
+    """The enabled sources, or exactly the named ones (KeyError names an unknown id)."""
+    if not source_ids:
+        return [s for s in settings.sources if s.enabled]
+    return [settings.source(source_id) for source_id in source_ids]
+
+
+async def ingest(
+    settings: Settings,
+    store: Store,
+    source_ids: Sequence[str] | None = None,
+    *,
+    now: datetime | None = None,
+    session: aiohttp.ClientSession | None = None,
+    on_done: Callable[[SourceReport], None] | None = None,
+) -> IngestReport:
+    """Every enabled source (or the named ones), concurrently; see module docstring."""
+    sources = select_sources(settings, source_ids)
+    parsers = Parsers.from_settings(settings)
+    report = IngestReport()
+    async with Fetcher(settings.fetch, session) as fetcher:
+
+        async def one(source: SourceSettings) -> tuple[SourceReport, list[UpsertResult]]:
+            outcome = await ingest_source(
+                settings, store, source, fetcher, now=now, parsers=parsers
+            )
+            if on_done is not None:
+                on_done(outcome[0])
+            return outcome
+
+        for source_report, results in await asyncio.gather(*(one(s) for s in sources)):
+            report.sources.append(source_report)
+            report.results.extend(results)
+    return report

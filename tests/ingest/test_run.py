@@ -1,0 +1,190 @@
+"""fetch -> parse -> store end to end: loopback server, real SQLite file."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from wcofeed.config import Settings, load_settings
+from wcofeed.ingest.run import ingest
+from wcofeed.models import UpsertOutcome
+from wcofeed.store import ItemQuery, Store
+
+from .conftest import SAMPLES
+
+T0 = datetime(2025, 2, 15, 9, 0, tzinfo=UTC)
+
+
+class Pages:
+    """Serves the bundled samples with ETags; a page's text can be edited between runs."""
+
+    def __init__(self) -> None:
+        self.edits: dict[str, tuple[str, str]] = {}
+        self.hits: Counter[str] = Counter()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        self.hits[name] += 1
+        body = (SAMPLES / name).read_text("utf-8")
+        for old, new in [self.edits[name]] if name in self.edits else []:
+            body = body.replace(old, new)
+        etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
+        if request.headers.get("If-None-Match") == etag:
+            return web.Response(status=304)
+        return web.Response(text=body, content_type="text/html", headers={"ETag": etag})
+
+
+@pytest.fixture
+def pages() -> Pages:
+    return Pages()
+
+
+async def not_found(request: web.Request) -> web.Response:
+    return web.Response(status=404)
+
+
+@pytest.fixture
+async def server(pages: Pages) -> AsyncIterator[TestServer]:
+    app = web.Application()
+    app.router.add_get("/missing", not_found)
+    app.router.add_get("/{name}", pages.handle)
+    async with TestServer(app) as srv:
+        yield srv
+
+
+@pytest.fixture
+def make_settings(
+    write_config: Callable[[str], Path], server: TestServer
+) -> Callable[..., Settings]:
+    def make(*extra: str) -> Settings:
+        base = str(server.make_url("/"))
+        text = f"""
+            [fetch]
+            retries = 0
+            per_host_delay = 0.0
+            read_timeout = 2.0
+            [[sources]]
+            id = "newsroom"
+            url = "{base}wco-newsroom-ru.html"
+            ui_language = "ru"
+            [[sources]]
+            id = "tools"
+            url = "{base}wco-tools-ru.html"
+            ui_language = "ru"
+            topics = ["procedures-facilitation"]
+        """ + "\n".join(extra)
+        return load_settings(write_config(text), env={})
+
+    return make
+
+
+BROKEN = """
+[[sources]]
+id = "gone"
+url = "http://127.0.0.1:9/nothing-listens-here"
+"""
+
+
+async def test_ingest_stores_items_and_isolates_failures(
+    make_settings: Callable[..., Settings], store: Store, server: TestServer
+) -> None:
+    missing = f'[[sources]]\nid = "missing"\nurl = "{server.make_url("/missing")}"\n'
+    settings = make_settings(BROKEN, missing)
+    report = await ingest(settings, store, now=T0)
+    by_id = {s.id: s for s in report.sources}
+    assert (by_id["newsroom"].new, by_id["tools"].new) == (40, 40)
+    assert by_id["gone"].failed and "127.0.0.1:9" in (by_id["gone"].error or "")
+    assert by_id["missing"].failed and "HTTP 404" in (by_id["missing"].error or "")
+    assert not report.all_failed
+    assert len(report.results) == 80
+    assert all(r.outcome is UpsertOutcome.NEW for r in report.results)
+    assert await store.count_items(ItemQuery(source="newsroom")) == 40
+    state = await store.source_state("gone")
+    assert state.consecutive_failures == 1 and "127.0.0.1:9" in (state.last_error or "")
+    assert (await store.source_state("newsroom")).etag is not None
+
+
+async def test_second_run_is_304_and_stores_nothing(
+    make_settings: Callable[..., Settings], store: Store, pages: Pages
+) -> None:
+    settings = make_settings()
+    await ingest(settings, store, now=T0)
+    before = await store.last_change()
+    report = await ingest(settings, store, now=T0 + timedelta(hours=1))
+    assert [s.not_modified for s in report.sources] == [True, True]
+    assert report.results == [] and all(s.new == s.changed == 0 for s in report.sources)
+    assert await store.last_change() == before
+    assert pages.hits["wco-newsroom-ru.html"] == 2
+
+
+async def test_edit_updates_item_and_last_changed(
+    make_settings: Callable[..., Settings], store: Store, pages: Pages
+) -> None:
+    settings = make_settings()
+    await ingest(settings, store, ["tools"], now=T0)
+    pages.edits["wco-tools-ru.html"] = ("Guide to Stress Tests", "Guide to Stress Tests 2025")
+    later = T0 + timedelta(days=1)
+    report = await ingest(settings, store, ["tools"], now=later)
+    (tools,) = report.sources
+    assert (tools.new, tools.changed, tools.unchanged) == (0, 1, 39)
+    (changed,) = report.results
+    assert changed.item.title == "Guide to Stress Tests 2025"
+    assert changed.item.last_changed == later and changed.item.first_seen == T0
+    # undated items keep the published date they got when first seen
+    assert changed.item.published == T0
+    assert changed.previous is not None and changed.previous.title == "Guide to Stress Tests"
+
+
+async def test_all_failed(make_settings: Callable[..., Settings], store: Store) -> None:
+    settings = make_settings(BROKEN)
+    report = await ingest(settings, store, ["gone"], now=T0)
+    assert report.all_failed and report.results == []
+
+
+async def test_unknown_source_id(make_settings: Callable[..., Settings], store: Store) -> None:
+    with pytest.raises(KeyError):
+        await ingest(make_settings(), store, ["nope"], now=T0)
+
+
+async def test_bundled_config_ingests_offline(store: Store) -> None:
+    settings = load_settings(Path(__file__).resolve().parents[2] / "config.toml", env={})
+    report = await ingest(settings, store, now=T0)
+    assert not any(s.failed for s in report.sources), [s.error for s in report.sources]
+    assert sum(s.new for s in report.sources) == 111
+    calls = await store.query_items(ItemQuery(kinds=("call",), limit=10))
+    assert {c.deadline.day for c in calls if c.deadline} == {
+        date(2025, 2, 14),
+        date(2025, 3, 24),
+        date(2025, 3, 30),
+        date(2025, 4, 30),
+    }
+    topic = await store.query_items(ItemQuery(topics=("procedures-facilitation",), limit=100))
+    assert len(topic) >= 45
+
+
+async def test_shared_session_is_used_and_left_open(
+    make_settings: Callable[..., Settings], store: Store, pages: Pages
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        report = await ingest(make_settings(), store, ["newsroom"], now=T0, session=session)
+        assert not session.closed
+    assert report.sources[0].new == 40 and pages.hits["wco-newsroom-ru.html"] == 1
+
+
+async def test_a_page_without_items_warns(
+    write_config: Callable[[str], Path], store: Store, tmp_path: Path
+) -> None:
+    (tmp_path / "empty.html").write_text('<div class="newsroom-list"></div>', "utf-8")
+    settings = load_settings(
+        write_config('[[sources]]\nid = "empty"\nurl = "empty.html"\n'), env={}
+    )
+    (source,) = (await ingest(settings, store, now=T0)).sources
+    assert not source.failed and source.new == 0
+    assert source.warnings == [f"source empty: no items found at {tmp_path / 'empty.html'}"]

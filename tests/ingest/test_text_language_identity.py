@@ -1,0 +1,117 @@
+"""Text repair, content language, topics, call cues and identity."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from wcofeed.config import TopicSettings
+from wcofeed.ingest.identity import canonical_url, make_guid
+from wcofeed.ingest.kinds import KindGuesser
+from wcofeed.ingest.language import (
+    content_language,
+    declared_language,
+    detect_language,
+    fallback_language,
+)
+from wcofeed.ingest.text import PageRepair, clean, html_to_text, sanitise_html, strip_forbidden
+from wcofeed.ingest.topics import TopicMatcher
+
+
+def test_page_repair_fixes_short_mojibake_with_page_context() -> None:
+    page = "üìÖ deadline: 14 february 2025\nfrench : fran√ßais\nwco news n¬∞105"
+    repair = PageRepair.for_page(page)
+    assert repair.fix("üìÖ deadline") == "📅 deadline"
+    assert repair.fix("üóìÔ∏è deadline") == "🗓️ deadline"
+    assert repair.fix("fran√ßais") == "français"
+
+
+def test_clean_removes_forbidden_characters_and_squashes() -> None:
+    assert clean("  A\x00 title\x0b with\u00a0 \n spaces\x81 ") == "A title with spaces"
+    assert strip_forbidden("ok\ufffe\x1f") == "ok"
+
+
+def test_sanitise_html_keeps_text_drops_script() -> None:
+    html = '<p onclick="x()">Hi <script>alert(1)</script><a href="javascript:x">j</a></p>'
+    safe = sanitise_html(html)
+    assert "script" not in safe and "onclick" not in safe and "javascript" not in safe
+    assert html_to_text(safe) == "Hi j"
+
+
+@pytest.mark.parametrize(
+    ("notice", "language"),
+    [
+        ("所选语言本页无任何内容 Chinese : 中文 因此返回到 English : English", "en"),
+        (
+            "Эта страница не доступна на выбранном вами языке Russian : русский, "
+            "поэтому предлагаем вернуться к версии English : English",
+            "en",
+        ),
+        (
+            "Cette page n'est pas disponible dans la langue choisie Spanish : español, "
+            "retour à la version French : français",
+            "fr",
+        ),
+        (
+            "Esta página no está disponible en el idioma seleccionado Arabic, "
+            "volviendo a la versión English",
+            "en",
+        ),
+        ("هذه الصفحة غير متوفرة باللغة المختارة، العودة إلى النسخة English", "en"),
+    ],
+)
+def test_fallback_notices(notice: str, language: str) -> None:
+    assert fallback_language(f"header {notice} body") == language
+
+
+def test_no_fallback_notice() -> None:
+    assert fallback_language("Пресс-центр 30 октября 2020") is None
+
+
+def test_declared_and_detected_language() -> None:
+    assert declared_language("fr-BE", "https://x.org/") == "fr"
+    assert declared_language(None, "https://www.wcoomd.org/es/media.aspx") == "es"
+    assert declared_language(None, "https://x.org/news") is None
+    english = "The World Customs Organization held a workshop on rules of origin in Cameroon."
+    assert content_language(english, "ru") == "en"  # script contradicts the interface
+    assert content_language("Всемирная таможенная организация провела семинар", "ru") == "ru"
+    french = "L'Organisation mondiale des douanes a tenu un atelier régional."
+    assert detect_language(french) == "fr"
+    assert detect_language("ok") is None
+
+
+def test_topics_match_whole_words_and_defaults() -> None:
+    matcher = TopicMatcher(
+        {
+            "origin": TopicSettings(labels={"en": "Origin"}, keywords=["rules of origin"]),
+            "valuation": TopicSettings(labels={"en": "Valuation"}, keywords=["valuation", "TCCV"]),
+        }
+    )
+    assert matcher.match("New RULES OF ORIGIN guide", ["research"]) == ("origin", "research")
+    assert matcher.match("50th session of the tccv") == ("valuation",)
+    assert matcher.match("devaluations") == ()
+
+
+def test_call_cues_by_language_and_config() -> None:
+    kinds = KindGuesser({"en": ["expression of interest"]})
+    assert kinds.is_call("Appel à candidatures : bourses", ["fr"])
+    assert kinds.is_call("Call for expression of interest", ["en"])
+    assert not kinds.is_call("Mercator Programme news", ["en"])
+    assert kinds.guess(cue_text="x", languages=["en"], has_deadline=True, default="news") == "call"
+    assert (
+        kinds.guess(
+            cue_text="vacancy", languages=["en"], has_deadline=False, default="news", forced="event"
+        )
+        == "event"
+    )
+
+
+def test_canonical_guid() -> None:
+    url = "HTTPS://WWW.WCOOMD.ORG:443/en/a.aspx?id=3&utm_source=x&fbclid=y#details"
+    assert canonical_url(url) == "https://www.wcoomd.org/en/a.aspx?id=3"
+    assert make_guid(url, "s", "T", None) == "https://www.wcoomd.org/en/a.aspx?id=3"
+    no_link = make_guid("", "s", "Title", date(2025, 1, 1))
+    assert no_link.startswith("urn:wcofeed:")
+    assert no_link == make_guid(None, "s", "TITLE", date(2025, 1, 1))
+    assert no_link != make_guid(None, "s", "Title", date(2025, 1, 2))
