@@ -8,6 +8,7 @@ define the stable JSON form (field names as in `Item`, dates in ISO 8601) used b
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import enum
 import hashlib
@@ -105,7 +106,11 @@ class Item:
         return as_utc(self.published)
 
     def with_times(self, first_seen: datetime, last_changed: datetime) -> Item:
-        return dataclasses.replace(self, first_seen=first_seen, last_changed=last_changed)
+        """A copy with the store's timestamps; they are not content, so nothing is re-hashed."""
+        clone = copy.copy(self)
+        object.__setattr__(clone, "first_seen", first_seen)
+        object.__setattr__(clone, "last_changed", last_changed)
+        return clone
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ ever written into SQL text. A single-topic query walks `item_topics`' covering i
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -49,6 +49,12 @@ _INSERT_TOPIC = """INSERT INTO item_topics (item_id, topic, language, kind, publ
 
 _CHUNK = 500
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    """Slices small enough for SQLite's limit on bound parameters."""
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
 
 
 def _micros(value: datetime) -> int:
@@ -181,29 +187,43 @@ class ItemsSQL(SQLiteBase):
             return []
         guids = list(batch)
         async with self._write() as db:
-            existing: dict[str, Item] = {}
-            for start in range(0, len(guids), _CHUNK):
-                chunk = guids[start : start + _CHUNK]
+            # Most re-ingested items are unchanged: compare hashes first and load whole
+            # rows only for the changed ones, whose previous version callers need.
+            known: dict[str, tuple[str, datetime, datetime]] = {}
+            for chunk in _chunks(guids):
+                marks = ", ".join("?" * len(chunk))
+                sql = (
+                    "SELECT guid, content_hash, first_seen, last_changed FROM items "
+                    f"WHERE guid IN ({marks})"
+                )
+                for row in await db.execute_fetchall(sql, chunk):
+                    known[row[0]] = (
+                        row[1],
+                        datetime.fromisoformat(row[2]),
+                        datetime.fromisoformat(row[3]),
+                    )
+            changed = [g for g, (h, _, _) in known.items() if h != batch[g].content_hash]
+            previous: dict[str, Item] = {}
+            for chunk in _chunks(changed):
                 marks = ", ".join("?" * len(chunk))
                 sql = f"SELECT {_COLUMNS} FROM items WHERE guid IN ({marks})"
                 for row in await db.execute_fetchall(sql, chunk):
-                    existing[row["guid"]] = _row_to_item(row)
+                    previous[row["guid"]] = _row_to_item(row)
             results: list[UpsertResult] = []
             inserts: list[dict[str, Any]] = []
             updates: list[dict[str, Any]] = []
             for guid, item in batch.items():
-                old = existing.get(guid)
-                if old is None:
+                if guid not in known:
                     stored = item.with_times(now, now)
                     inserts.append(_row_params(stored))
                     results.append(UpsertResult(UpsertOutcome.NEW, stored))
-                elif old.content_hash == item.content_hash:
-                    results.append(UpsertResult(UpsertOutcome.UNCHANGED, old, old))
-                else:
-                    assert old.first_seen is not None
-                    stored = item.with_times(old.first_seen, now)
+                elif guid in previous:
+                    stored = item.with_times(known[guid][1], now)
                     updates.append(_row_params(stored))
-                    results.append(UpsertResult(UpsertOutcome.CHANGED, stored, old))
+                    results.append(UpsertResult(UpsertOutcome.CHANGED, stored, previous[guid]))
+                else:
+                    stored = item.with_times(known[guid][1], known[guid][2])
+                    results.append(UpsertResult(UpsertOutcome.UNCHANGED, stored, stored))
             await db.executemany(_INSERT, inserts)
             await db.executemany(_UPDATE, updates)
             await db.executemany(
