@@ -1,0 +1,212 @@
+"""Emails as MIME messages: jinja2 text and HTML parts, localised, with an .ics.
+
+Every header value built from stored data (a name, a title) goes through `_header`,
+which turns CR, LF and other control characters into spaces, so no stored value can
+start a header of its own. Addresses are checked on the way in (`normalise_email`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import icalendar
+import jinja2
+
+from wcofeed.config import Settings
+from wcofeed.digest.messages import MESSAGES
+from wcofeed.digest.select import DueCall, group_by_topic, group_calls
+from wcofeed.digest.tokens import Signer
+from wcofeed.i18n import format_day, format_in
+from wcofeed.models import Item
+from wcofeed.store.base import Subscriber
+
+_CONTROL = {c: " " for c in [*range(0, 32), 127]}
+
+
+class AddressError(ValueError):
+    """An email address that cannot be used."""
+
+
+def normalise_email(text: str) -> str:
+    """A plain `local@domain` address, or AddressError naming what is wrong."""
+    value = text.strip()
+    if not value or any(ord(c) < 32 or c in "<>,;\"() " for c in value):
+        raise AddressError(f"{text!r}: not an email address")
+    try:
+        address = Address(addr_spec=value)
+    except (ValueError, IndexError):
+        raise AddressError(f"{text!r}: not an email address") from None
+    if not address.domain or "." not in address.domain or not address.username:
+        raise AddressError(f"{text!r}: not an email address (needs user@domain.tld)")
+    return value
+
+
+def _header(value: str) -> str:
+    return " ".join(value.translate(_CONTROL).split())
+
+
+@dataclass(frozen=True, slots=True)
+class Links:
+    unsubscribe: str
+    preferences: str
+    feed: str
+
+
+class Renderer:
+    """Renders the emails of one site; reuse it for a whole run (templates are cached)."""
+
+    def __init__(self, settings: Settings, signer: Signer, templates: Path | None = None) -> None:
+        self.settings = settings
+        self.signer = signer
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(templates or settings.templates_dir),
+            autoescape=jinja2.select_autoescape(["html"]),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
+        self.env.globals["format_day"] = format_day
+
+    def links(self, subscriber: Subscriber, now: datetime) -> Links:
+        base = self.settings.site.base_url.rstrip("/")
+        query: list[tuple[str, str]] = [("lang", subscriber.language)]
+        query += [("topic", topic) for topic in subscriber.topics]
+        return Links(
+            unsubscribe=f"{base}/unsubscribe?"
+            + urlencode({"token": self.signer.make("unsubscribe", subscriber.email, now)}),
+            preferences=f"{base}/preferences?"
+            + urlencode({"token": self.signer.make("preferences", subscriber.email, now)}),
+            feed=f"{base}/feed.atom?{urlencode(query)}",
+        )
+
+    def digest(
+        self,
+        subscriber: Subscriber,
+        calls: Sequence[DueCall],
+        new_items: Sequence[Item],
+        window: tuple[datetime, datetime] | None,
+        message_id: str,
+        now: datetime,
+    ) -> EmailMessage:
+        """One email with the due reminders (grouped) and the new items (by topic)."""
+        lang = subscriber.language
+        links = self.links(subscriber, now)
+        site = self.settings.site.title
+        context: dict[str, Any] = {
+            "lang": lang,
+            "site_title": site,
+            "t": lambda key, **v: MESSAGES.get(lang, key, **v),
+            "groups": [
+                (group, [self._call_view(c.item, now, lang) for c in grouped])
+                for group, grouped in group_calls(calls, now, subscriber.timezone).items()
+                if grouped
+            ],
+            "topics": [
+                (topic or MESSAGES.get(lang, "other_topic"), items)
+                for topic, items in group_by_topic(new_items, subscriber).items()
+            ],
+            "since": format_day(window[0], lang) if window else "",
+            "links": links,
+        }
+        message = self._message(subscriber, self._subject(calls, new_items, lang, now), now)
+        message["Message-ID"] = message_id
+        message["List-Unsubscribe"] = f"<{links.unsubscribe}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message.set_content(self.env.get_template("email/digest.txt").render(context))
+        message.add_alternative(
+            self.env.get_template("email/digest.html").render(context), subtype="html"
+        )
+        if calls:
+            message.add_attachment(
+                self._calendar(calls, now),
+                maintype="text",
+                subtype="calendar",
+                filename="deadlines.ics",
+                params={"method": "PUBLISH"},
+            )
+        return message
+
+    def confirmation(self, subscriber: Subscriber, message_id: str, now: datetime) -> EmailMessage:
+        lang = subscriber.language
+        site = self.settings.site.title
+        base = self.settings.site.base_url.rstrip("/")
+        token = self.signer.make("confirm", subscriber.email, now)
+        context: dict[str, Any] = {
+            "lang": lang,
+            "site_title": site,
+            "t": lambda key, **v: MESSAGES.get(lang, key, **v),
+            "confirm_url": f"{base}/confirm?{urlencode({'token': token})}",
+        }
+        message = self._message(subscriber, MESSAGES.get(lang, "subject_confirm", site=site), now)
+        message["Message-ID"] = message_id
+        message.set_content(self.env.get_template("email/confirm.txt").render(context))
+        message.add_alternative(
+            self.env.get_template("email/confirm.html").render(context), subtype="html"
+        )
+        return message
+
+    def _message(self, subscriber: Subscriber, subject: str, now: datetime) -> EmailMessage:
+        email = self.settings.email
+        message = EmailMessage()
+        message["Date"] = format_datetime(now)
+        message["From"] = _header(email.from_address)
+        message["To"] = formataddr((_header(subscriber.name), normalise_email(subscriber.email)))
+        message["Subject"] = _header(subject)
+        message["List-Id"] = f"{_header(self.settings.site.title)} <{_header(email.list_id)}>"
+        return message
+
+    def _subject(
+        self, calls: Sequence[DueCall], new_items: Sequence[Item], lang: str, now: datetime
+    ) -> str:
+        if len(calls) == 1:
+            item = calls[0].item
+            assert item.deadline is not None
+            when = format_in(item.deadline.closes_at() - now, lang)
+            return MESSAGES.get(lang, "subject_one", when=when, title=item.title)
+        if calls:
+            return MESSAGES.get(lang, "subject_many", count=len(calls))
+        site = self.settings.site.title
+        return MESSAGES.get(lang, "subject_digest", site=site, count=len(new_items))
+
+    @staticmethod
+    def _call_view(item: Item, now: datetime, lang: str) -> dict[str, str]:
+        assert item.deadline is not None
+        day = format_day(item.deadline.day, lang)
+        if item.deadline.at is not None:
+            day = f"{day} {item.deadline.at.strftime('%H:%M')} ({item.deadline.tz or 'CET'})"
+        when = format_in(item.deadline.closes_at() - now, lang)
+        return {
+            "title": item.title,
+            "url": item.url,
+            "summary": item.summary,
+            "closes": MESSAGES.get(lang, "closes", date=day, when=when),
+        }
+
+    def _calendar(self, calls: Sequence[DueCall], now: datetime) -> bytes:
+        calendar = icalendar.Calendar()
+        calendar.add("prodid", "-//wcofeed//deadline reminders//EN")
+        calendar.add("version", "2.0")
+        calendar.add("method", "PUBLISH")
+        for call in calls:
+            item, deadline = call.item, call.item.deadline
+            assert deadline is not None
+            event = icalendar.Event()
+            uid = hashlib.sha256(item.guid.encode()).hexdigest()[:24]
+            event.add("uid", f"{uid}@{self.settings.email.list_id}")
+            event.add("dtstamp", now)
+            event.add("summary", item.title)
+            event.add("url", item.url)
+            if deadline.at is None:
+                event.add("dtstart", deadline.day)
+            else:
+                event.add("dtstart", deadline.closes_at())
+            calendar.add_component(event)
+        return calendar.to_ical()
