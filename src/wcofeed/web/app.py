@@ -32,4 +32,7 @@ def create_app(settings: Settings, store: Store) -> web.Application:
     app[SETTINGS] = settings
     app[STORE] = store
     app[TEMPLATES] = template_environment(settings)
+    from wcofeed.web import subscribe  # route modules import the keys above
+
+    subscribe.setup(app)
     return app
