@@ -6,7 +6,8 @@ import asyncio
 import csv
 import io
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,15 @@ from wcofeed.models import Deadline, Item
 from wcofeed.store import open_store
 
 NOW = "2025-02-01T12:00:00+00:00"
+
+
+@pytest.fixture(autouse=True)
+def _restore_logging() -> Iterator[None]:
+    """`main` points wcofeed's log handler at the captured stderr; undo it afterwards."""
+    logger = logging.getLogger("wcofeed")
+    handlers, level = logger.handlers[:], logger.level
+    yield
+    logger.handlers[:], logger.level = handlers, level
 
 
 def run(settings: Settings, *argv: str) -> int:

@@ -167,10 +167,10 @@ def test_new_items_are_grouped_by_topic_with_links(
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "New since January 31, 2025" in text
-    sections = text.split("-- ")
-    assert sections[1].startswith("origin --") and "On origin" in sections[1]
+    sections = text.split("### ")
+    assert sections[1].startswith("origin\r\n") and "On origin" in sections[1]
     assert "On both" in sections[1] and "On both" in sections[2]
-    assert sections[3].startswith("Other --") and "https://x.example/3" in sections[3]
+    assert sections[3].startswith("Other\r\n") and "https://x.example/3" in sections[3]
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+from email import message_from_bytes
+from email.policy import default
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -256,7 +258,9 @@ async def test_without_smtp_host_emails_land_in_the_outbox_folder_once(
     await run_digest(store, settings, NOW + timedelta(hours=1))
     files = list(outbox.glob("*.eml"))
     assert len(files) == 1
-    assert b"Scholarship closing soon" in files[0].read_bytes()
+    saved = message_from_bytes(files[0].read_bytes(), policy=default)
+    assert saved["To"] == "ana@example.org"
+    assert "Scholarship closing soon" in saved.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
 async def test_dry_run_sends_and_records_nothing(

@@ -11,8 +11,14 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email import encoders
+from email.charset import QP, Charset
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
@@ -30,6 +36,9 @@ from wcofeed.models import Item
 from wcofeed.store.base import Subscriber
 
 _CONTROL = {c: " " for c in [*range(0, 32), 127]}
+#: UTF-8 bodies as quoted-printable: readable in an .eml file, safe on any relay.
+_UTF8_QP = Charset("utf-8")
+_UTF8_QP.body_encoding = QP
 
 
 class AddressError(ValueError):
@@ -52,6 +61,17 @@ def normalise_email(text: str) -> str:
 
 def _header(value: str) -> str:
     return " ".join(value.translate(_CONTROL).split())
+
+
+def _encoded(value: str) -> str | Header:
+    """A header value, RFC 2047-encoded when it is not plain ASCII."""
+    clean = _header(value)
+    return clean if clean.isascii() else Header(clean, "utf-8")
+
+
+def _part(part: Message) -> Message:
+    del part["MIME-Version"]
+    return part
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +115,7 @@ class Renderer:
         window: tuple[datetime, datetime] | None,
         message_id: str,
         now: datetime,
-    ) -> EmailMessage:
+    ) -> Message:
         """One email with the due reminders (grouped) and the new items (by topic)."""
         lang = subscriber.language
         links = self.links(subscriber, now)
@@ -116,25 +136,18 @@ class Renderer:
             "since": format_day(window[0], lang) if window else "",
             "links": links,
         }
-        message = self._message(subscriber, self._subject(calls, new_items, lang, now), now)
-        message["Message-ID"] = message_id
-        message["List-Unsubscribe"] = f"<{links.unsubscribe}>"
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-        message.set_content(self.env.get_template("email/digest.txt").render(context))
-        message.add_alternative(
-            self.env.get_template("email/digest.html").render(context), subtype="html"
+        return self._message(
+            subscriber,
+            self._subject(calls, new_items, lang, now),
+            now,
+            message_id,
+            self.env.get_template("email/digest.txt").render(context),
+            self.env.get_template("email/digest.html").render(context),
+            calendar=self._calendar(calls, now) if calls else None,
+            unsubscribe=links.unsubscribe,
         )
-        if calls:
-            message.add_attachment(
-                self._calendar(calls, now),
-                maintype="text",
-                subtype="calendar",
-                filename="deadlines.ics",
-                params={"method": "PUBLISH"},
-            )
-        return message
 
-    def confirmation(self, subscriber: Subscriber, message_id: str, now: datetime) -> EmailMessage:
+    def confirmation(self, subscriber: Subscriber, message_id: str, now: datetime) -> Message:
         lang = subscriber.language
         site = self.settings.site.title
         base = self.settings.site.base_url.rstrip("/")
@@ -145,22 +158,51 @@ class Renderer:
             "t": lambda key, **v: MESSAGES.get(lang, key, **v),
             "confirm_url": f"{base}/confirm?{urlencode({'token': token})}",
         }
-        message = self._message(subscriber, MESSAGES.get(lang, "subject_confirm", site=site), now)
-        message["Message-ID"] = message_id
-        message.set_content(self.env.get_template("email/confirm.txt").render(context))
-        message.add_alternative(
-            self.env.get_template("email/confirm.html").render(context), subtype="html"
+        return self._message(
+            subscriber,
+            MESSAGES.get(lang, "subject_confirm", site=site),
+            now,
+            message_id,
+            self.env.get_template("email/confirm.txt").render(context),
+            self.env.get_template("email/confirm.html").render(context),
         )
-        return message
 
-    def _message(self, subscriber: Subscriber, subject: str, now: datetime) -> EmailMessage:
+    def _message(
+        self,
+        subscriber: Subscriber,
+        subject: str,
+        now: datetime,
+        message_id: str,
+        text: str,
+        html: str,
+        calendar: bytes | None = None,
+        unsubscribe: str = "",
+    ) -> Message:
+        """multipart/alternative (text, HTML), inside multipart/mixed with an .ics.
+
+        Built with the email package's compat32 classes, several times faster than
+        `EmailMessage` for the same bytes, which counts at 100,000 emails a run.
+        """
+        parts = [_part(MIMEText(text, "plain", _UTF8_QP)), _part(MIMEText(html, "html", _UTF8_QP))]
+        message: Message = MIMEMultipart("alternative", _subparts=parts)
+        if calendar is not None:
+            attachment = MIMEBase("text", "calendar", method="PUBLISH", charset="utf-8")
+            attachment.set_payload(calendar)
+            encoders.encode_base64(attachment)
+            attachment.add_header("Content-Disposition", "attachment", filename="deadlines.ics")
+            message = MIMEMultipart("mixed", _subparts=[_part(message), _part(attachment)])
         email = self.settings.email
-        message = EmailMessage()
         message["Date"] = format_datetime(now)
-        message["From"] = _header(email.from_address)
-        message["To"] = formataddr((_header(subscriber.name), normalise_email(subscriber.email)))
-        message["Subject"] = _header(subject)
-        message["List-Id"] = f"{_header(self.settings.site.title)} <{_header(email.list_id)}>"
+        message["Message-ID"] = _header(message_id)
+        message["From"] = _encoded(email.from_address)
+        message["To"] = formataddr(
+            (_header(subscriber.name), normalise_email(subscriber.email)), "utf-8"
+        )
+        message["Subject"] = _encoded(subject)
+        message["List-Id"] = _encoded(f"{self.settings.site.title} <{email.list_id}>")
+        if unsubscribe:
+            message["List-Unsubscribe"] = f"<{_header(unsubscribe)}>"
+            message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return message
 
     def _subject(

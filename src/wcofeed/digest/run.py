@@ -26,7 +26,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 from wcofeed.config import Settings
@@ -253,7 +253,7 @@ class DigestRun:
                     continue
                 await pipeline.put(Outgoing.of(message), resend=True)
 
-    async def _rerender(self, delivery: Delivery) -> EmailMessage | None:
+    async def _rerender(self, delivery: Delivery) -> Message | None:
         """The claimed email again, minus calls that have closed or moved since."""
         data = json.loads(delivery.payload)
         sub = delivery.subscriber
@@ -281,7 +281,7 @@ class DigestRun:
             after = page[-1].id or after
             subs = [s for s in page if s.id is not None and s.id not in self.handled]
             reminded = await self.store.reminded_keys([s.id for s in subs if s.id], self.now)
-            planned: dict[str, EmailMessage] = {}
+            planned: dict[str, Message] = {}
             claims: list[Claim] = []
             for sub in subs:
                 assert sub.id is not None
@@ -296,7 +296,7 @@ class DigestRun:
             for claimed in await self.store.claim_deliveries(claims, self.now):
                 await pipeline.put(Outgoing.of(planned[claimed]), resend=False)
 
-    async def _plan(self, sub: Subscriber, reminded: set[Any]) -> tuple[Claim, EmailMessage] | None:
+    async def _plan(self, sub: Subscriber, reminded: set[Any]) -> tuple[Claim, Message] | None:
         assert sub.id is not None
         calls = select_reminders(sub, await self.cache.calls(sub), reminded, self.now)
         calls = calls[: self.settings.email.max_items]

@@ -17,8 +17,8 @@ import os
 import re
 from dataclasses import dataclass
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.policy import SMTP
+from email.message import Message
+from email.policy import compat32
 from email.utils import getaddresses
 from pathlib import Path
 from typing import Protocol
@@ -30,6 +30,8 @@ from wcofeed.config import Settings, SmtpSettings
 log = logging.getLogger("wcofeed.digest.send")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
+#: CRLF line ends as SMTP wants; long URLs in headers left unfolded (RFC 5322 limit).
+_WIRE = compat32.clone(linesep="\r\n", max_line_length=998)
 
 
 class SmtpDownError(RuntimeError):
@@ -51,11 +53,11 @@ class Outgoing:
     data: bytes
 
     @classmethod
-    def of(cls, message: EmailMessage) -> Outgoing:
+    def of(cls, message: Message) -> Outgoing:
         return cls(
             message_id=str(message["Message-ID"]),
             recipient=getaddresses([str(message["To"])])[0][1],
-            data=message.as_bytes(policy=SMTP),
+            data=message.as_bytes(policy=_WIRE),
         )
 
 

@@ -113,6 +113,11 @@ class SubscriberStore(abc.ABC):
         """Insert, or update by email (case-insensitive) keeping history fields."""
 
     @abc.abstractmethod
+    async def import_subscribers(self, subscribers: Iterable[Subscriber], now: datetime) -> int:
+        """Insert many new subscribers in one transaction (a consented list); addresses
+        already present are left as they are. Returns how many were added."""
+
+    @abc.abstractmethod
     async def get_subscriber(self, email: str) -> Subscriber | None: ...
 
     @abc.abstractmethod

@@ -10,7 +10,7 @@ impossible.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 import aiosqlite
@@ -66,39 +66,52 @@ def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" * len(values))
 
 
+def _params(subscriber: Subscriber, now: datetime) -> dict[str, object]:
+    return {
+        "email": subscriber.email.strip(),
+        "name": subscriber.name,
+        "language": subscriber.language,
+        "topics": " ".join(subscriber.topics),
+        "kinds": " ".join(subscriber.kinds),
+        "lead_days": " ".join(str(d) for d in subscriber.lead_days),
+        "digest": subscriber.digest,
+        "timezone": subscriber.timezone,
+        "status": subscriber.status,
+        "now": _iso(now),
+        "confirmed_at": _iso(now) if subscriber.status == "active" else None,
+    }
+
+
+_INSERT = """INSERT INTO subscribers (email, name, language, topics, kinds, lead_days, digest,
+    timezone, status, created_at, confirmed_at)
+    VALUES (:email, :name, :language, :topics, :kinds, :lead_days, :digest, :timezone, :status,
+    :now, :confirmed_at)"""
+
+_UPSERT = _INSERT + """ ON CONFLICT (email) DO UPDATE SET name = excluded.name,
+    language = excluded.language, topics = excluded.topics, kinds = excluded.kinds,
+    lead_days = excluded.lead_days, digest = excluded.digest, timezone = excluded.timezone,
+    status = excluded.status,
+    confirmed_at = coalesce(subscribers.confirmed_at, excluded.confirmed_at)"""
+
+
 class SubscribersSQL(SQLiteBase):
     async def save_subscriber(self, subscriber: Subscriber, now: datetime) -> Subscriber:
-        params = {
-            "email": subscriber.email.strip(),
-            "name": subscriber.name,
-            "language": subscriber.language,
-            "topics": " ".join(subscriber.topics),
-            "kinds": " ".join(subscriber.kinds),
-            "lead_days": " ".join(str(d) for d in subscriber.lead_days),
-            "digest": subscriber.digest,
-            "timezone": subscriber.timezone,
-            "status": subscriber.status,
-            "now": _iso(now),
-            "confirmed_at": _iso(now) if subscriber.status == "active" else None,
-        }
+        params = _params(subscriber, now)
         async with self._write() as db:
-            await db.execute(
-                """INSERT INTO subscribers (email, name, language, topics, kinds, lead_days,
-                       digest, timezone, status, created_at, confirmed_at)
-                   VALUES (:email, :name, :language, :topics, :kinds, :lead_days, :digest,
-                       :timezone, :status, :now, :confirmed_at)
-                   ON CONFLICT (email) DO UPDATE SET name = excluded.name,
-                       language = excluded.language, topics = excluded.topics,
-                       kinds = excluded.kinds, lead_days = excluded.lead_days,
-                       digest = excluded.digest, timezone = excluded.timezone,
-                       status = excluded.status,
-                       confirmed_at = coalesce(subscribers.confirmed_at, excluded.confirmed_at)""",
-                params,
-            )
+            await db.execute(_UPSERT, params)
             rows = list(await db.execute_fetchall(
                 f"SELECT {_COLUMNS} FROM subscribers WHERE email = ?", (params["email"],)
             ))
         return _row_to_subscriber(rows[0])
+
+    async def import_subscribers(self, subscribers: Iterable[Subscriber], now: datetime) -> int:
+        async with self._write() as db:
+            before = db.total_changes
+            await db.executemany(
+                _INSERT + " ON CONFLICT (email) DO NOTHING",
+                (_params(s, now) for s in subscribers),
+            )
+            return db.total_changes - before
 
     async def get_subscriber(self, email: str) -> Subscriber | None:
         async with self._read() as db:
