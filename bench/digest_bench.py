@@ -27,8 +27,11 @@ from pathlib import Path
 import aiosmtplib
 
 from wcofeed.config import Settings, load_settings
+from wcofeed.digest.render import Renderer
 from wcofeed.digest.run import run_digest
+from wcofeed.digest.select import DueCall
 from wcofeed.digest.send import Outgoing
+from wcofeed.digest.tokens import Signer
 from wcofeed.models import Deadline, Item
 from wcofeed.store import open_store
 from wcofeed.store.base import Subscriber
@@ -133,7 +136,8 @@ async def main(count: int, raw: int, concurrency: int) -> None:
             settings = settings_for(Path(tmp), port, concurrency)
             rng = random.Random(5)
             async with await open_store(settings.database.path) as store:
-                await store.upsert_items(items(rng), NOW - timedelta(hours=6))
+                made = items(rng)
+                await store.upsert_items(made, NOW - timedelta(hours=6))
                 await store.import_subscribers(subscribers(count, rng), NOW - timedelta(days=30))
                 rss_before = peak_rss_mb()
                 started = time.perf_counter()
@@ -142,12 +146,14 @@ async def main(count: int, raw: int, concurrency: int) -> None:
                 rss_after = peak_rss_mb()
                 sample = await run_digest(store, settings, NOW + timedelta(days=3), dry_run=True)
             digest_rate = report.sent / elapsed
-            # The pre-rendered message for the raw loop: a typical email of this run.
-            from wcofeed.digest.render import Renderer  # noqa: PLC0415
-            from wcofeed.digest.tokens import Signer  # noqa: PLC0415
-
+            # The raw loop's message: a typical email of this run (two topics' calls
+            # and new items), rendered once.
+            sample_sub = Subscriber("user@example.org", topics=("origin", "valuation"))
+            chosen = [i for i in made if set(i.topics) & set(sample_sub.topics) and i.language == "en"]
+            calls = [DueCall(i, (14,)) for i in chosen if i.kind == "call"]
+            news = [i for i in chosen if i.kind == "news"]
             one = Renderer(settings, Signer(settings.security.secret_key)).digest(
-                Subscriber("user@example.org"), [], items(rng)[80:90], (NOW, NOW), "<x@y>", NOW
+                sample_sub, calls, news, (NOW, NOW), "<x@y>", NOW
             )
             data = Outgoing.of(one).data
             raw_rate = await raw_loop(port, data, raw, concurrency)
@@ -156,7 +162,7 @@ async def main(count: int, raw: int, concurrency: int) -> None:
         sink.wait()
     print(f"python {sys.version.split()[0]}, subscribers {count}, connections {concurrency}")
     print(f"digest round: {report.sent} emails in {elapsed:.1f} s = {digest_rate:.0f} msg/s")
-    print(f"raw aiosmtplib loop: {raw} sends = {raw_rate:.0f} msg/s")
+    print(f"raw aiosmtplib loop: {raw} sends of one {len(data):,}-byte email = {raw_rate:.0f} msg/s")
     print(f"ratio: {digest_rate / raw_rate:.0%}")
     print(f"peak RSS: {rss_before:.0f} MB before the round, {rss_after:.0f} MB after")
     print(f"(a dry run 3 days later would send {len(sample.planned)})")

@@ -215,6 +215,17 @@ class Pipeline:
                     self.error = exc
 
 
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """One subscriber's email of this run, before it is rendered."""
+
+    claim: Claim
+    subscriber: Subscriber
+    calls: list[DueCall]
+    new_items: list[Item]
+    window: tuple[datetime, datetime] | None
+
+
 class DigestRun:
     def __init__(
         self, store: Store, settings: Settings, now: datetime, transport: Transport,
@@ -281,22 +292,24 @@ class DigestRun:
             after = page[-1].id or after
             subs = [s for s in page if s.id is not None and s.id not in self.handled]
             reminded = await self.store.reminded_keys([s.id for s in subs if s.id], self.now)
-            planned: dict[str, Message] = {}
-            claims: list[Claim] = []
+            plans: dict[str, Plan] = {}
             for sub in subs:
                 assert sub.id is not None
-                built = await self._plan(sub, reminded[sub.id])
-                if built is not None:
-                    claim, message = built
-                    claims.append(claim)
-                    planned[claim.message_id] = message
+                plan = await self._plan(sub, reminded[sub.id])
+                if plan is not None:
+                    plans[plan.claim.message_id] = plan
             if pipeline is None:
-                self.report.planned += [(str(m["To"]), str(m["Subject"])) for m in planned.values()]
+                for plan in plans.values():
+                    message = self._render(plan)
+                    self.report.planned.append((str(message["To"]), str(message["Subject"])))
                 continue
+            claims = [plan.claim for plan in plans.values()]
+            # Render one at a time as the queue takes them: CPU work here overlaps
+            # with the server's, and only a queue's worth of messages is in memory.
             for claimed in await self.store.claim_deliveries(claims, self.now):
-                await pipeline.put(Outgoing.of(planned[claimed]), resend=False)
+                await pipeline.put(Outgoing.of(self._render(plans[claimed])), resend=False)
 
-    async def _plan(self, sub: Subscriber, reminded: set[Any]) -> tuple[Claim, Message] | None:
+    async def _plan(self, sub: Subscriber, reminded: set[Any]) -> Plan | None:
         assert sub.id is not None
         calls = select_reminders(sub, await self.cache.calls(sub), reminded, self.now)
         calls = calls[: self.settings.email.max_items]
@@ -305,15 +318,20 @@ class DigestRun:
         if not calls and not new_items:
             return None
         window = window if new_items else None
-        mid = message_id(sub, calls, window, self.domain)
         claim = Claim(
-            message_id=mid,
+            message_id=message_id(sub, calls, window, self.domain),
             subscriber_id=sub.id,
             payload=_payload(calls, window),
             reminders=tuple(key for call in calls for key in call.keys),
             digest_until=window[1] if window else None,
         )
-        return claim, self.renderer.digest(sub, calls, new_items, window, mid, self.now)
+        return Plan(claim, sub, calls, new_items, window)
+
+    def _render(self, plan: Plan) -> Message:
+        return self.renderer.digest(
+            plan.subscriber, plan.calls, plan.new_items, plan.window, plan.claim.message_id,
+            self.now,
+        )
 
 
 async def run_digest(
