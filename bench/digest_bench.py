@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import resource
 import socket
@@ -43,6 +44,12 @@ TOPICS = ["origin", "valuation", "enforcement", "capacity-building", "e-commerce
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of another process (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -140,9 +147,11 @@ async def main(count: int, raw: int, concurrency: int) -> None:
                 await store.upsert_items(made, NOW - timedelta(hours=6))
                 await store.import_subscribers(subscribers(count, rng), NOW - timedelta(days=30))
                 rss_before = peak_rss_mb()
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
+                sink_cpu = cpu_seconds(sink.pid)
                 report = await run_digest(store, settings, NOW)
-                elapsed = time.perf_counter() - started
+                elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+                sink_cpu = cpu_seconds(sink.pid) - sink_cpu
                 rss_after = peak_rss_mb()
                 sample = await run_digest(store, settings, NOW + timedelta(days=3), dry_run=True)
             digest_rate = report.sent / elapsed
@@ -156,13 +165,18 @@ async def main(count: int, raw: int, concurrency: int) -> None:
                 sample_sub, calls, news, (NOW, NOW), "<x@y>", NOW
             )
             data = Outgoing.of(one).data
+            raw_sink_cpu = cpu_seconds(sink.pid)
+            raw_started = time.perf_counter()
             raw_rate = await raw_loop(port, data, raw, concurrency)
+            raw_sink_cpu = (cpu_seconds(sink.pid) - raw_sink_cpu) / (time.perf_counter() - raw_started)
     finally:
         sink.terminate()
         sink.wait()
     print(f"python {sys.version.split()[0]}, subscribers {count}, connections {concurrency}")
-    print(f"digest round: {report.sent} emails in {elapsed:.1f} s = {digest_rate:.0f} msg/s")
-    print(f"raw aiosmtplib loop: {raw} sends of one {len(data):,}-byte email = {raw_rate:.0f} msg/s")
+    print(f"digest round: {report.sent} emails in {elapsed:.1f} s = {digest_rate:.0f} msg/s "
+          f"(this process busy {cpu / elapsed:.0%}, the sink {sink_cpu / elapsed:.0%})")
+    print(f"raw aiosmtplib loop: {raw} sends of one {len(data):,}-byte email = {raw_rate:.0f} msg/s "
+          f"(the sink busy {raw_sink_cpu:.0%})")
     print(f"ratio: {digest_rate / raw_rate:.0%}")
     print(f"peak RSS: {rss_before:.0f} MB before the round, {rss_after:.0f} MB after")
     print(f"(a dry run 3 days later would send {len(sample.planned)})")

@@ -26,6 +26,7 @@ from urllib.parse import urlencode
 
 import icalendar
 import jinja2
+from markupsafe import escape
 
 from wcofeed.config import Settings
 from wcofeed.digest.messages import MESSAGES
@@ -36,6 +37,8 @@ from wcofeed.models import Item
 from wcofeed.store.base import Subscriber
 
 _CONTROL = {c: " " for c in [*range(0, 32), 127]}
+#: Stand-ins for the per-subscriber links in shared bodies; NUL never occurs in text.
+_UNSUBSCRIBE, _PREFERENCES = "\x00unsubscribe\x00", "\x00preferences\x00"
 #: UTF-8 bodies as quoted-printable: readable in an .eml file, safe on any relay.
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
@@ -105,6 +108,7 @@ class Renderer:
         # each calendar and each call's localised deadline line once, not per email.
         self._calendars: dict[tuple[object, ...], bytes] = {}
         self._views: dict[tuple[object, ...], dict[str, str]] = {}
+        self._bodies: dict[tuple[object, ...], tuple[str, str]] = {}
 
     def links(self, subscriber: Subscriber, now: datetime) -> Links:
         base = self.settings.site.base_url.rstrip("/")
@@ -127,13 +131,52 @@ class Renderer:
         message_id: str,
         now: datetime,
     ) -> Message:
-        """One email with the due reminders (grouped) and the new items (by topic)."""
+        """One email with the due reminders (grouped) and the new items (by topic).
+
+        The bodies are rendered once per distinct content (language, zone, topics,
+        calls, items) with placeholders for the two signed links, which are then
+        filled in per subscriber: most subscribers share their content with others.
+        """
         lang = subscriber.language
         links = self.links(subscriber, now)
-        site = self.settings.site.title
+        key = (
+            lang, subscriber.timezone, subscriber.topics, now, window,
+            *((c.item.guid, c.item.content_hash) for c in calls), "|",
+            *((i.guid, i.content_hash) for i in new_items),
+        )
+        bodies = self._bodies.get(key)
+        if bodies is None:
+            bodies = _bounded(self._bodies)[key] = self._bodies_for(
+                subscriber, calls, new_items, window, now, links.feed
+            )
+        text, html = bodies
+        for placeholder, url in ((_UNSUBSCRIBE, links.unsubscribe), (_PREFERENCES, links.preferences)):
+            text = text.replace(placeholder, url)
+            html = html.replace(placeholder, str(escape(url)))
+        return self._message(
+            subscriber,
+            self._subject(calls, new_items, lang, now),
+            now,
+            message_id,
+            text,
+            html,
+            calendar=self._calendar(calls, now) if calls else None,
+            unsubscribe=links.unsubscribe,
+        )
+
+    def _bodies_for(
+        self,
+        subscriber: Subscriber,
+        calls: Sequence[DueCall],
+        new_items: Sequence[Item],
+        window: tuple[datetime, datetime] | None,
+        now: datetime,
+        feed: str,
+    ) -> tuple[str, str]:
+        lang = subscriber.language
         context: dict[str, Any] = {
             "lang": lang,
-            "site_title": site,
+            "site_title": self.settings.site.title,
             "t": lambda key, **v: MESSAGES.get(lang, key, **v),
             "groups": [
                 (group, [self._call_view(c.item, now, lang) for c in grouped])
@@ -145,17 +188,11 @@ class Renderer:
                 for topic, items in group_by_topic(new_items, subscriber).items()
             ],
             "since": format_day(window[0], lang) if window else "",
-            "links": links,
+            "links": Links(unsubscribe=_UNSUBSCRIBE, preferences=_PREFERENCES, feed=feed),
         }
-        return self._message(
-            subscriber,
-            self._subject(calls, new_items, lang, now),
-            now,
-            message_id,
+        return (
             self.env.get_template("email/digest.txt").render(context),
             self.env.get_template("email/digest.html").render(context),
-            calendar=self._calendar(calls, now) if calls else None,
-            unsubscribe=links.unsubscribe,
         )
 
     def confirmation(self, subscriber: Subscriber, message_id: str, now: datetime) -> Message:

@@ -46,6 +46,9 @@ from wcofeed.store.base import Claim, Delivery, ItemQuery, Store, Subscriber
 log = logging.getLogger("wcofeed.digest")
 
 PAGE = 500
+#: Rendered emails waiting for a connection (~7 KB each): enough to keep the
+#: connections busy while the next page of subscribers is read and claimed.
+QUEUE = 256
 
 
 class DeliveryError(RuntimeError):
@@ -136,7 +139,7 @@ class Pipeline:
         self.store, self.transport, self.now, self.report = store, transport, now, report
         self.max_bounces = settings.email.max_bounces
         self.queue: asyncio.Queue[tuple[Outgoing, bool] | None] = asyncio.Queue(
-            maxsize=transport.concurrency * 8
+            maxsize=QUEUE
         )
         self.accepted: asyncio.Queue[str | None] = asyncio.Queue()
         self.error: BaseException | None = None
@@ -164,6 +167,9 @@ class Pipeline:
         if self.error is not None:
             raise self.error
         await self.queue.put((outgoing, resend))
+        # put() on a queue with room does not yield: without this, rendering a page
+        # would hold the event loop while the connections' replies wait unread.
+        await asyncio.sleep(0)
 
     async def _work(self) -> None:
         connection = self.transport.connect()

@@ -173,43 +173,57 @@ class SubscribersSQL(SQLiteBase):
         return found
 
     async def claim_deliveries(self, claims: Sequence[Claim], now: datetime) -> list[str]:
-        claimed: list[str] = []
+        # Conflicts are looked up first and the rest written with a few executemany
+        # calls: one transaction and a handful of round trips per page of claims,
+        # where per-claim savepoints cost several round trips per email.
+        if not claims:
+            return []
         async with self._write() as db:
-            for claim in claims:
-                await db.execute("SAVEPOINT claim")
-                try:
-                    await self._claim_one(db, claim, now)
-                except aiosqlite.IntegrityError:
-                    await db.execute("ROLLBACK TO claim")
-                    await db.execute("RELEASE claim")
-                    continue
-                await db.execute("RELEASE claim")
-                claimed.append(claim.message_id)
-        return claimed
-
-    @staticmethod
-    async def _claim_one(db: aiosqlite.Connection, claim: Claim, now: datetime) -> None:
-        # A refused email may be tried again by a later run under the same Message-ID.
-        await db.execute(
-            "DELETE FROM outbox WHERE message_id = ? AND state IN ('failed', 'cancelled')",
-            (claim.message_id,),
-        )
-        await db.execute(
-            """INSERT INTO outbox (message_id, subscriber_id, state, payload,
-                   previous_digest_at, claimed_at)
-               SELECT ?, id, 'claimed', ?, last_digest_at, ? FROM subscribers WHERE id = ?""",
-            (claim.message_id, claim.payload, _iso(now), claim.subscriber_id),
-        )
-        await db.executemany(
-            """INSERT INTO reminders (subscriber_id, item_guid, deadline_ts, lead_days, message_id)
-               VALUES (?, ?, ?, ?, ?)""",
-            [(claim.subscriber_id, *key, claim.message_id) for key in claim.reminders],
-        )
-        if claim.digest_until is not None:
-            await db.execute(
-                "UPDATE subscribers SET last_digest_at = ? WHERE id = ?",
-                (_iso(claim.digest_until), claim.subscriber_id),
+            ids = sorted({c.subscriber_id for c in claims})
+            mids = [c.message_id for c in claims]
+            # A refused or cancelled email may be claimed again under its Message-ID.
+            await db.executemany(
+                "DELETE FROM outbox WHERE message_id = ? AND state IN ('failed', 'cancelled')",
+                [(mid,) for mid in mids],
             )
+            taken_keys: set[tuple[int, str, int, int]] = set()
+            taken_mids: set[str] = set()
+            for start in range(0, len(ids), _CHUNK):
+                chunk = ids[start : start + _CHUNK]
+                for row in await db.execute_fetchall(
+                    f"""SELECT subscriber_id, item_guid, deadline_ts, lead_days FROM reminders
+                        WHERE subscriber_id IN ({_marks(chunk)})""",  # noqa: S608 - marks only
+                    chunk,
+                ):
+                    taken_keys.add((int(row[0]), row[1], int(row[2]), int(row[3])))
+            for start in range(0, len(mids), _CHUNK):
+                chunk_mids = mids[start : start + _CHUNK]
+                for row in await db.execute_fetchall(
+                    f"SELECT message_id FROM outbox WHERE message_id IN ({_marks(chunk_mids)})",  # noqa: S608
+                    chunk_mids,
+                ):
+                    taken_mids.add(row[0])
+            fresh = [
+                c for c in claims
+                if c.message_id not in taken_mids
+                and not any((c.subscriber_id, *key) in taken_keys for key in c.reminders)
+            ]
+            await db.executemany(
+                """INSERT INTO outbox (message_id, subscriber_id, state, payload,
+                       previous_digest_at, claimed_at)
+                   SELECT ?, id, 'claimed', ?, last_digest_at, ? FROM subscribers WHERE id = ?""",
+                [(c.message_id, c.payload, _iso(now), c.subscriber_id) for c in fresh],
+            )
+            await db.executemany(
+                """INSERT INTO reminders (subscriber_id, item_guid, deadline_ts, lead_days,
+                       message_id) VALUES (?, ?, ?, ?, ?)""",
+                [(c.subscriber_id, *key, c.message_id) for c in fresh for key in c.reminders],
+            )
+            await db.executemany(
+                "UPDATE subscribers SET last_digest_at = ? WHERE id = ?",
+                [(_iso(c.digest_until), c.subscriber_id) for c in fresh if c.digest_until],
+            )
+        return [c.message_id for c in fresh]
 
     async def stale_deliveries(self, after: str = "", limit: int = 500) -> list[Delivery]:
         async with self._read() as db:
