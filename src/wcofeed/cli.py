@@ -249,7 +249,7 @@ async def cmd_subscribers(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _subscriber_add(settings: Settings, store: Store, args: argparse.Namespace) -> None:
-    from wcofeed.digest.run import DeliveryError, send_confirmation
+    from wcofeed.digest.run import DeliveryError, request_confirmation
     from wcofeed.digest.send import SmtpDownError
     from wcofeed.digest.subscription import SubscriptionError, build_subscriber
     from wcofeed.digest.tokens import MissingSecretError
@@ -269,10 +269,11 @@ async def _subscriber_add(settings: Settings, store: Store, args: argparse.Names
         print(f"{saved.email}: active")
         return
     try:
-        await send_confirmation(settings, saved)
+        sent = await request_confirmation(store, settings, saved)
     except (SmtpDownError, DeliveryError, MissingSecretError) as exc:
         raise CommandError(f"{saved.email} saved as pending, but {exc}") from None
-    print(f"{saved.email}: pending; confirmation email sent")
+    note = "confirmation email sent" if sent else "a confirmation was sent minutes ago"
+    print(f"{saved.email}: pending; {note}")
 
 
 async def _all_subscribers(

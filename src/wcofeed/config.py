@@ -155,7 +155,7 @@ class EmailSettings:
     outbox_dir: Path = _opt(Path("outbox"), "Folder for .eml files when no SMTP host is set.")
     list_id: str = _opt("wcofeed.localhost", "List-Id of the mailing (a domain-like name).")
     lead_days: list[int] = _opt([14, 3, 1], "Default reminder lead times, days before a deadline.")
-    send_hour: int = _opt(8, "Hour (subscriber's time zone) of reminder and digest rounds.")
+    send_hour: int = _opt(8, "Hour (site.timezone) at which `wcofeed run` starts a digest round.")
     max_bounces: int = _opt(3, "Hard bounces after which a subscriber is paused.")
     max_items: int = _opt(50, "Most calls, and most new items, listed in one email.")
 

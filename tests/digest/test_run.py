@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from email import message_from_bytes
-from email.policy import default
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +150,7 @@ async def test_crash_between_send_and_record_resends_same_message_id(
         report = await run_digest(store, digest_settings, NOW + timedelta(hours=1))
         assert (report.sent, report.resent) == (1, 1)
         assert await store.delivery_states() == {"sent": 1}
-        assert await run_digest(store, digest_settings, NOW + timedelta(hours=2)) == report.__class__()
+        assert (await run_digest(store, digest_settings, NOW + timedelta(hours=2))).sent == 0
     first, second = smtp.message_ids()
     assert first == second
     assert len(set(smtp.message_ids())) == 1
@@ -224,15 +224,17 @@ async def test_server_down_keeps_everything_pending_until_it_is_up(
     assert sorted(r.recipient for r in smtp_server.recorder.received) == [
         "ana@example.org", "bo@example.org"
     ]
-    assert await run_digest(store, digest_settings, NOW + timedelta(hours=2)) == report.__class__()
+    assert (await run_digest(store, digest_settings, NOW + timedelta(hours=2))).sent == 0
 
 
 async def test_new_item_digest_covers_one_period_then_picks_up_where_it_left(
     store: Store, digest_settings: Settings, smtp: SmtpRecorder,
     add_subscriber: AddSubscriber, item_factory: Callable[..., Item],
 ) -> None:
-    await store.upsert_item(item_factory(title="Old news", topics=("origin",)), NOW - timedelta(days=3))
-    await store.upsert_item(item_factory(title="Fresh news", topics=("origin",)), NOW - timedelta(hours=5))
+    old = item_factory(title="Old news", topics=("origin",))
+    await store.upsert_item(old, NOW - timedelta(days=3))
+    fresh = item_factory(title="Fresh news", topics=("origin",))
+    await store.upsert_item(fresh, NOW - timedelta(hours=5))
     await add_subscriber("ana@example.org", digest="daily")
     await run_digest(store, digest_settings, NOW)
     assert titles(smtp, "ana@example.org") == [["Fresh news"]]

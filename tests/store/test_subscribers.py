@@ -117,4 +117,5 @@ async def test_import_adds_new_addresses_and_leaves_known_ones(store: Store) -> 
     assert added == 1
     ana = await store.get_subscriber("ana@example.org")
     assert ana is not None and ana.language == "fr"
-    assert [s.email for s in await store.list_subscribers()] == ["ana@example.org", "bo@example.org"]
+    listed = [s.email for s in await store.list_subscribers()]
+    assert listed == ["ana@example.org", "bo@example.org"]

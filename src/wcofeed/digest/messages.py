@@ -98,7 +98,9 @@ MESSAGES = Catalog(
             "timezone": "Fuseau horaire",
             "subscribe_button": "S'abonner",
             "save_button": "Enregistrer",
-            "check_inbox": "Consultez votre boîte : un lien de confirmation a été envoyé à {email}.",
+            "check_inbox": (
+                "Consultez votre boîte : un lien de confirmation a été envoyé à {email}."
+            ),
             "confirmed": "Votre abonnement est actif. Merci.",
             "unsubscribe_title": "Se désabonner",
             "unsubscribe_question": "Ne plus rien envoyer à {email} ?",

@@ -18,7 +18,7 @@ from email.headerregistry import Address
 from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
+from email.mime.nonmultipart import MIMENonMultipart
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
@@ -73,10 +73,16 @@ def _header(value: str) -> str:
     return " ".join(value.translate(_CONTROL).split())
 
 
-def _encoded(value: str) -> str | Header:
-    """A header value, RFC 2047-encoded when it is not plain ASCII."""
+def _encoded(value: str) -> str:
+    """A header value, RFC 2047-encoded words (on one line) when it is not ASCII."""
     clean = _header(value)
-    return clean if clean.isascii() else Header(clean, "utf-8")
+    return clean if clean.isascii() else Header(clean, "utf-8").encode(linesep=" ")
+
+
+def _text_part(body: str, subtype: str) -> Message:
+    part = MIMENonMultipart("text", subtype)
+    part.set_payload(body, _UTF8_QP)
+    return _part(part)
 
 
 def _part(part: Message) -> Message:
@@ -150,7 +156,8 @@ class Renderer:
                 subscriber, calls, new_items, window, now, links.feed
             )
         text, html = bodies
-        for placeholder, url in ((_UNSUBSCRIBE, links.unsubscribe), (_PREFERENCES, links.preferences)):
+        personal = ((_UNSUBSCRIBE, links.unsubscribe), (_PREFERENCES, links.preferences))
+        for placeholder, url in personal:
             text = text.replace(placeholder, url)
             html = html.replace(placeholder, str(escape(url)))
         return self._message(
@@ -234,7 +241,7 @@ class Renderer:
         # "=_" never occurs in quoted-printable or base64 text, so these boundaries
         # cannot collide with a body (and the generator need not search for them).
         boundary = "=_" + hashlib.sha256(message_id.encode()).hexdigest()[:24]
-        parts = [_part(MIMEText(text, "plain", _UTF8_QP)), _part(MIMEText(html, "html", _UTF8_QP))]
+        parts = [_text_part(text, "plain"), _text_part(html, "html")]
         message: Message = MIMEMultipart("alternative", f"{boundary}_a", parts)
         if calendar is not None:
             attachment = MIMEBase("text", "calendar", method="PUBLISH", charset="utf-8")
@@ -300,7 +307,7 @@ class Renderer:
             else:
                 event.add("dtstart", deadline.closes_at())
             calendar.add_component(event)
-        return calendar.to_ical()
+        return bytes(calendar.to_ical())
 
 
 _CACHE_SIZE = 4096

@@ -25,7 +25,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
 
@@ -178,7 +178,7 @@ class Pipeline:
                 if self.error is None:
                     try:
                         await self._deliver(connection, *job)
-                    except Exception as exc:  # noqa: BLE001 - ends the run, reported once
+                    except Exception as exc:
                         self.error = self.error or exc
         finally:
             await connection.close()
@@ -217,7 +217,7 @@ class Pipeline:
             if batch and self.error is None:
                 try:
                     await self.store.mark_sent(batch, self.now)
-                except Exception as exc:  # noqa: BLE001 - ends the run, claims stay
+                except Exception as exc:
                     self.error = exc
 
 
@@ -360,6 +360,28 @@ async def run_digest(
     return report
 
 
+#: A pending address gets at most one confirmation email in this time, so the
+#: public form cannot be used to flood someone's inbox.
+CONFIRM_INTERVAL = timedelta(minutes=10)
+
+
+async def request_confirmation(
+    store: Store,
+    settings: Settings,
+    subscriber: Subscriber,
+    now: datetime | None = None,
+    transport: Transport | None = None,
+) -> bool:
+    """Send the double opt-in email unless one went out within CONFIRM_INTERVAL."""
+    now = now or datetime.now(UTC)
+    last = subscriber.confirm_sent_at
+    if last is not None and now - last < CONFIRM_INTERVAL:
+        return False
+    await send_confirmation(settings, subscriber, now, transport)
+    await store.note_confirmation_sent(subscriber.email, now)
+    return True
+
+
 async def send_confirmation(
     settings: Settings,
     subscriber: Subscriber,
@@ -385,6 +407,7 @@ __all__ = [
     "DeliveryError",
     "RunReport",
     "SmtpDownError",
+    "request_confirmation",
     "run_digest",
     "send_confirmation",
 ]

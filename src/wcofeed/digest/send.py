@@ -39,9 +39,9 @@ class _WirePolicy(Compat32):
     as RFC 5322 allows up to 998 characters."""
 
     def fold_binary(self, name: str, value: Any) -> bytes:
-        if isinstance(value, str) and value.isascii() and len(name) + len(value) < 996:
-            if "\r" not in value and "\n" not in value:
-                return f"{name}: {value}\r\n".encode("ascii")
+        plain = isinstance(value, str) and value.isascii() and len(name) + len(value) < 996
+        if plain and "\r" not in value and "\n" not in value:
+            return f"{name}: {value}\r\n".encode("ascii")
         return super().fold_binary(name, value)
 
 

@@ -31,7 +31,8 @@ class SubscriptionError(ValueError):
 def parse_lead_days(text: str) -> tuple[int, ...]:
     """`14,3,1` -> (14, 3, 1); ValueError on anything else."""
     try:
-        days = sorted({int(part) for part in text.replace(" ", "").split(",") if part}, reverse=True)
+        parts = text.replace(" ", "").split(",")
+        days = sorted({int(part) for part in parts if part}, reverse=True)
     except ValueError:
         raise ValueError(f"{text!r}: give whole days separated by commas, e.g. 14,3,1") from None
     if not days or not all(0 < d <= MAX_LEAD_DAYS for d in days):

@@ -74,6 +74,7 @@ class Subscriber:
     id: int | None = None
     created_at: datetime | None = None
     confirmed_at: datetime | None = None
+    confirm_sent_at: datetime | None = None
     last_digest_at: datetime | None = None
     hard_bounces: int = 0
     last_error: str | None = None
@@ -125,6 +126,10 @@ class SubscriberStore(abc.ABC):
         self, email: str, status: SubscriberStatus, now: datetime
     ) -> bool:
         """Change standing (confirming sets `confirmed_at`); False if no such address."""
+
+    @abc.abstractmethod
+    async def note_confirmation_sent(self, email: str, now: datetime) -> None:
+        """Remember when the last confirmation email went out (to limit resends)."""
 
     @abc.abstractmethod
     async def delete_subscriber(self, email: str) -> bool:

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from wcofeed.config import Settings
 from wcofeed.digest.messages import MESSAGES
-from wcofeed.digest.run import DeliveryError, send_confirmation
+from wcofeed.digest.run import DeliveryError, request_confirmation
 from wcofeed.digest.send import SmtpDownError
 from wcofeed.digest.subscription import FREQUENCIES, SubscriptionError, build_subscriber
 from wcofeed.digest.tokens import MissingSecretError, Purpose, Signer, TokenClaims, TokenError
@@ -159,7 +159,7 @@ async def subscribe(request: web.Request) -> web.Response:
     if existing is None or existing.status != "active":
         saved = await store.save_subscriber(wanted, datetime.now(UTC))
         try:
-            await send_confirmation(settings, saved)
+            await request_confirmation(store, settings, saved)
         except (SmtpDownError, DeliveryError) as exc:
             log.error("confirmation not sent: %s", exc)
             raise web.HTTPServiceUnavailable(
