@@ -23,7 +23,8 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import Message
@@ -41,7 +42,7 @@ from wcofeed.digest.select import (
 from wcofeed.digest.send import Outcome, Outgoing, SmtpDownError, Transport, transport_for
 from wcofeed.digest.tokens import Signer
 from wcofeed.models import Item
-from wcofeed.store.base import Claim, Delivery, ItemQuery, Store, Subscriber
+from wcofeed.store.base import Claim, Delivery, ItemQuery, ReminderKey, Store, Subscriber
 
 log = logging.getLogger("wcofeed.digest")
 
@@ -292,30 +293,49 @@ class DigestRun:
             return None
         return self.renderer.digest(sub, calls, new_items, window, delivery.message_id, self.now)
 
-    async def _fresh(self, pipeline: Pipeline | None) -> None:
-        after = 0
-        while page := await self.store.list_subscribers(("active",), after_id=after, limit=PAGE):
-            after = page[-1].id or after
-            subs = [s for s in page if s.id is not None and s.id not in self.handled]
-            reminded = await self.store.reminded_keys([s.id for s in subs if s.id], self.now)
-            plans: dict[str, Plan] = {}
-            for sub in subs:
-                assert sub.id is not None
-                plan = await self._plan(sub, reminded[sub.id])
-                if plan is not None:
-                    plans[plan.claim.message_id] = plan
-            if pipeline is None:
-                for plan in plans.values():
-                    message = self._render(plan)
-                    self.report.planned.append((str(message["To"]), str(message["Subject"])))
-                continue
-            claims = [plan.claim for plan in plans.values()]
-            # Render one at a time as the queue takes them: CPU work here overlaps
-            # with the server's, and only a queue's worth of messages is in memory.
-            for claimed in await self.store.claim_deliveries(claims, self.now):
-                await pipeline.put(Outgoing.of(self._render(plans[claimed])), resend=False)
+    async def _read_page(
+        self, after: int
+    ) -> tuple[int, list[Subscriber], dict[int, set[ReminderKey]]] | None:
+        page = await self.store.list_subscribers(("active",), after_id=after, limit=PAGE)
+        if not page:
+            return None
+        subs = [s for s in page if s.id is not None and s.id not in self.handled]
+        reminded = await self.store.reminded_keys([s.id for s in subs if s.id], self.now)
+        return page[-1].id or after, subs, reminded
 
-    async def _plan(self, sub: Subscriber, reminded: set[Any]) -> Plan | None:
+    async def _pages(self) -> AsyncIterator[tuple[list[Subscriber], dict[int, set[ReminderKey]]]]:
+        """Active subscribers a page at a time, the next page read while this one is
+        planned, rendered and sent (the store works in its own threads)."""
+        task = asyncio.create_task(self._read_page(0))
+        try:
+            while (read := await task) is not None:
+                after, subs, reminded = read
+                task = asyncio.create_task(self._read_page(after))
+                yield subs, reminded
+        finally:
+            task.cancel()
+
+    async def _fresh(self, pipeline: Pipeline | None) -> None:
+        async with aclosing(self._pages()) as pages:
+            async for subs, reminded in pages:
+                plans: dict[str, Plan] = {}
+                for sub in subs:
+                    assert sub.id is not None
+                    plan = await self._plan(sub, reminded[sub.id])
+                    if plan is not None:
+                        plans[plan.claim.message_id] = plan
+                if pipeline is None:
+                    for plan in plans.values():
+                        message = self._render(plan)
+                        self.report.planned.append((str(message["To"]), str(message["Subject"])))
+                    continue
+                claims = [plan.claim for plan in plans.values()]
+                # Render one at a time as the queue takes them: CPU work here overlaps
+                # with the server's, and only a queue's worth of messages is in memory.
+                for claimed in await self.store.claim_deliveries(claims, self.now):
+                    await pipeline.put(Outgoing.of(self._render(plans[claimed])), resend=False)
+
+    async def _plan(self, sub: Subscriber, reminded: set[ReminderKey]) -> Plan | None:
         assert sub.id is not None
         calls = select_reminders(sub, await self.cache.calls(sub), reminded, self.now)
         calls = calls[: self.settings.email.max_items]

@@ -31,8 +31,8 @@ from wcofeed.store.connection import SQLiteBase
 _COLUMNS = """subscribers.id, subscribers.email, subscribers.name, subscribers.language,
     subscribers.topics, subscribers.kinds, subscribers.lead_days, subscribers.digest,
     subscribers.timezone, subscribers.status, subscribers.created_at,
-    subscribers.confirmed_at, subscribers.confirm_sent_at, subscribers.last_digest_at, subscribers.hard_bounces,
-    subscribers.last_error"""
+    subscribers.confirmed_at, subscribers.confirm_sent_at, subscribers.last_digest_at,
+    subscribers.hard_bounces, subscribers.last_error"""
 
 _CHUNK = 500
 
