@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email import encoders
-from email.charset import QP, Charset
+from email.charset import BASE64, QP, Charset
 from email.header import Header
 from email.headerregistry import Address
 from email.message import Message
@@ -39,9 +39,12 @@ from wcofeed.store.base import Subscriber
 _CONTROL = {c: " " for c in [*range(0, 32), 127]}
 #: Stand-ins for the per-subscriber links in shared bodies; NUL never occurs in text.
 _UNSUBSCRIBE, _PREFERENCES = "\x00unsubscribe\x00", "\x00preferences\x00"
-#: UTF-8 bodies as quoted-printable: readable in an .eml file, safe on any relay.
+#: The text part as quoted-printable, readable in an .eml file; the HTML part as
+#: base64, encoded in C (quoted-printable is pure Python: a tenth of a round's time).
 _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
+_UTF8_BASE64 = Charset("utf-8")
+_UTF8_BASE64.body_encoding = BASE64
 
 
 class AddressError(ValueError):
@@ -81,7 +84,7 @@ def _encoded(value: str) -> str:
 
 def _text_part(body: str, subtype: str) -> Message:
     part = MIMENonMultipart("text", subtype)
-    part.set_payload(body, _UTF8_QP)
+    part.set_payload(body, _UTF8_QP if subtype == "plain" else _UTF8_BASE64)
     return _part(part)
 
 

@@ -269,7 +269,8 @@ class DigestRun:
                     await self.store.cancel_delivery(delivery.message_id, "nothing left open")
                     self.report.cancelled += 1
                     continue
-                await pipeline.put(Outgoing.of(message), resend=True)
+                outgoing = Outgoing.of(message, delivery.subscriber.email)
+                await pipeline.put(outgoing, resend=True)
 
     async def _rerender(self, delivery: Delivery) -> Message | None:
         """The claimed email again, minus calls that have closed or moved since."""
@@ -333,7 +334,9 @@ class DigestRun:
                 # Render one at a time as the queue takes them: CPU work here overlaps
                 # with the server's, and only a queue's worth of messages is in memory.
                 for claimed in await self.store.claim_deliveries(claims, self.now):
-                    await pipeline.put(Outgoing.of(self._render(plans[claimed])), resend=False)
+                    plan = plans[claimed]
+                    outgoing = Outgoing.of(self._render(plan), plan.subscriber.email)
+                    await pipeline.put(outgoing, resend=False)
 
     async def _plan(self, sub: Subscriber, reminded: set[ReminderKey]) -> Plan | None:
         assert sub.id is not None

@@ -67,10 +67,11 @@ class Outgoing:
     data: bytes
 
     @classmethod
-    def of(cls, message: Message) -> Outgoing:
+    def of(cls, message: Message, recipient: str = "") -> Outgoing:
+        """Serialise a message; `recipient` saves parsing it back out of `To`."""
         return cls(
             message_id=str(message["Message-ID"]),
-            recipient=getaddresses([str(message["To"])])[0][1],
+            recipient=recipient or getaddresses([str(message["To"])])[0][1],
             data=message.as_bytes(policy=_WIRE),
         )
 
