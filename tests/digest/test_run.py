@@ -274,3 +274,19 @@ async def test_dry_run_sends_and_records_nothing(
     assert [to for to, _ in report.planned] == ["ana@example.org"]
     assert smtp.received == [] and await store.delivery_states() == {}
     assert (await run_digest(store, digest_settings, NOW)).sent == 1
+
+
+async def test_a_pending_resend_leaves_out_calls_that_closed_meanwhile(
+    store: Store, digest_settings: Settings, smtp_server: SmtpServer,
+    add_subscriber: AddSubscriber, make_call: MakeCall,
+) -> None:
+    await store.upsert_items([make_call(date(2025, 2, 1), title="Closes tonight")], NOW)
+    await add_subscriber("ana@example.org")
+    with pytest.raises(SmtpDownError):
+        await run_digest(store, digest_settings, NOW)
+    assert await store.delivery_states() == {"claimed": 1}
+    smtp_server.start()
+    report = await run_digest(store, digest_settings, NOW + timedelta(days=1))
+    assert (report.sent, report.cancelled) == (0, 1)
+    assert smtp_server.recorder.received == []
+    assert await store.delivery_states() == {"cancelled": 1}

@@ -23,7 +23,7 @@ import asyncio
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -304,7 +304,9 @@ class DigestRun:
         reminded = await self.store.reminded_keys([s.id for s in subs if s.id], self.now)
         return page[-1].id or after, subs, reminded
 
-    async def _pages(self) -> AsyncIterator[tuple[list[Subscriber], dict[int, set[ReminderKey]]]]:
+    async def _pages(
+        self,
+    ) -> AsyncGenerator[tuple[list[Subscriber], dict[int, set[ReminderKey]]], None]:
         """Active subscribers a page at a time, the next page read while this one is
         planned, rendered and sent (the store works in its own threads)."""
         task = asyncio.create_task(self._read_page(0))
