@@ -7,6 +7,7 @@ start a header of its own. Addresses are checked on the way in (`normalise_email
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,8 +77,11 @@ def _header(value: str) -> str:
     return " ".join(value.translate(_CONTROL).split())
 
 
+@functools.lru_cache(maxsize=4096)
 def _encoded(value: str) -> str:
-    """A header value, RFC 2047-encoded words (on one line) when it is not ASCII."""
+    """A header value, RFC 2047-encoded words (on one line) when it is not ASCII.
+
+    Cached: subjects repeat across subscribers and encoding them is slow."""
     clean = _header(value)
     return clean if clean.isascii() else Header(clean, "utf-8").encode(linesep=" ")
 

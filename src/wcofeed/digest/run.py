@@ -39,7 +39,14 @@ from wcofeed.digest.select import (
     select_new_items,
     select_reminders,
 )
-from wcofeed.digest.send import Outcome, Outgoing, SmtpDownError, Transport, transport_for
+from wcofeed.digest.send import (
+    Connection,
+    Outcome,
+    Outgoing,
+    SmtpDownError,
+    Transport,
+    transport_for,
+)
 from wcofeed.digest.tokens import Signer
 from wcofeed.models import Item
 from wcofeed.store.base import Claim, Delivery, ItemQuery, ReminderKey, Store, Subscriber
@@ -184,7 +191,7 @@ class Pipeline:
         finally:
             await connection.close()
 
-    async def _deliver(self, connection: Any, outgoing: Outgoing, resend: bool) -> None:
+    async def _deliver(self, connection: Connection, outgoing: Outgoing, resend: bool) -> None:
         result = await connection.send(outgoing)
         if result.outcome is Outcome.SENT:
             self.accepted.put_nowait(outgoing.message_id)
@@ -203,7 +210,9 @@ class Pipeline:
             await self.store.mark_deferred(outgoing.message_id, result.error)
 
     async def _record(self) -> None:
-        done = False
+        """Mark accepted emails sent, also after another part of the run failed (what
+        the server took must not be sent again); stop recording only if recording fails."""
+        done, failed = False, False
         while not done:
             batch: list[str] = []
             first = await self.accepted.get()
@@ -215,11 +224,12 @@ class Pipeline:
                 done = done or more is None
                 if more is not None:
                     batch.append(more)
-            if batch and self.error is None:
+            if batch and not failed:
                 try:
                     await self.store.mark_sent(batch, self.now)
                 except Exception as exc:
-                    self.error = exc
+                    failed = True
+                    self.error = self.error or exc
 
 
 @dataclass(frozen=True, slots=True)
