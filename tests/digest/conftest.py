@@ -3,9 +3,11 @@ that point the digest at it (tiny retry delays so failure tests stay fast)."""
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -43,6 +45,10 @@ class SmtpRecorder:
     received: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
     defer_data: int = 0
+    #: Seconds to sit on the first message before answering 250: the window in which
+    #: the server has an email the client has not yet seen accepted.
+    hold_first: float = 0.0
+    got_first: threading.Event = field(default_factory=threading.Event)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -58,6 +64,9 @@ class SmtpRecorder:
             return "451 4.3.0 try again later"
         for rcpt in envelope.rcpt_tos:
             self.received.append(Received(rcpt, envelope.original_content))
+        if not self.got_first.is_set():
+            self.got_first.set()
+            await asyncio.sleep(self.hold_first)
         return "250 2.0.0 accepted"
 
     def to(self, address: str) -> list[Received]:

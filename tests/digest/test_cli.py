@@ -7,6 +7,8 @@ import csv
 import io
 import json
 import logging
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -138,3 +140,29 @@ def test_digest_without_secret_key_says_how_to_set_it(
     path = write_config("")
     assert main(["--config", str(path), "digest"]) == 1
     assert "WCOFEED_SECURITY_SECRET_KEY" in capsys.readouterr().err
+
+
+def test_process_killed_while_the_server_holds_the_email_resends_same_message_id(
+    digest_settings: Settings, smtp: Any, item_factory: Callable[..., Item],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    grant = item_factory(kind="call", title="Grant", deadline=Deadline(date(2025, 2, 3)))
+    seed(digest_settings, [grant])
+    assert run(digest_settings, "subscribers", "add", "ana@example.org", "--confirmed") == 0
+    smtp.hold_first = 30.0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wcofeed", "--config", str(digest_settings.path),
+         "digest", "--now", NOW],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert smtp.got_first.wait(timeout=20)
+    finally:
+        process.kill()
+        process.wait()
+    (first,) = smtp.received
+
+    assert run(digest_settings, "digest", "--now", NOW) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("1 sent (1 resent")
+    assert run(digest_settings, "digest", "--now", NOW) == 0
+    assert [r.message["Message-ID"] for r in smtp.received] == [first.message["Message-ID"]] * 2
