@@ -67,6 +67,7 @@ async def test_subscribe_then_confirm_activates(
     form_page = await client.get("/subscribe?lang=fr")
     html = await form_page.text()
     assert form_page.status == 200 and "Règles d&#39;origine" in html
+    assert '<option value="fr" selected>français</option>' in html
     response = await client.post("/subscribe", data={
         "email": "ana@example.org", "language": "fr", "topic": ["origin"],
         "lead_days": "7,1", "digest": "weekly", "timezone": "Europe/Paris",

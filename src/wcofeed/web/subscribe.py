@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from babel import Locale, UnknownLocaleError
 
 from wcofeed.config import Settings
 from wcofeed.digest.messages import MESSAGES
@@ -97,9 +98,17 @@ def _message_error(request: web.Request, lang: str, text: str) -> web.HTTPBadReq
     )
 
 
+def _language_name(code: str) -> str:
+    """A language in its own words (`français`, `العربية`), or its code if unknown."""
+    try:
+        return str(Locale.parse(code.replace("-", "_")).display_name or code)
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
 def _form_context(settings: Settings, lang: str, subscriber: Subscriber | None) -> dict[str, Any]:
     return {
-        "languages": settings.site.languages,
+        "languages": [(code, _language_name(code)) for code in settings.site.languages],
         "topics": [
             (slug, topic.labels.get(lang) or topic.labels["en"])
             for slug, topic in sorted(settings.topics.items())
