@@ -51,14 +51,14 @@ class SmtpRecorder:
     got_first: threading.Event = field(default_factory=threading.Event)
 
     async def handle_RCPT(
-        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+        self, server: Any, peer: Any, envelope: Any, address: str, options: Any
     ) -> str:
         if address in self.refuse:
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+    async def handle_DATA(self, server: Any, peer: Any, envelope: Any) -> str:
         if self.defer_data > 0:
             self.defer_data -= 1
             return "451 4.3.0 try again later"

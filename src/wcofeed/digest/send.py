@@ -103,7 +103,7 @@ def envelope_sender(from_header: str) -> str:
 
 
 class SmtpConnection:
-    """One SMTP session reused for many messages, reconnecting when it drops."""
+    """One SMTP connection reused for many messages, reconnecting when it drops."""
 
     def __init__(self, smtp: SmtpSettings, sender: str) -> None:
         self.smtp = smtp
