@@ -155,7 +155,10 @@ class SmtpSettings:
     password: str = _opt("", "SMTP password (env WCOFEED_SMTP_PASSWORD).", secret=True)
     timeout: float = _opt(30.0, "Seconds before an SMTP command times out.")
     concurrency: int = _opt(4, "SMTP connections used at once.")
-    retries: int = _opt(3, "Retries of a message after a temporary (4xx) failure.")
+    retries: int = _opt(
+        3, "Retries of a message after a temporary (4xx) failure or a lost connection."
+    )
+    retry_delay: float = _opt(1.0, "Seconds before the first retry; doubles each retry.")
 
 
 @dataclass(frozen=True)
@@ -164,8 +167,9 @@ class EmailSettings:
     outbox_dir: Path = _opt(Path("outbox"), "Folder for .eml files when no SMTP host is set.")
     list_id: str = _opt("wcofeed.localhost", "List-Id of the mailing (a domain-like name).")
     lead_days: list[int] = _opt([14, 3, 1], "Default reminder lead times, days before a deadline.")
-    send_hour: int = _opt(8, "Hour (subscriber's time zone) of reminder and digest rounds.")
+    send_hour: int = _opt(8, "Hour (site.timezone) at which `wcofeed run` starts a digest round.")
     max_bounces: int = _opt(3, "Hard bounces after which a subscriber is paused.")
+    max_items: int = _opt(50, "Most calls, and most new items, listed in one email.")
 
 
 @dataclass(frozen=True)

@@ -46,7 +46,146 @@ class Counts:
     by_language_topic: dict[tuple[str, str], int]
 
 
-class Store(abc.ABC):
+# --- subscribers and deliveries (digest) -----------------------------------------------
+
+SubscriberStatus = Literal["pending", "active", "paused", "unsubscribed"]
+DigestFrequency = Literal["off", "daily", "weekly"]
+#: One reminder ever sent: (item guid, deadline as a UTC epoch second, lead days).
+ReminderKey = tuple[str, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A person on the mailing: what they want, in which language, and their standing.
+
+    Empty `topics` or `kinds` mean "all". `language` is both the language of the emails
+    and the content language of the items they get. `id` is set by the store.
+    """
+
+    email: str
+    language: str = "en"
+    topics: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    lead_days: tuple[int, ...] = (14, 3, 1)
+    digest: DigestFrequency = "off"
+    timezone: str = "UTC"
+    name: str = ""
+    status: SubscriberStatus = "pending"
+    id: int | None = None
+    created_at: datetime | None = None
+    confirmed_at: datetime | None = None
+    confirm_sent_at: datetime | None = None
+    last_digest_at: datetime | None = None
+    hard_bounces: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One email about to be sent, claimed before sending so a crash cannot double it.
+
+    `reminders` are the keys the email covers; `digest_until` moves the subscriber's
+    last digest time forward; `payload` is what re-renders the same email later.
+    """
+
+    message_id: str
+    subscriber_id: int
+    payload: str
+    reminders: tuple[ReminderKey, ...] = ()
+    digest_until: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A claimed email not yet confirmed sent (left over from an earlier run)."""
+
+    message_id: str
+    subscriber: Subscriber
+    payload: str
+    claimed_at: datetime
+    attempts: int
+
+
+class SubscriberStore(abc.ABC):
+    """Subscribers, the reminders they were sent and the outbox of claimed emails."""
+
+    @abc.abstractmethod
+    async def save_subscriber(self, subscriber: Subscriber, now: datetime) -> Subscriber:
+        """Insert, or update by email (case-insensitive) keeping history fields."""
+
+    @abc.abstractmethod
+    async def import_subscribers(self, subscribers: Iterable[Subscriber], now: datetime) -> int:
+        """Insert many new subscribers in one transaction (a consented list); addresses
+        already present are left as they are. Returns how many were added."""
+
+    @abc.abstractmethod
+    async def get_subscriber(self, email: str) -> Subscriber | None: ...
+
+    @abc.abstractmethod
+    async def set_subscriber_status(
+        self, email: str, status: SubscriberStatus, now: datetime
+    ) -> bool:
+        """Change standing (confirming sets `confirmed_at`); False if no such address."""
+
+    @abc.abstractmethod
+    async def note_confirmation_sent(self, email: str, now: datetime) -> None:
+        """Remember when the last confirmation email went out (to limit resends)."""
+
+    @abc.abstractmethod
+    async def delete_subscriber(self, email: str) -> bool:
+        """Forget an address and everything sent to it; False if there was none."""
+
+    @abc.abstractmethod
+    async def list_subscribers(
+        self, statuses: tuple[SubscriberStatus, ...] = (), after_id: int = 0, limit: int = 1000
+    ) -> list[Subscriber]:
+        """Subscribers by id after `after_id` (keyset paging keeps big lists cheap)."""
+
+    @abc.abstractmethod
+    async def reminded_keys(
+        self, subscriber_ids: Sequence[int], open_after: datetime
+    ) -> dict[int, set[ReminderKey]]:
+        """Reminders already claimed for these subscribers, for deadlines after an instant."""
+
+    @abc.abstractmethod
+    async def claim_deliveries(self, claims: Sequence[Claim], now: datetime) -> list[str]:
+        """Record claims in one transaction; returns the message ids actually claimed.
+
+        A claim whose reminder keys or message id already exist is skipped whole: it
+        was claimed before (by another run), so claiming again would double it.
+        """
+
+    @abc.abstractmethod
+    async def stale_deliveries(self, after: str = "", limit: int = 500) -> list[Delivery]:
+        """Claimed emails not recorded as sent, by message id after `after`.
+
+        Called at the start of a run, these are left over from an earlier one."""
+
+    @abc.abstractmethod
+    async def mark_sent(self, message_ids: Sequence[str], now: datetime) -> None:
+        """The server accepted these emails."""
+
+    @abc.abstractmethod
+    async def mark_deferred(self, message_id: str, error: str) -> None:
+        """A temporary failure: the claim stays, to be resent with the same Message-ID."""
+
+    @abc.abstractmethod
+    async def mark_failed(
+        self, message_id: str, error: str, now: datetime, max_bounces: int
+    ) -> bool:
+        """A permanent failure: release the claim's reminders and digest window so a
+        later run may try again, count a hard bounce; True if the subscriber got paused."""
+
+    @abc.abstractmethod
+    async def cancel_delivery(self, message_id: str, reason: str) -> None:
+        """A claimed email that has nothing left worth sending (its calls all closed)."""
+
+    @abc.abstractmethod
+    async def delivery_states(self, subscriber_id: int | None = None) -> dict[str, int]:
+        """How many outbox rows are in each state (claimed, sent, failed, cancelled)."""
+
+
+class Store(SubscriberStore):
     """Items, their topics and full-text index, and the fetch state of sources."""
 
     @abc.abstractmethod

@@ -85,4 +85,50 @@ MIGRATIONS: list[str] = [
         INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
     END;
     """,
+    # 3: subscribers, the reminders each was sent (ever), and the outbox of claimed emails
+    """
+    CREATE TABLE subscribers (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        name TEXT NOT NULL DEFAULT '',
+        language TEXT NOT NULL,
+        topics TEXT NOT NULL DEFAULT '',
+        kinds TEXT NOT NULL DEFAULT '',
+        lead_days TEXT NOT NULL,
+        digest TEXT NOT NULL DEFAULT 'off',
+        timezone TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        confirm_sent_at TEXT,
+        confirmed_at TEXT,
+        last_digest_at TEXT,
+        hard_bounces INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE INDEX subscribers_status ON subscribers (status, id);
+
+    CREATE TABLE outbox (
+        message_id TEXT PRIMARY KEY,
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        state TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        previous_digest_at TEXT,
+        claimed_at TEXT NOT NULL,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_state ON outbox (state, message_id);
+    CREATE INDEX outbox_subscriber ON outbox (subscriber_id, state);
+
+    CREATE TABLE reminders (
+        subscriber_id INTEGER NOT NULL REFERENCES subscribers (id) ON DELETE CASCADE,
+        item_guid TEXT NOT NULL,
+        deadline_ts INTEGER NOT NULL,
+        lead_days INTEGER NOT NULL,
+        message_id TEXT NOT NULL REFERENCES outbox (message_id) ON DELETE CASCADE,
+        PRIMARY KEY (subscriber_id, item_guid, deadline_ts, lead_days)
+    ) WITHOUT ROWID;
+    CREATE INDEX reminders_message ON reminders (message_id);
+    """,
 ]

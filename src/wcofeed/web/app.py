@@ -56,7 +56,7 @@ def create_app(
     metrics: Metrics | None = None,
 ) -> web.Application:
     # Route modules import the app keys above, so they are imported here, not at the top.
-    from wcofeed.web import admin, feeds, ops, pages
+    from wcofeed.web import admin, feeds, ops, pages, subscribe
 
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
@@ -68,4 +68,5 @@ def create_app(
     admin.setup(app)
     feeds.setup(app)
     pages.setup(app)
+    subscribe.setup(app)
     return app

@@ -1,0 +1,166 @@
+"""Who gets which calls and new items in this run: pure functions, no I/O.
+
+A call is due at lead time L when it closes within L days of `now` and is still open.
+When several lead times are due at once (a call first seen 2 days before closing is
+inside both its 14- and 3-day windows) the email shows the call once and all those
+lead times are recorded, so the next reminder is the next smaller lead time. The
+deadline is part of every reminder key: a deadline the source moves is a new key,
+so the call re-enters the schedule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from wcofeed.models import Item
+from wcofeed.store.base import ReminderKey, Subscriber
+
+Group = Literal["today", "week", "later"]
+GROUPS: tuple[Group, ...] = ("today", "week", "later")
+
+PERIODS = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
+#: A digest is due a little before a full period, so a run that starts a few minutes
+#: earlier than yesterday's still sends.
+SLACK = timedelta(hours=2)
+
+
+@dataclass(frozen=True, slots=True)
+class DueCall:
+    """A call to remind now, and the lead times this reminder covers."""
+
+    item: Item
+    leads: tuple[int, ...]
+
+    @property
+    def keys(self) -> tuple[ReminderKey, ...]:
+        assert self.item.deadline is not None
+        deadline_ts = int(self.item.deadline.closes_at().timestamp())
+        return tuple((self.item.guid, deadline_ts, lead) for lead in self.leads)
+
+
+def matches(subscriber: Subscriber, item: Item) -> bool:
+    """Whether an item is in the subscriber's language, kinds and topics."""
+    if item.language.split("-")[0] != subscriber.language.split("-")[0]:
+        return False
+    if subscriber.kinds and item.kind not in subscriber.kinds:
+        return False
+    return not subscriber.topics or bool(set(subscriber.topics) & set(item.topics))
+
+
+def due_leads(closes_at: datetime, now: datetime, leads: Iterable[int]) -> tuple[int, ...]:
+    """The lead times whose window the deadline is in; none once it has closed."""
+    remaining = closes_at - now
+    if remaining <= timedelta(0):
+        return ()
+    return tuple(sorted(lead for lead in set(leads) if remaining <= timedelta(days=lead)))
+
+
+def select_reminders(
+    subscriber: Subscriber,
+    calls: Iterable[Item],
+    reminded: set[ReminderKey],
+    now: datetime,
+) -> list[DueCall]:
+    """The subscriber's open calls with at least one due lead time not reminded yet."""
+    due: list[DueCall] = []
+    if subscriber.kinds and "call" not in subscriber.kinds:
+        return due
+    for item in calls:
+        if item.kind != "call" or item.deadline is None or not matches(subscriber, item):
+            continue
+        closes_at = item.deadline.closes_at()
+        deadline_ts = int(closes_at.timestamp())
+        fresh = tuple(
+            lead
+            for lead in due_leads(closes_at, now, subscriber.lead_days)
+            if (item.guid, deadline_ts, lead) not in reminded
+        )
+        if fresh:
+            due.append(DueCall(item, fresh))
+    return due
+
+
+def digest_window(subscriber: Subscriber, now: datetime) -> tuple[datetime, datetime] | None:
+    """The first-seen window of the new-item digest due now, or None.
+
+    The first digest covers one period back from now (not the whole archive); later
+    ones start where the previous one ended, so no item is skipped or repeated.
+    """
+    period = PERIODS.get(subscriber.digest)
+    if period is None:
+        return None
+    last = subscriber.last_digest_at
+    if last is None:
+        return now - period, now
+    if now - last < period - SLACK:
+        return None
+    return last, now
+
+
+def select_new_items(
+    subscriber: Subscriber, items: Iterable[Item], window: tuple[datetime, datetime]
+) -> list[Item]:
+    """Items first seen inside the window that the subscriber follows."""
+    start, end = window
+    return [
+        item
+        for item in items
+        if item.first_seen is not None
+        and start <= item.first_seen < end
+        and matches(subscriber, item)
+    ]
+
+
+def group_of(closes_at: datetime, now: datetime, timezone: str) -> Group:
+    """closes today / this week / later, by the subscriber's calendar."""
+    zone = ZoneInfo(timezone)
+    today = now.astimezone(zone).date()
+    day = closes_at.astimezone(zone).date()
+    if day <= today:
+        return "today"
+    if day < today + timedelta(days=7):
+        return "week"
+    return "later"
+
+
+def group_calls(
+    calls: Sequence[DueCall], now: datetime, timezone: str
+) -> dict[Group, list[DueCall]]:
+    grouped: dict[Group, list[DueCall]] = {group: [] for group in GROUPS}
+    for call in calls:
+        assert call.item.deadline is not None
+        grouped[group_of(call.item.deadline.closes_at(), now, timezone)].append(call)
+    return grouped
+
+
+def group_by_topic(items: Iterable[Item], subscriber: Subscriber) -> dict[str, list[Item]]:
+    """New items under each followed topic (or each of their topics when following all);
+    an item without a topic goes under ""."""
+    grouped: dict[str, list[Item]] = {}
+    for item in items:
+        topics = [t for t in item.topics if not subscriber.topics or t in subscriber.topics]
+        for topic in topics or [""]:
+            grouped.setdefault(topic, []).append(item)
+    return dict(sorted(grouped.items(), key=lambda kv: (kv[0] == "", kv[0])))
+
+
+def message_id(
+    subscriber: Subscriber,
+    calls: Sequence[DueCall],
+    window: tuple[datetime, datetime] | None,
+    domain: str,
+) -> str:
+    """A Message-ID fixed by what the email covers, so a resend carries the same one."""
+    content = {
+        "to": subscriber.email.lower(),
+        "reminders": sorted(key for call in calls for key in call.keys),
+        "digest": [t.isoformat() for t in window] if window else None,
+    }
+    raw = json.dumps(content, separators=(",", ":"), sort_keys=True).encode()
+    return f"<{hashlib.sha256(raw).hexdigest()[:32]}@{domain}>"

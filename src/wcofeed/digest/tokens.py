@@ -1,0 +1,88 @@
+"""Signed tokens for the links in emails: confirm, unsubscribe, preferences.
+
+A token carries its purpose, the address and an expiry (none for unsubscribe, which
+must keep working in an old email), signed with HMAC-SHA256 under a key derived from
+`security.secret_key` and the purpose. Changing any part, or using a token for
+another purpose or address, breaks the signature; comparison is constant-time.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+Purpose = Literal["confirm", "unsubscribe", "preferences"]
+PURPOSES: tuple[Purpose, ...] = ("confirm", "unsubscribe", "preferences")
+
+#: How long a link stays valid; None: forever.
+LIFETIMES: dict[Purpose, timedelta | None] = {
+    "confirm": timedelta(days=7),
+    "unsubscribe": None,
+    "preferences": timedelta(days=90),
+}
+
+
+class TokenError(ValueError):
+    """A token that is malformed, forged, expired or meant for something else."""
+
+
+class MissingSecretError(RuntimeError):
+    """Signing was needed but `security.secret_key` is empty."""
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    purpose: Purpose
+    email: str
+    expires: datetime | None
+
+
+class Signer:
+    """Makes and checks tokens under one secret."""
+
+    def __init__(self, secret: str) -> None:
+        if not secret or len(secret) < 16:
+            raise MissingSecretError(
+                "security.secret_key is empty or shorter than 16 characters: set "
+                "WCOFEED_SECURITY_SECRET_KEY (e.g. to the output of "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+            )
+        self._key = hashlib.sha256(b"wcofeed-email-links\0" + secret.encode()).digest()
+
+    def make(self, purpose: Purpose, email: str, now: datetime) -> str:
+        lifetime = LIFETIMES[purpose]
+        expires = "" if lifetime is None else str(int((now + lifetime).timestamp()))
+        address = _b64(email.strip().lower().encode())
+        body = f"{purpose}.{address}.{expires}"
+        return f"{body}.{self._sign(body)}"
+
+    def check(self, token: str, purpose: Purpose, now: datetime) -> TokenClaims:
+        """The claims of a valid token for `purpose`, else TokenError saying why."""
+        parts = token.split(".")
+        if len(parts) != 4:
+            raise TokenError("malformed link")
+        got_purpose, address, expires, signature = parts
+        body = f"{got_purpose}.{address}.{expires}"
+        if not hmac.compare_digest(self._sign(body), signature):
+            raise TokenError("the link's signature is not valid")
+        if got_purpose != purpose:
+            raise TokenError(f"this link is for {got_purpose!r}, not {purpose!r}")
+        expiry = datetime.fromtimestamp(int(expires), UTC) if expires else None
+        if expiry is not None and now >= expiry:
+            raise TokenError("the link has expired")
+        try:
+            email = base64.urlsafe_b64decode(address + "=" * (-len(address) % 4)).decode()
+        except ValueError:
+            raise TokenError("malformed link") from None
+        return TokenClaims(purpose, email, expiry)
+
+    def _sign(self, body: str) -> str:
+        return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()

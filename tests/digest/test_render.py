@@ -1,0 +1,202 @@
+"""Rendered emails parsed back with the `email` package: parts, headers, links, languages."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from urllib.parse import parse_qs, urlsplit
+
+import icalendar
+import pytest
+
+from wcofeed.config import Settings
+from wcofeed.digest.render import AddressError, Renderer, normalise_email
+from wcofeed.digest.select import DueCall
+from wcofeed.digest.send import Outgoing
+from wcofeed.digest.tokens import Signer
+from wcofeed.models import Deadline, Item
+from wcofeed.store.base import Subscriber
+
+NOW = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
+MID = "<abc@reminders.feeds.example.org>"
+
+
+@pytest.fixture
+def renderer(digest_settings: Settings) -> Renderer:
+    return Renderer(digest_settings, Signer(digest_settings.security.secret_key))
+
+
+def parsed(message: EmailMessage) -> EmailMessage:
+    """What a receiver sees: the bytes sent over SMTP, parsed back."""
+    result = message_from_bytes(Outgoing.of(message).data, policy=default)
+    assert isinstance(result, EmailMessage)
+    return result
+
+
+def reminder(
+    renderer: Renderer, item_factory: Callable[..., Item], lang: str = "en", **sub: object
+) -> EmailMessage:
+    item = item_factory(
+        kind="call",
+        title="Scholarship <2025>",
+        url="https://www.wcoomd.org/en/calls/scholarship?x=1&y=2",
+        deadline=Deadline(date(2025, 2, 4)),
+        topics=("capacity-building",),
+        language=lang,
+    )
+    subscriber = Subscriber(
+        "ana@example.org",
+        language=lang,
+        topics=("capacity-building", "origin"),
+        name="Ana",
+        timezone="Europe/Brussels",
+        **sub,  # type: ignore[arg-type]
+    )
+    return parsed(renderer.digest(subscriber, [DueCall(item, (3,))], [], None, MID, NOW))
+
+
+def test_reminder_structure_headers_and_links(
+    renderer: Renderer, item_factory: Callable[..., Item]
+) -> None:
+    message = reminder(renderer, item_factory)
+    assert message.get_content_type() == "multipart/mixed"
+    alternative, attachment = message.iter_parts()
+    assert alternative.get_content_type() == "multipart/alternative"
+    text, html = alternative.iter_parts()  # type: ignore[attr-defined]
+    assert (text.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
+    assert text.get_content_charset() == html.get_content_charset() == "utf-8"
+
+    assert message["Message-ID"] == MID
+    assert message["From"] == "WCO feeds <noreply@feeds.example.org>"
+    assert message["To"] == "Ana <ana@example.org>"
+    assert message["Date"].datetime == NOW
+    assert message["List-Id"] == "WCO calls <reminders.feeds.example.org>"
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert message["Subject"] == "Closes in 3 days: Scholarship <2025>"
+    unsubscribe = message["List-Unsubscribe"].strip("<>")
+    assert unsubscribe.startswith("https://feeds.example.org/unsubscribe?token=")
+    token = parse_qs(urlsplit(unsubscribe).query)["token"][0]
+    claims = renderer.signer.check(token, "unsubscribe", NOW + timedelta(days=900))
+    assert claims.email == "ana@example.org"
+
+    body = html.get_content()
+    assert 'href="https://www.wcoomd.org/en/calls/scholarship?x=1&amp;y=2"' in body
+    assert "Scholarship &lt;2025&gt;" in body
+    feed = (
+        "https://feeds.example.org/feed.atom?lang=en&amp;topic=capacity-building&amp;topic=origin"
+    )
+    assert feed in body
+    assert "https://feeds.example.org/preferences?token=" in body
+    plain = text.get_content()
+    assert "https://www.wcoomd.org/en/calls/scholarship?x=1&y=2" in plain
+    assert "Deadline February 4, 2025, in 3 days" in plain
+
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_filename() == "deadlines.ics"
+    calendar = icalendar.Calendar.from_ical(attachment.get_content())
+    (event,) = calendar.walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Scholarship <2025>"
+    assert event.decoded("DTSTART") == date(2025, 2, 4)
+
+
+@pytest.mark.parametrize(
+    ("lang", "heading", "deadline"),
+    [
+        ("en", "Closes this week", "February 4, 2025"),
+        ("fr", "Clôture cette semaine", "4 février 2025"),
+        ("es", "Closes this week", "4 de febrero de 2025"),
+        ("ru", "Closes this week", "4 февраля 2025"),
+        ("zh", "Closes this week", "2025年2月4日"),
+        ("ar", "Closes this week", "فبراير"),
+    ],
+)
+def test_every_language_renders_with_localised_dates(
+    renderer: Renderer,
+    item_factory: Callable[..., Item],
+    lang: str,
+    heading: str,
+    deadline: str,
+) -> None:
+    message = reminder(renderer, item_factory, lang=lang)
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    assert heading in text
+    assert deadline in text
+    assert f'<html lang="{lang}" dir="{"rtl" if lang == "ar" else "ltr"}">' in html
+
+
+def test_french_subject_and_relative_time(
+    renderer: Renderer, item_factory: Callable[..., Item]
+) -> None:
+    message = reminder(renderer, item_factory, lang="fr")
+    assert message["Subject"] == "Clôture dans 3 jours : Scholarship <2025>"
+
+
+def test_line_breaks_in_stored_fields_cannot_add_headers(
+    renderer: Renderer, item_factory: Callable[..., Item], digest_settings: Settings
+) -> None:
+    item = item_factory(
+        kind="call",
+        title="Call\r\nBcc: victim@evil.example\r\n\r\nbody",
+        deadline=Deadline(date(2025, 2, 4)),
+    )
+    subscriber = Subscriber("ana@example.org", name="Eve\nX-Injected: yes\r\nCc: a@b.example")
+    evil_renderer = Renderer(
+        dataclasses.replace(
+            digest_settings,
+            site=dataclasses.replace(digest_settings.site, title="Site\r\nX-Site: 1"),
+        ),
+        renderer.signer,
+    )
+    message = parsed(evil_renderer.digest(subscriber, [DueCall(item, (3,))], [], None, MID, NOW))
+    for name in ("Bcc", "Cc", "X-Injected", "X-Site"):
+        assert message[name] is None
+    assert message["Subject"] == "Closes in 3 days: Call Bcc: victim@evil.example body"
+    assert message["To"].addresses[0].addr_spec == "ana@example.org"
+    assert len(message.get_all("To")) == 1
+
+
+def test_new_items_are_grouped_by_topic_with_links(
+    renderer: Renderer, item_factory: Callable[..., Item]
+) -> None:
+    items = [
+        item_factory(title="On origin", topics=("origin",), url="https://x.example/1"),
+        item_factory(title="On both", topics=("origin", "valuation"), url="https://x.example/2"),
+        item_factory(title="Untagged", url="https://x.example/3"),
+    ]
+    subscriber = Subscriber("ana@example.org")
+    window = (NOW - timedelta(days=1), NOW)
+    message = parsed(renderer.digest(subscriber, [], items, window, MID, NOW))
+    assert message["Subject"] == "New on WCO calls: 3 items"
+    assert message.get_content_type() == "multipart/alternative"
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "New since January 31, 2025" in text
+    sections = text.split("### ")
+    assert sections[1].startswith("origin\r\n") and "On origin" in sections[1]
+    assert "On both" in sections[1] and "On both" in sections[2]
+    assert sections[3].startswith("Other\r\n") and "https://x.example/3" in sections[3]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "ana",
+        "ana@localhost",
+        "a b@example.org",
+        "ana@example.org\r\nBcc: x@y.z",
+        "<ana@example.org>",
+        "ana@example.org, bo@example.org",
+    ],
+)
+def test_unusable_addresses_are_refused(bad: str) -> None:
+    with pytest.raises(AddressError):
+        normalise_email(bad)
+
+
+def test_plain_addresses_are_accepted() -> None:
+    assert normalise_email("  ana.maria+wco@sub.example.org ") == "ana.maria+wco@sub.example.org"

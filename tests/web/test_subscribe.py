@@ -1,0 +1,209 @@
+"""Subscription pages over a real aiohttp server: subscribe -> email -> confirm,
+unsubscribe (page and RFC 8058 one-click), preferences, and what they refuse."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from wcofeed.config import Settings
+from wcofeed.digest.tokens import Signer
+from wcofeed.store import Store
+from wcofeed.store.base import Subscriber
+
+SECRET = "web-test-secret-0123456789"
+
+
+@pytest.fixture
+def web_config() -> str:
+    return f"""
+        [site]
+        base_url = "http://feeds.example.org"
+
+        [security]
+        secret_key = "{SECRET}"
+
+        [topics.origin]
+        labels = {{ en = "Rules of origin", fr = "Règles d'origine" }}
+
+        [topics.valuation]
+        labels = {{ en = "Valuation" }}
+        """
+
+
+def outbox_link(settings: Settings, path: str) -> str:
+    """The `path?token=…` link of the one email in the outbox folder."""
+    (eml,) = settings.email.outbox_dir.glob("*.eml")
+    message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
+    body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    (line,) = [w for w in body.split() if w.startswith(f"http://feeds.example.org{path}?")]
+    return line.removeprefix("http://feeds.example.org")
+
+
+def token_of(link: str) -> str:
+    return parse_qs(urlsplit(link).query)["token"][0]
+
+
+async def test_subscribe_then_confirm_activates(
+    client: TestClient, store: Store, web_settings: Settings
+) -> None:
+    form_page = await client.get("/subscribe?lang=fr")
+    html = await form_page.text()
+    assert form_page.status == 200 and "Règles d&#39;origine" in html
+    assert '<option value="fr" selected>français</option>' in html
+    response = await client.post(
+        "/subscribe",
+        data={
+            "email": "ana@example.org",
+            "language": "fr",
+            "topic": ["origin"],
+            "lead_days": "7,1",
+            "digest": "weekly",
+            "timezone": "Europe/Paris",
+        },
+    )
+    assert response.status == 200
+    assert "un lien de confirmation a été envoyé à ana@example.org" in await response.text()
+    pending = await store.get_subscriber("ana@example.org")
+    assert pending is not None and pending.status == "pending"
+    assert (pending.topics, pending.lead_days, pending.digest) == (("origin",), (7, 1), "weekly")
+
+    link = outbox_link(web_settings, "/confirm")
+    confirmed = await client.get(link)
+    assert confirmed.status == 200 and "Votre abonnement est actif" in await confirmed.text()
+    active = await store.get_subscriber("ana@example.org")
+    assert active is not None and active.status == "active" and active.confirmed_at is not None
+
+
+async def test_subscribe_form_errors_are_shown_and_nothing_is_stored(
+    client: TestClient, store: Store
+) -> None:
+    response = await client.post(
+        "/subscribe",
+        data={
+            "email": "not an address",
+            "language": "en",
+            "topic": "smuggling",
+            "lead_days": "0",
+        },
+    )
+    html = await response.text()
+    assert response.status == 400
+    assert "not an email address" in html and "unknown topics: smuggling" in html
+    assert "lead time must be 1 to 365 days" in html
+    assert await store.list_subscribers() == []
+
+
+async def test_cross_site_form_post_is_refused(client: TestClient, store: Store) -> None:
+    response = await client.post(
+        "/subscribe",
+        data={"email": "ana@example.org", "language": "en"},
+        headers={"Origin": "https://evil.example"},
+    )
+    assert response.status == 403
+    assert await store.get_subscriber("ana@example.org") is None
+
+
+async def test_resubscribing_an_active_address_changes_nothing(
+    client: TestClient, store: Store, web_settings: Settings
+) -> None:
+    await store.save_subscriber(
+        Subscriber("ana@example.org", status="active", topics=("origin",)), datetime.now(UTC)
+    )
+    response = await client.post("/subscribe", data={"email": "ana@example.org", "language": "en"})
+    assert response.status == 200
+    kept = await store.get_subscriber("ana@example.org")
+    assert kept is not None and kept.topics == ("origin",) and kept.status == "active"
+    assert not list(web_settings.email.outbox_dir.glob("*.eml"))
+
+
+async def test_unsubscribe_page_and_one_click_post(client: TestClient, store: Store) -> None:
+    now = datetime.now(UTC)
+    for address in ("ana@example.org", "bo@example.org"):
+        await store.save_subscriber(Subscriber(address, status="active"), now)
+    signer = Signer(SECRET)
+    token = signer.make("unsubscribe", "ana@example.org", now)
+    page = await client.get("/unsubscribe", params={"token": token})
+    assert page.status == 200
+    assert 'name="token" value="' + token + '"' in await page.text()
+    ana = await store.get_subscriber("ana@example.org")
+    assert ana is not None and ana.status == "active"  # a GET never unsubscribes
+
+    button = await client.post("/unsubscribe", data={"token": token})
+    assert button.status == 200
+    ana = await store.get_subscriber("ana@example.org")
+    assert ana is not None and ana.status == "unsubscribed"
+
+    one_click = await client.post(
+        "/unsubscribe?token=" + signer.make("unsubscribe", "bo@example.org", now),
+        data={"List-Unsubscribe": "One-Click"},
+    )
+    assert one_click.status == 200
+    bo = await store.get_subscriber("bo@example.org")
+    assert bo is not None and bo.status == "unsubscribed"
+
+
+@pytest.mark.parametrize("path", ["/confirm", "/unsubscribe", "/preferences"])
+async def test_forged_or_misused_tokens_are_refused(
+    client: TestClient, store: Store, path: str
+) -> None:
+    now = datetime.now(UTC)
+    await store.save_subscriber(Subscriber("ana@example.org", status="pending"), now)
+    wrong_purpose = Signer(SECRET).make(
+        "preferences" if path != "/preferences" else "confirm", "ana@example.org", now
+    )
+    forged = Signer("another-secret-entirely-xx").make(
+        path.strip("/"),
+        "ana@example.org",
+        now,  # type: ignore[arg-type]
+    )
+    for token in (wrong_purpose, forged, "garbage"):
+        response = await client.get(path, params={"token": token})
+        assert response.status == 400
+        assert "This link is not valid" in await response.text()
+    ana = await store.get_subscriber("ana@example.org")
+    assert ana is not None and ana.status == "pending"
+
+
+async def test_preferences_page_updates_the_token_holder_only(
+    client: TestClient, store: Store
+) -> None:
+    now = datetime.now(UTC)
+    await store.save_subscriber(Subscriber("ana@example.org", status="active"), now)
+    token = Signer(SECRET).make("preferences", "ana@example.org", now)
+    page = await client.get("/preferences", params={"token": token})
+    assert page.status == 200 and 'value="14,3,1"' in await page.text()
+    response = await client.post(
+        "/preferences",
+        data={
+            "token": token,
+            "email": "someone-else@example.org",
+            "language": "fr",
+            "topic": ["valuation"],
+            "lead_days": "5",
+            "digest": "daily",
+            "timezone": "UTC",
+        },
+    )
+    assert response.status == 200 and "Vos préférences sont enregistrées" in await response.text()
+    ana = await store.get_subscriber("ana@example.org")
+    assert ana is not None
+    assert (ana.language, ana.topics, ana.lead_days) == ("fr", ("valuation",), (5,))
+    assert ana.status == "active"
+    assert await store.get_subscriber("someone-else@example.org") is None
+
+
+async def test_repeated_subscribe_posts_send_one_confirmation(
+    client: TestClient, web_settings: Settings
+) -> None:
+    for _ in range(3):
+        response = await client.post(
+            "/subscribe", data={"email": "ana@example.org", "language": "en"}
+        )
+        assert response.status == 200
+    assert len(list(web_settings.email.outbox_dir.glob("*.eml"))) == 1
