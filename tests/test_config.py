@@ -6,7 +6,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from wcofeed.config import ConfigError, documented_keys, load_settings, reference_markdown
+from wcofeed.config import (
+    ConfigError,
+    documented_keys,
+    load_settings,
+    reference_markdown,
+    with_signing_secret,
+)
 
 WriteConfig = Callable[..., Path]
 
@@ -102,3 +108,21 @@ def test_every_key_is_documented_in_the_readme() -> None:
     assert missing == []
     # and the reference says what the code says (scripts/config_reference.py rewrites it)
     assert reference_markdown() in readme
+
+
+def test_a_signing_secret_is_generated_once_and_kept(write_config: WriteConfig) -> None:
+    path = write_config('[database]\npath = "data/db.sqlite"\n')
+    first = with_signing_secret(load_settings(path, env={}))
+    key_file = path.parent / "data" / ".wcofeed-secret"
+    assert len(first.security.secret_key) >= 32
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    again = with_signing_secret(load_settings(path, env={}))
+    assert again.security.secret_key == first.security.secret_key
+
+
+def test_a_configured_secret_wins_and_writes_nothing(write_config: WriteConfig) -> None:
+    path = write_config("")
+    env = {"WCOFEED_SECURITY_SECRET_KEY": "k" * 20}
+    settings = with_signing_secret(load_settings(path, env=env))
+    assert settings.security.secret_key == "k" * 20
+    assert not (path.parent / ".wcofeed-secret").exists()

@@ -21,11 +21,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from wcofeed.config import DEFAULT_CONFIG, ConfigError, Settings, load_settings
+from wcofeed.config import (
+    DEFAULT_CONFIG,
+    ConfigError,
+    Settings,
+    load_settings,
+    with_signing_secret,
+)
 from wcofeed.ingest.manual import item_from_entry
 from wcofeed.ingest.run import IngestReport, Parsers, SourceReport, ingest, select_sources
 from wcofeed.logs import setup_logging
-from wcofeed.models import KINDS, Item, ItemError, item_to_dict
+from wcofeed.models import KINDS, Item, ItemError, UpsertOutcome, item_to_dict
+from wcofeed.publish import publish_all
 from wcofeed.store import ItemQuery, SchemaTooNewError, Store, open_store
 from wcofeed.store.base import Subscriber, SubscriberStatus
 
@@ -92,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        settings = load_settings(args.config)
+        settings = with_signing_secret(load_settings(args.config))
     except ConfigError as exc:
         print(f"wcofeed: config error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -182,8 +189,6 @@ def print_item_table(items: Sequence[Item], out: TextIO) -> None:
 
 @command("publish", "write every feed file, the feed index and the OPML list")
 async def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
-    from wcofeed.publish import publish_all
-
     async with await open_store(settings.database.path) as store:
         report = await publish_all(settings, store)
     print(f"feeds in {settings.publish.feeds_dir}: {report.summary()}")
@@ -195,48 +200,34 @@ async def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
 # --- serve ----------------------------------------------------------------------------
 
 
-class _PublishOnly:
-    def __init__(self, settings: Settings, store: Store) -> None:
-        self.settings, self.store = settings, store
-
-    async def ingest_source(self, source_id: str) -> dict[str, Any]:
-        return {"error": "ingest is not available yet"}
-
-    async def republish(self, items: Sequence[Item]) -> None:
-        from wcofeed.models import UpsertOutcome, UpsertResult
-        from wcofeed.publish import publish_all
-
-        touched = [UpsertResult(UpsertOutcome.CHANGED, i) for i in items]
-        await publish_all(self.settings, self.store, touched)
-
-
 def _serve_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--port", type=_positive, metavar="N", help="port (default: server.port)")
 
 
-@command("serve", "serve the feeds over HTTP (host and port from [server])", _serve_arguments)
+@command("serve", "serve pages, feeds and the API over HTTP, without schedules", _serve_arguments)
 async def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from aiohttp import web
+    return await _serve(settings, args.port, schedule=False)
 
-    from wcofeed.web.app import create_app
 
-    port = args.port or settings.server.port
+@command(
+    "run",
+    "the service: serve HTTP, fetch each source on its schedule, publish, send reminders",
+    _serve_arguments,
+)
+async def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
+    return await _serve(settings, args.port, schedule=True)
+
+
+async def _serve(settings: Settings, port: int | None, *, schedule: bool) -> int:
+    from wcofeed.service import Service
+
     async with await open_store(settings.database.path) as store:
-        runner = web.AppRunner(
-            create_app(settings, store, _PublishOnly(settings, store)), access_log=None
-        )
-        await runner.setup()
+        service = Service(settings, store)
         try:
-            site = web.TCPSite(runner, settings.server.host, port)
-            try:
-                await site.start()
-            except OSError as exc:
-                where = f"{settings.server.host}:{port}"
-                raise CommandError(f"cannot listen on {where}: {exc.strerror}") from None
-            print(f"serving on http://{settings.server.host}:{port}/ (Ctrl-C stops)")
-            await asyncio.Event().wait()
-        finally:
-            await runner.cleanup()
+            await service.serve(port, schedule=schedule)
+        except OSError as exc:
+            where = f"{settings.server.host}:{port or settings.server.port}"
+            raise CommandError(f"cannot listen on {where}: {exc.strerror}") from None
     return EXIT_OK
 
 
@@ -307,7 +298,10 @@ async def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     progress = _Progress(len(sources), sys.stderr if sys.stdout.isatty() else sys.stdout)
     async with await open_store(settings.database.path) as store:
         report = await ingest(settings, store, [s.id for s in sources], on_done=progress)
-    print_ingest_table(report, sys.stdout)
+        print_ingest_table(report, sys.stdout)
+        if report.results:
+            published = await publish_all(settings, store, report.results)
+            print(f"feeds in {settings.publish.feeds_dir}: {published.summary()}")
     return EXIT_FAILURE if report.all_failed else EXIT_OK
 
 
@@ -377,7 +371,10 @@ async def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
             # adding the same item again must not move its date to today
             item = dataclasses.replace(item, published=existing.published)
         result = await store.upsert_item(item, now)
-    print(f"{result.outcome.value}: {item.guid}")
+        print(f"{result.outcome.value}: {item.guid}")
+        if result.outcome is not UpsertOutcome.UNCHANGED:
+            published = await publish_all(settings, store, [result])
+            print(f"feeds in {settings.publish.feeds_dir}: {published.summary()}")
     return EXIT_OK
 
 

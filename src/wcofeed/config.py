@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 import tomllib
 import types
 import typing
@@ -175,7 +176,10 @@ class EmailSettings:
 @dataclass(frozen=True)
 class SecuritySettings:
     secret_key: str = _opt(
-        "", "Key that signs email links (env WCOFEED_SECURITY_SECRET_KEY).", secret=True
+        "",
+        "Key that signs email links (env WCOFEED_SECURITY_SECRET_KEY); empty: one is "
+        "generated and kept in .wcofeed-secret beside the database.",
+        secret=True,
     )
     admin_token: str = _opt(
         "",
@@ -377,6 +381,34 @@ def _check(settings: Settings) -> None:
     for slug, topic in settings.topics.items():
         if "en" not in topic.labels:
             raise ConfigError(f"topics.{slug}.labels: an 'en' label is required")
+
+
+#: Minimum length of a signing key; shorter ones are refused where tokens are made.
+SECRET_MIN_LENGTH = 16
+
+
+def with_signing_secret(settings: Settings) -> Settings:
+    """Settings whose `security.secret_key` is set, generating one on first use.
+
+    Signed email links must outlive restarts, so a generated key is kept in a file
+    beside the database (mode 0600) and read back next time. A key configured in the
+    file or the environment always wins, and the file is then never created.
+    """
+    if settings.security.secret_key:
+        return settings
+    path = settings.database.path.parent / ".wcofeed-secret"
+    try:
+        key = path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        key = ""
+    if len(key) < SECRET_MIN_LENGTH:
+        key = secrets.token_urlsafe(32)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(key + "\n")
+    security = dataclasses.replace(settings.security, secret_key=key)
+    return dataclasses.replace(settings, security=security)
 
 
 def resolve_url(settings: Settings, url: str) -> str:

@@ -162,12 +162,20 @@ def test_digest_with_smtp_down_fails_with_a_clear_message(
     assert "stay pending" in err
 
 
-def test_digest_without_secret_key_says_how_to_set_it(
+def test_digest_with_a_too_short_secret_key_says_how_to_set_it(
+    write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_config('[security]\nsecret_key = "short"\n')
+    assert main(["--config", str(path), "digest"]) == 1
+    assert "WCOFEED_SECURITY_SECRET_KEY" in capsys.readouterr().err
+
+
+def test_digest_without_a_configured_key_generates_one(
     write_config: Callable[..., Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = write_config("")
-    assert main(["--config", str(path), "digest"]) == 1
-    assert "WCOFEED_SECURITY_SECRET_KEY" in capsys.readouterr().err
+    assert main(["--config", str(path), "digest"]) == 0
+    assert (path.parent / ".wcofeed-secret").exists()
 
 
 def test_process_killed_while_the_server_holds_the_email_resends_same_message_id(

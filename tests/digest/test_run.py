@@ -334,3 +334,25 @@ async def test_a_pending_resend_leaves_out_calls_that_closed_meanwhile(
     assert (report.sent, report.cancelled) == (0, 1)
     assert smtp_server.recorder.received == []
     assert await store.delivery_states() == {"cancelled": 1}
+
+
+async def test_scheduled_rounds_wait_for_each_subscribers_local_send_hour(
+    store: Store,
+    digest_settings: Settings,
+    smtp: SmtpRecorder,
+    add_subscriber: AddSubscriber,
+    calls: dict[str, Item],
+) -> None:
+    """At 06:00 UTC it is 07:00 in Brussels (before send_hour 8) and 15:00 in Tokyo."""
+    assert digest_settings.email.send_hour == 8
+    await add_subscriber("brussels@example.org", timezone="Europe/Brussels")
+    await add_subscriber("tokyo@example.org", timezone="Asia/Tokyo")
+    early = datetime(2025, 2, 1, 6, 0, tzinfo=UTC)
+    first = await run_digest(store, digest_settings, early, at_send_hour=True)
+    assert first.sent == 1 and smtp.to("brussels@example.org") == []
+    assert len(smtp.to("tokyo@example.org")) == 1
+
+    # 07:00 UTC is 08:00 in Brussels: now it is that subscriber's turn, and only theirs.
+    second = await run_digest(store, digest_settings, early + timedelta(hours=1), at_send_hour=True)
+    assert second.sent == 1 and len(smtp.to("brussels@example.org")) == 1
+    assert len(smtp.to("tokyo@example.org")) == 1

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import Message
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wcofeed.config import Settings
 from wcofeed.digest.render import Renderer
@@ -253,9 +254,11 @@ class DigestRun:
         now: datetime,
         transport: Transport,
         dry_run: bool,
+        at_send_hour: bool = False,
     ) -> None:
         self.store, self.settings, self.now = store, settings, now
         self.transport, self.dry_run = transport, dry_run
+        self.at_send_hour = at_send_hour
         self.renderer = Renderer(settings, Signer(settings.security.secret_key))
         self.cache = ItemCache(store, now, settings.email.max_items)
         self.domain = settings.email.list_id
@@ -310,13 +313,27 @@ class DigestRun:
             return None
         return self.renderer.digest(sub, calls, new_items, window, delivery.message_id, self.now)
 
+    def _due_now(self, subscriber: Subscriber) -> bool:
+        """In scheduled rounds, a subscriber is served once their day has reached the send
+        hour in their own time zone; later rounds that day find nothing new to send
+        (reminders are recorded once), so a missed hour is caught up, never repeated."""
+        if not self.at_send_hour:
+            return True
+        try:
+            zone = ZoneInfo(subscriber.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = ZoneInfo("UTC")
+        return self.now.astimezone(zone).hour >= self.settings.email.send_hour
+
     async def _read_page(
         self, after: int
     ) -> tuple[int, list[Subscriber], dict[int, set[ReminderKey]]] | None:
         page = await self.store.list_subscribers(("active",), after_id=after, limit=PAGE)
         if not page:
             return None
-        subs = [s for s in page if s.id is not None and s.id not in self.handled]
+        subs = [
+            s for s in page if s.id is not None and s.id not in self.handled and self._due_now(s)
+        ]
         reminded = await self.store.reminded_keys([s.id for s in subs if s.id], self.now)
         return page[-1].id or after, subs, reminded
 
@@ -392,14 +409,20 @@ async def run_digest(
     *,
     transport: Transport | None = None,
     dry_run: bool = False,
+    at_send_hour: bool = False,
 ) -> RunReport:
     """Send this round's reminders and digests; see the module docstring for guarantees.
+
+    `at_send_hour` (the service's hourly rounds) serves only subscribers whose local
+    time has reached `email.send_hour`; without it (`wcofeed digest`) everyone due is.
 
     Raises `SmtpDownError` when the server cannot be reached (everything unsent stays
     claimed or pending for the next run) and `MissingSecretError` without a secret key.
     """
     now = now or datetime.now(UTC)
-    run = DigestRun(store, settings, now, transport or transport_for(settings), dry_run)
+    run = DigestRun(
+        store, settings, now, transport or transport_for(settings), dry_run, at_send_hour
+    )
     report = await run.run()
     log.info("digest round: %s", report.summary())
     return report

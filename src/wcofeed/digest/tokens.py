@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+from wcofeed.config import SECRET_MIN_LENGTH
+
 Purpose = Literal["confirm", "unsubscribe", "preferences"]
 PURPOSES: tuple[Purpose, ...] = ("confirm", "unsubscribe", "preferences")
 
@@ -45,9 +47,9 @@ class Signer:
     """Makes and checks tokens under one secret."""
 
     def __init__(self, secret: str) -> None:
-        if not secret or len(secret) < 16:
+        if not secret or len(secret) < SECRET_MIN_LENGTH:
             raise MissingSecretError(
-                "security.secret_key is empty or shorter than 16 characters: set "
+                f"security.secret_key is empty or shorter than {SECRET_MIN_LENGTH} characters: set "
                 "WCOFEED_SECURITY_SECRET_KEY (e.g. to the output of "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
             )
