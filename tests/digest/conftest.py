@@ -1,22 +1,15 @@
-"""A real SMTP server (aiosmtpd) on loopback that records what it accepts, and settings
-that point the digest at it (tiny retry delays so failure tests stay fast)."""
+"""Settings that point the digest at the shared loopback SMTP server (tiny retry
+delays so failure tests stay fast), subscribers and calls."""
 
 from __future__ import annotations
 
-import asyncio
-import email
-import email.policy
-import socket
-import threading
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
+from tests.conftest import SmtpServer
 
 from wcofeed.config import Settings, load_settings
 from wcofeed.models import Deadline, Item
@@ -24,92 +17,6 @@ from wcofeed.store import Store
 from wcofeed.store.base import Subscriber
 
 SECRET = "test-secret-key-0123456789abcdef"
-
-
-@dataclass
-class Received:
-    recipient: str
-    data: bytes
-
-    @property
-    def message(self) -> EmailMessage:
-        parsed = email.message_from_bytes(self.data, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        return parsed
-
-
-@dataclass
-class SmtpRecorder:
-    """An aiosmtpd handler: records messages; refuses or defers on request."""
-
-    received: list[Received] = field(default_factory=list)
-    refuse: dict[str, str] = field(default_factory=dict)
-    defer_data: int = 0
-    #: Seconds to sit on the first message before answering 250: the window in which
-    #: the server has an email the client has not yet seen accepted.
-    hold_first: float = 0.0
-    got_first: threading.Event = field(default_factory=threading.Event)
-
-    async def handle_RCPT(
-        self, server: Any, peer: Any, envelope: Any, address: str, options: Any
-    ) -> str:
-        if address in self.refuse:
-            return self.refuse[address]
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, peer: Any, envelope: Any) -> str:
-        if self.defer_data > 0:
-            self.defer_data -= 1
-            return "451 4.3.0 try again later"
-        for rcpt in envelope.rcpt_tos:
-            self.received.append(Received(rcpt, envelope.original_content))
-        if not self.got_first.is_set():
-            self.got_first.set()
-            await asyncio.sleep(self.hold_first)
-        return "250 2.0.0 accepted"
-
-    def to(self, address: str) -> list[Received]:
-        return [r for r in self.received if r.recipient == address]
-
-    def message_ids(self) -> list[str]:
-        return [str(r.message["Message-ID"]) for r in self.received]
-
-
-class SmtpServer:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.recorder = SmtpRecorder()
-        self.controller: Controller | None = None
-
-    def start(self) -> None:
-        self.controller = Controller(self.recorder, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[SmtpServer]:
-    """Not started: tests that need it running call `start()` (so "down" is testable)."""
-    server = SmtpServer(free_port())
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp(smtp_server: SmtpServer) -> SmtpRecorder:
-    smtp_server.start()
-    return smtp_server.recorder
 
 
 @pytest.fixture
