@@ -204,3 +204,15 @@ async def test_concurrent_readers_while_one_writer_writes(tmp_path) -> None:  # 
     finally:
         await reader.close()
         await writer.close()
+
+
+async def test_last_change_moves_on_upserts_and_deletes(store: Store) -> None:
+    assert await store.last_change() is None
+    item = make_item()
+    await store.upsert_item(item, now=NOW)
+    assert await store.last_change() == NOW
+    await store.delete_item(item.guid)
+    after_delete = await store.last_change()
+    assert after_delete is not None and after_delete > NOW
+    assert await store.delete_item(item.guid) is False
+    assert await store.last_change() == after_delete

@@ -81,3 +81,27 @@ async def test_metrics_count_items_by_kind_and_language(
     assert 'wcofeed_items{kind="call",language="en"} 2.0' in text
     assert 'wcofeed_items{kind="news",language="fr"} 1.0' in text
     assert 'wcofeed_source_consecutive_failures{source="home"} 1.0' in text
+
+
+async def test_metrics_count_feed_answers_by_status_and_pending_emails(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    from wcofeed.store.base import Claim, Subscriber
+
+    await store.upsert_item(make_item(), now=NOW)
+    first = await client.get("/feed.atom")
+    assert first.status == 200
+    again = await client.get("/feed.atom", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status == 304
+    assert (await client.get("/feed.atom?lang=xx")).status == 404
+    assert (await client.get("/feeds/en/nothing.atom")).status == 404
+
+    sub = await store.save_subscriber(Subscriber("ana@example.org", status="active"), NOW)
+    assert sub.id is not None
+    await store.claim_deliveries([Claim("<m1@test>", sub.id, "{}")], NOW)
+
+    text = await (await client.get("/metrics")).text()
+    assert 'wcofeed_feed_requests_total{status="200"} 1.0' in text
+    assert 'wcofeed_feed_requests_total{status="304"} 1.0' in text
+    assert 'wcofeed_feed_requests_total{status="404"} 2.0' in text
+    assert "wcofeed_emails_pending 1.0" in text

@@ -236,7 +236,7 @@ class Store(SubscriberStore):
 
     @abc.abstractmethod
     async def last_change(self) -> datetime | None:
-        """The newest `last_changed` of any item: a cheap validator for caches."""
+        """When items last changed (an upsert or a delete): a cheap validator for caches."""
 
     @abc.abstractmethod
     async def source_state(self, source_id: str) -> SourceState:

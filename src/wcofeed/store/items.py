@@ -249,7 +249,14 @@ class ItemsSQL(SQLiteBase):
     async def delete_item(self, guid: str) -> bool:
         async with self._write() as db:
             cursor = await db.execute("DELETE FROM items WHERE guid = ?", (guid,))
-            return cursor.rowcount > 0
+            if cursor.rowcount == 0:
+                return False
+            await db.execute(
+                "INSERT INTO store_meta (key, value) VALUES ('last_delete', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (datetime.now(UTC).isoformat(),),
+            )
+            return True
 
     async def query_items(self, query: ItemQuery) -> list[Item]:
         sql, params = self._select_sql(query)
@@ -285,9 +292,14 @@ class ItemsSQL(SQLiteBase):
 
     async def last_change(self) -> datetime | None:
         async with self._read() as db:
-            rows = list(await db.execute_fetchall("SELECT max(last_changed) FROM items"))
-        value = rows[0][0] if rows else None
-        return datetime.fromisoformat(value) if value else None
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT (SELECT max(last_changed) FROM items), "
+                    "(SELECT value FROM store_meta WHERE key = 'last_delete')"
+                )
+            )
+        moments = [datetime.fromisoformat(v) for v in rows[0] if v] if rows else []
+        return max(moments, default=None)
 
     async def explain(self, query: ItemQuery) -> list[str]:
         sql, params = self._select_sql(query)

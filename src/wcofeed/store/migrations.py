@@ -131,4 +131,8 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX reminders_message ON reminders (message_id);
     """,
+    # 4: when items were last deleted, so caches keyed by last_change() see deletions
+    """
+    CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
 ]

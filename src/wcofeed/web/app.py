@@ -58,7 +58,7 @@ def create_app(
     # Route modules import the app keys above, so they are imported here, not at the top.
     from wcofeed.web import admin, feeds, ops, pages, subscribe
 
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[ops.count_feed_requests])
     app[SETTINGS] = settings
     app[STORE] = store
     app[TEMPLATES] = template_environment(settings)

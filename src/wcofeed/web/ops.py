@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from wcofeed.config import SourceSettings
 from wcofeed.models import SourceState
 from wcofeed.web.app import METRICS, SETTINGS, STORE
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: A source with no success for this many of its intervals is stale.
 STALE_AFTER_INTERVALS = 3
@@ -66,6 +69,24 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=503 if unhealthy else 200)
 
 
+@web.middleware
+async def count_feed_requests(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Feed answers by status, so monitoring sees the 304 ratio (readers' cache hits)."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if _is_feed(request.path):
+            request.app[METRICS].feed_requests.labels(status=str(exc.status)).inc()
+        raise
+    if _is_feed(request.path):
+        request.app[METRICS].feed_requests.labels(status=str(response.status)).inc()
+    return response
+
+
+def _is_feed(path: str) -> bool:
+    return path.startswith(("/feed.", "/feeds/"))
+
+
 async def metrics(request: web.Request) -> web.Response:
     store, m = request.app[STORE], request.app[METRICS]
     counts = await store.counts()
@@ -74,6 +95,8 @@ async def metrics(request: web.Request) -> web.Response:
         m.items.labels(kind=kind, language=language).set(n)
     for state in await store.source_states():
         m.source_failures.labels(source=state.id).set(state.consecutive_failures)
+    outbox = await store.delivery_states()
+    m.emails_pending.set(outbox.get("claimed", 0))
     return web.Response(body=m.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
