@@ -39,8 +39,16 @@ from wcofeed.store import open_store
 from wcofeed.store.base import Subscriber
 
 NOW = datetime(2025, 2, 1, 7, 0, tzinfo=UTC)
-TOPICS = ["origin", "valuation", "enforcement", "capacity-building", "e-commerce",
-          "security", "facilitation", "hs"]
+TOPICS = [
+    "origin",
+    "valuation",
+    "enforcement",
+    "capacity-building",
+    "e-commerce",
+    "security",
+    "facilitation",
+    "hs",
+]
 
 
 def peak_rss_mb() -> float:
@@ -61,8 +69,16 @@ def free_port() -> int:
 
 def start_sink(port: int) -> subprocess.Popen[bytes]:
     sink = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-         "-c", "aiosmtpd.handlers.Sink"],
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+        ],
     )
     for _ in range(100):
         try:
@@ -76,7 +92,8 @@ def start_sink(port: int) -> subprocess.Popen[bytes]:
 
 def settings_for(folder: Path, port: int, concurrency: int) -> Settings:
     config = folder / "config.toml"
-    config.write_text(textwrap.dedent(f"""
+    config.write_text(
+        textwrap.dedent(f"""
         [database]
         path = "bench.db"
         [smtp]
@@ -86,7 +103,9 @@ def settings_for(folder: Path, port: int, concurrency: int) -> Settings:
         concurrency = {concurrency}
         [security]
         secret_key = "benchmark-secret-key-0123456789"
-    """), encoding="utf-8")
+    """),
+        encoding="utf-8",
+    )
     return load_settings(config, env={})
 
 
@@ -94,20 +113,34 @@ def items(rng: random.Random) -> list[Item]:
     made = []
     for n in range(80):
         lang = ("en", "fr")[n % 2]
-        made.append(Item(
-            guid=f"https://www.wcoomd.org/call/{n}", kind="call",
-            title=f"Call for applications {n}", url=f"https://www.wcoomd.org/{lang}/call/{n}",
-            language=lang, published=date(2025, 1, 1), source="bench",
-            summary="A scholarship programme.", topics=(rng.choice(TOPICS),),
-            deadline=Deadline(date(2025, 2, 1) + timedelta(days=rng.randint(0, 20))),
-        ))
+        made.append(
+            Item(
+                guid=f"https://www.wcoomd.org/call/{n}",
+                kind="call",
+                title=f"Call for applications {n}",
+                url=f"https://www.wcoomd.org/{lang}/call/{n}",
+                language=lang,
+                published=date(2025, 1, 1),
+                source="bench",
+                summary="A scholarship programme.",
+                topics=(rng.choice(TOPICS),),
+                deadline=Deadline(date(2025, 2, 1) + timedelta(days=rng.randint(0, 20))),
+            )
+        )
     for n in range(100):
         lang = ("en", "fr")[n % 2]
-        made.append(Item(
-            guid=f"https://www.wcoomd.org/news/{n}", kind="news", title=f"News item {n}",
-            url=f"https://www.wcoomd.org/{lang}/news/{n}", language=lang,
-            published=date(2025, 1, 31), source="bench", topics=(rng.choice(TOPICS),),
-        ))
+        made.append(
+            Item(
+                guid=f"https://www.wcoomd.org/news/{n}",
+                kind="news",
+                title=f"News item {n}",
+                url=f"https://www.wcoomd.org/{lang}/news/{n}",
+                language=lang,
+                published=date(2025, 1, 31),
+                source="bench",
+                topics=(rng.choice(TOPICS),),
+            )
+        )
     return made
 
 
@@ -115,9 +148,12 @@ def subscribers(count: int, rng: random.Random) -> Iterator[Subscriber]:
     """Generated as they are stored, so the set-up does not inflate the peak RSS."""
     return (
         Subscriber(
-            email=f"user{n}@example.org", language=("en", "fr")[n % 2],
+            email=f"user{n}@example.org",
+            language=("en", "fr")[n % 2],
             topics=tuple(sorted(rng.sample(TOPICS, rng.randint(1, 2)))),
-            digest="daily" if n % 5 == 0 else "off", timezone="Europe/Brussels", status="active",
+            digest="daily" if n % 5 == 0 else "off",
+            timezone="Europe/Brussels",
+            status="active",
         )
         for n in range(count)
     )
@@ -125,6 +161,7 @@ def subscribers(count: int, rng: random.Random) -> Iterator[Subscriber]:
 
 async def raw_loop(port: int, data: bytes, count: int, connections: int) -> float:
     """The limit: one pre-rendered message sent `count` times, no store, no rendering."""
+
     async def worker(share: int) -> None:
         client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
         await client.connect()
@@ -178,10 +215,14 @@ async def main(count: int, raw: int, concurrency: int) -> None:
         sink.terminate()
         sink.wait()
     print(f"python {sys.version.split()[0]}, subscribers {count}, connections {concurrency}")
-    print(f"digest round: {report.sent} emails in {elapsed:.1f} s = {digest_rate:.0f} msg/s "
-          f"(this process busy {cpu / elapsed:.0%}, the sink {sink_cpu / elapsed:.0%})")
-    print(f"raw aiosmtplib loop: {raw} sends of one {len(data):,}-byte email = "
-          f"{raw_rate:.0f} msg/s (the sink busy {raw_sink_cpu:.0%})")
+    print(
+        f"digest round: {report.sent} emails in {elapsed:.1f} s = {digest_rate:.0f} msg/s "
+        f"(this process busy {cpu / elapsed:.0%}, the sink {sink_cpu / elapsed:.0%})"
+    )
+    print(
+        f"raw aiosmtplib loop: {raw} sends of one {len(data):,}-byte email = "
+        f"{raw_rate:.0f} msg/s (the sink busy {raw_sink_cpu:.0%})"
+    )
     print(f"ratio: {digest_rate / raw_rate:.0%}")
     print(f"peak RSS: {rss_before:.0f} MB before the round, {rss_after:.0f} MB after")
 

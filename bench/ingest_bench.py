@@ -35,13 +35,46 @@ from wcofeed.models import Item
 from wcofeed.store import open_store
 
 REPO = Path(__file__).resolve().parents[1]
-RU_MONTHS = ["января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа",
-             "сентября", "октября", "ноября", "декабря"]
+RU_MONTHS = [
+    "января",
+    "февраля",
+    "марта",
+    "апреля",
+    "мая",
+    "июня",
+    "июля",
+    "августа",
+    "сентября",
+    "октября",
+    "ноября",
+    "декабря",
+]
 WORDS = (
-    "customs", "administration", "workshop", "origin", "valuation", "facilitation",
-    "enforcement", "integrity", "capacity", "building", "members", "secretariat", "programme",
-    "trade", "border", "risk", "management", "data", "model", "single", "window", "seizure",
-    "operation", "regional", "office",
+    "customs",
+    "administration",
+    "workshop",
+    "origin",
+    "valuation",
+    "facilitation",
+    "enforcement",
+    "integrity",
+    "capacity",
+    "building",
+    "members",
+    "secretariat",
+    "programme",
+    "trade",
+    "border",
+    "risk",
+    "management",
+    "data",
+    "model",
+    "single",
+    "window",
+    "seizure",
+    "operation",
+    "regional",
+    "office",
 )
 NOW = datetime(2025, 2, 15, 9, 0, tzinfo=UTC)
 
@@ -89,10 +122,16 @@ def rss(items: list[tuple[date, str, str]]) -> bytes:
 
 def parse_only(page: bytes) -> list[Item]:
     settings = load_settings(REPO / "config.toml", env={})
-    source = SourceSettings(id="bench", url="https://www.wcoomd.org/ru/media/newsroom.aspx",
-                            ui_language="ru")
-    ctx = PageContext(source=source, now=NOW, topics=TopicMatcher(settings.topics),
-                      kinds=KindGuesser(settings.ingest.call_cues), page_url=source.url)
+    source = SourceSettings(
+        id="bench", url="https://www.wcoomd.org/ru/media/newsroom.aspx", ui_language="ru"
+    )
+    ctx = PageContext(
+        source=source,
+        now=NOW,
+        topics=TopicMatcher(settings.topics),
+        kinds=KindGuesser(settings.ingest.call_cues),
+        page_url=source.url,
+    )
     return parse_html(page, ctx, "utf-8").items
 
 
@@ -144,16 +183,24 @@ def main() -> None:
     store_time, _ = best_of(args.rounds, lambda: store_only(parsed))
     assert our_count == ref_count == args.items, (our_count, ref_count)
     our_rate, ref_rate = our_count / our_time, ref_count / ref_time
-    print(f"python {platform.python_version()}, {len(page) / 2**20:.1f} MiB page, "
-          f"{len(feed) / 2**20:.1f} MiB feed, best of {args.rounds}")
-    print(f"wcofeed parse+store: {our_rate:8.0f} items/s  ({our_time:.3f} s), "
-          f"peak {peak_mib(lambda: ours(page)):.0f} MiB")
-    print(f"feedparser parse:    {ref_rate:8.0f} items/s  ({ref_time:.3f} s), "
-          f"peak {peak_mib(lambda: reference(feed)):.0f} MiB")
+    print(
+        f"python {platform.python_version()}, {len(page) / 2**20:.1f} MiB page, "
+        f"{len(feed) / 2**20:.1f} MiB feed, best of {args.rounds}"
+    )
+    print(
+        f"wcofeed parse+store: {our_rate:8.0f} items/s  ({our_time:.3f} s), "
+        f"peak {peak_mib(lambda: ours(page)):.0f} MiB"
+    )
+    print(
+        f"feedparser parse:    {ref_rate:8.0f} items/s  ({ref_time:.3f} s), "
+        f"peak {peak_mib(lambda: reference(feed)):.0f} MiB"
+    )
     print(f"  of which parse:    {our_count / parse_time:8.0f} items/s  ({parse_time:.3f} s)")
     print(f"  of which store:    {our_count / store_time:8.0f} items/s  ({store_time:.3f} s)")
-    print(f"ratio parse+store / feedparser: {our_rate / ref_rate:.2f}; "
-          f"parse alone / feedparser: {our_count / parse_time / ref_rate:.2f}")
+    print(
+        f"ratio parse+store / feedparser: {our_rate / ref_rate:.2f}; "
+        f"parse alone / feedparser: {our_count / parse_time / ref_rate:.2f}"
+    )
 
 
 if __name__ == "__main__":

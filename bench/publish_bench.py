@@ -29,15 +29,26 @@ from wcofeed.publish.specs import all_specs
 from wcofeed.store import ItemQuery, open_store
 
 LANGUAGES = ["en", "fr", "es", "ru", "zh", "ar"]
-TOPICS = ["origin", "valuation", "security", "enforcement", "facilitation", "capacity",
-          "tariff", "data", "environment", "health", "ecommerce", "integrity"]
+TOPICS = [
+    "origin",
+    "valuation",
+    "security",
+    "enforcement",
+    "facilitation",
+    "capacity",
+    "tariff",
+    "data",
+    "environment",
+    "health",
+    "ecommerce",
+    "integrity",
+]
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 def config_text() -> str:
     topics = "\n".join(
-        f'[topics.{t}]\nlabels = {{ en = "{t.title()}", fr = "{t.title()} (fr)" }}'
-        for t in TOPICS
+        f'[topics.{t}]\nlabels = {{ en = "{t.title()}", fr = "{t.title()} (fr)" }}' for t in TOPICS
     )
     return f'[database]\npath = "bench.db"\n[publish]\nfeeds_dir = "feeds"\n{topics}\n'
 
@@ -48,15 +59,21 @@ def make_items(count: int) -> list[Item]:
     for n in range(count):
         call = n % 7 == 0
         published = date(2020, 1, 1) + timedelta(days=n * 2000 // count)
-        items.append(Item(
-            guid=f"https://www.wcoomd.org/bench/{n}", url=f"https://www.wcoomd.org/bench/{n}",
-            kind="call" if call else "news", title=f"Item {n}: customs news & calls",
-            language=rng.choice(LANGUAGES), published=published, source="bench",
-            summary=f"Summary of item {n} " * 8,
-            summary_html=f"<p>Summary of <b>item {n}</b></p>" * 4,
-            topics=tuple(rng.sample(TOPICS, rng.randint(1, 3))),
-            deadline=Deadline(date(2025, 5, 1) + timedelta(days=n % 90)) if call else None,
-        ))
+        items.append(
+            Item(
+                guid=f"https://www.wcoomd.org/bench/{n}",
+                url=f"https://www.wcoomd.org/bench/{n}",
+                kind="call" if call else "news",
+                title=f"Item {n}: customs news & calls",
+                language=rng.choice(LANGUAGES),
+                published=published,
+                source="bench",
+                summary=f"Summary of item {n} " * 8,
+                summary_html=f"<p>Summary of <b>item {n}</b></p>" * 4,
+                topics=tuple(rng.sample(TOPICS, rng.randint(1, 3))),
+                deadline=Deadline(date(2025, 5, 1) + timedelta(days=n % 90)) if call else None,
+            )
+        )
     return items
 
 
@@ -78,9 +95,7 @@ async def main(count: int, keep: Path | None, profile: bool) -> None:
         for spec in specs:
             await store.query_items(spec.query(settings.publish.items_per_feed, NOW))
             if "ics" in spec.formats:
-                await store.query_items(
-                    spec.calendar_query(NOW, settings.publish.calendar_events)
-                )
+                await store.query_items(spec.calendar_query(NOW, settings.publish.calendar_events))
         reference = time.perf_counter() - started
 
         shutil.rmtree(settings.publish.feeds_dir, ignore_errors=True)
@@ -92,9 +107,16 @@ async def main(count: int, keep: Path | None, profile: bool) -> None:
         warm = await publish_all(settings, store, now=NOW)
         warm_s = time.perf_counter() - started
 
-        new = Item(guid="https://www.wcoomd.org/bench/new", url="https://www.wcoomd.org/bench/new",
-                   kind="news", title="One new item", language="fr", published=date(2026, 1, 1),
-                   source="bench", topics=("origin",))
+        new = Item(
+            guid="https://www.wcoomd.org/bench/new",
+            url="https://www.wcoomd.org/bench/new",
+            kind="news",
+            title="One new item",
+            language="fr",
+            published=date(2026, 1, 1),
+            source="bench",
+            topics=("origin",),
+        )
         results = await store.upsert_items([new], now=NOW)
         profiler = cProfile.Profile() if profile else None
         started = time.perf_counter()
@@ -108,11 +130,15 @@ async def main(count: int, keep: Path | None, profile: bool) -> None:
 
     print(f"feeds: {len(specs)} specs, {len(full.written)} files")
     print(f"reference (store queries of a full publish): {reference:.3f} s")
-    print(f"full publish, empty folder:  {full_s:.3f} s  ({full_s / reference:.1f}x reference)"
-          f"  goal < 20 s")
+    print(
+        f"full publish, empty folder:  {full_s:.3f} s  ({full_s / reference:.1f}x reference)"
+        f"  goal < 20 s"
+    )
     print(f"full publish, nothing new:   {warm_s:.3f} s  ({len(warm.written)} written)")
-    print(f"incremental, one new item:   {incr_s:.3f} s  ({len(incremental.written)} written)"
-          f"  goal < 0.5 s")
+    print(
+        f"incremental, one new item:   {incr_s:.3f} s  ({len(incremental.written)} written)"
+        f"  goal < 0.5 s"
+    )
     if profiler:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 

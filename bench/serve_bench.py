@@ -94,7 +94,9 @@ def wait_for(url: str) -> tuple[int, dict[str, str]]:
 def wrk(url: str, seconds: int, connections: int, *extra: str) -> float:
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", *extra, url],
-        check=True, capture_output=True, text=True,
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if match is None or "Non-2xx" in out:
@@ -131,8 +133,17 @@ def main() -> None:
     nginx_conf.write_text(NGINX_CONF.format(folder=folder, port=nginx_port, feeds=feeds))
     nginx = subprocess.Popen(["nginx", "-c", str(nginx_conf), "-g", "daemon off;"])
     app = subprocess.Popen(
-        [sys.executable, "-m", "wcofeed", "--config", str(config), "serve", "--port",
-         str(app_port)], stdout=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "wcofeed",
+            "--config",
+            str(config),
+            "serve",
+            "--port",
+            str(app_port),
+        ],
+        stdout=subprocess.DEVNULL,
     )
     try:
         static = f"http://127.0.0.1:{nginx_port}/feeds/en/all.atom"
@@ -151,7 +162,9 @@ def main() -> None:
             "wcofeed /feed.atom?lang=en (cached)": (cached,),
             "wcofeed /feed.atom?lang=en, 304": (cached, "-H", f"If-None-Match: {etag}"),
             "wcofeed filtered query, cache miss": (
-                f"http://127.0.0.1:{app_port}/", "-s", str(script)
+                f"http://127.0.0.1:{app_port}/",
+                "-s",
+                str(script),
             ),
         }
         # Rounds interleave the targets so that drift on a shared machine hits all alike.
@@ -165,8 +178,10 @@ def main() -> None:
         app.wait()
         nginx.wait()
         shutil.rmtree(folder, ignore_errors=True)
-    print(f"feed file: {size:,} bytes; {args.items:,} items; wrk -t2 -c{c} -d{s}s, "
-          f"{args.rounds} rounds; median (range), % of nginx's best round")
+    print(
+        f"feed file: {size:,} bytes; {args.items:,} items; wrk -t2 -c{c} -d{s}s, "
+        f"{args.rounds} rounds; median (range), % of nginx's best round"
+    )
     # nginx's best round is the limit; comparing our medians with it errs against us.
     reference = max(rates[REFERENCE])
     for name, values in rates.items():
