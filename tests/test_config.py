@@ -68,6 +68,10 @@ def test_the_shipped_config_loads() -> None:
         ),
         ("[[sources]]\nid = 'a'\nurl = 'x'\nevery = 5\n", "sources[0].every: must be at least 60"),
         ("[[sources]]\nid = 'a'\nurl = 'x'\ntype = 'pdf'\n", "sources[0].type: expected one of"),
+        (
+            "[[sources]]\nid = 'a'\nurl = 'x'\nprofile = 'wco-nope'\n",
+            "sources[0].profile: expected one of 'auto', 'css', 'wco-newsroom'",
+        ),
         ("[topics.origin]\nlabels = { fr = 'Origine' }\n", "topics.origin.labels: an 'en' label"),
         ("[topics.origin]\nkeywords = ['origin']\n", "topics.origin.labels: required key missing"),
         ("[server\nport = 1\n", "not valid TOML"),

@@ -101,6 +101,7 @@ class SelectorSettings:
 
 
 SourceType = Literal["html", "feed", "json"]
+Profile = Literal["auto", "css", "wco-newsroom", "wco-home", "wco-topic", "wco-list"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,11 @@ class SourceSettings:
     id: str = _req("Stable identifier of the source (a slug).")
     url: str = _req("http(s) URL, or a file path relative to the config file.")
     type: SourceType = _opt("html", "html, feed (RSS/Atom/JSON Feed) or json (hand-entered items).")
-    profile: str = _opt("auto", "For html: auto, a WCO profile name, or css (with selectors).")
+    profile: Profile = _opt(
+        "auto",
+        "For html: auto (recognise the WCO page kind), a WCO profile (wco-newsroom, "
+        "wco-home, wco-topic, wco-list), or css (with selectors).",
+    )
     ui_language: str = _opt("en", "Interface language of the page: how its dates and labels read.")
     topics: list[str] = _opt([], "Topic slugs given to every item of this source.")
     kind: str = _opt(

@@ -74,3 +74,12 @@ def test_unknown_page_kind_names_the_source() -> None:
 def test_unknown_profile_names_the_source() -> None:
     with pytest.raises(ParseError, match="source odd: unknown profile 'wco-nope'"):
         parse_html(b"<html></html>", context("odd", profile="wco-nope"))
+
+
+def test_the_config_knows_exactly_the_parsers_profiles() -> None:
+    from typing import get_args
+
+    from wcofeed.config import Profile
+    from wcofeed.ingest.profiles.wco import PROFILES
+
+    assert set(get_args(Profile)) == {"auto", "css", *PROFILES}

@@ -17,6 +17,12 @@ Interface, all coroutines:
 - `counts()`: items per (language, kind) and per (language, topic); `last_change()`.
 - `source_state(id)`, `source_states()`, `record_fetch_success(...)`,
   `record_fetch_failure(...)`: fetch state of sources (ETag, Last-Modified, failures).
+- Subscribers (`SubscriberStore` in `base.py`): `save_subscriber`, `import_subscribers`,
+  `get_subscriber`, `list_subscribers`, `set_subscriber_status`, `note_confirmation_sent`,
+  `delete_subscriber`; the exactly-once outbox: `reminded_keys`, `claim_deliveries` (reminder
+  keys and the email claimed in one transaction, before sending), `stale_deliveries`
+  (claimed, never recorded: resent under the same Message-ID), `mark_sent`,
+  `mark_deferred`, `mark_failed`, `cancel_delivery`, `delivery_states`.
 - `explain(ItemQuery)`: the query plan, so tests can hold the indexes to their promise.
 - `schema_version()`, `close()`; the store is an async context manager.
 
