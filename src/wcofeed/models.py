@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import enum
+import functools
 import hashlib
 import json
 import re
@@ -54,11 +55,7 @@ class Deadline:
 
     def closes_at(self) -> datetime:
         """The instant the call closes: the given time, or the end of the day, in its zone."""
-        zone = ZoneInfo(self.tz or DEFAULT_DEADLINE_TZ)
-        if self.at is None:
-            end = datetime.combine(self.day + timedelta(days=1), time(0), tzinfo=zone)
-            return (end - timedelta(seconds=1)).astimezone(UTC)
-        return datetime.combine(self.day, self.at, tzinfo=zone).astimezone(UTC)
+        return _closes_at(self.day, self.at, self.tz)
 
     def isoformat(self) -> str:
         """`2025-02-14`, or `2025-02-14T17:00:00+01:00` when a time is known."""
@@ -133,6 +130,16 @@ class UpsertResult:
     outcome: UpsertOutcome
     item: Item
     previous: Item | None = None
+
+
+@functools.lru_cache(maxsize=4096)
+def _closes_at(day: date, at: time | None, tz: str | None) -> datetime:
+    # Cached: digest rounds ask for the same few deadlines once per subscriber.
+    zone = ZoneInfo(tz or DEFAULT_DEADLINE_TZ)
+    if at is None:
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        return (end - timedelta(seconds=1)).astimezone(UTC)
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
 def as_utc(value: date | datetime) -> datetime:
