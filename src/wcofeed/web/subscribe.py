@@ -6,6 +6,9 @@ Browser form posts must come from our own origin (Origin or Referer checked when
 sent); the RFC 8058 one-click POST from a mail provider carries no Origin and is
 authorised by its token alone. `/subscribe` answers the same whether or not the
 address is known, so it cannot be used to find out who subscribed.
+
+A confirmation link only shows a button: mail scanners follow links, so a GET that
+activated would confirm addresses nobody asked for.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ log = logging.getLogger("wcofeed.web.subscribe")
 def setup(app: web.Application) -> None:
     app.router.add_get("/subscribe", subscribe_form)
     app.router.add_post("/subscribe", subscribe)
-    app.router.add_get("/confirm", confirm)
+    app.router.add_get("/confirm", confirm_form)
+    app.router.add_post("/confirm", confirm)
     app.router.add_get("/unsubscribe", unsubscribe_form)
     app.router.add_post("/unsubscribe", unsubscribe)
     app.router.add_get("/preferences", preferences_form)
@@ -183,17 +187,34 @@ async def subscribe(request: web.Request) -> web.Response:
     )
 
 
+async def _awaiting_confirmation(request: web.Request, token: str) -> Subscriber:
+    """The subscriber the token confirms: known, and not unsubscribed since."""
+    claims = _claims(request, token, "confirm")
+    subscriber = await request.app[STORE].get_subscriber(claims.email)
+    if subscriber is None or subscriber.status not in ("pending", "active"):
+        lang = _language(request)
+        reason = "no subscription is waiting for confirmation"
+        raise _message_error(request, lang, MESSAGES.get(lang, "invalid_link", reason=reason))
+    return subscriber
+
+
+async def confirm_form(request: web.Request) -> web.Response:
+    token = request.query.get("token", "")
+    subscriber = await _awaiting_confirmation(request, token)
+    lang = subscriber.language
+    title = MESSAGES.get(lang, "subject_confirm", site=request.app[SETTINGS].site.title)
+    return _page(request, "confirm.html", lang, token=token, title=title, email=subscriber.email)
+
+
 async def confirm(request: web.Request) -> web.Response:
-    claims = _claims(request, request.query.get("token", ""), "confirm")
-    store = request.app[STORE]
-    subscriber = await store.get_subscriber(claims.email)
-    if subscriber is None:
-        raise _message_error(
-            request,
-            _language(request),
-            MESSAGES.get(_language(request), "invalid_link", reason="unknown address"),
+    if not _same_origin(request):
+        raise web.HTTPForbidden(text="form posted from another site")
+    form = await request.post()
+    subscriber = await _awaiting_confirmation(request, str(form.get("token", "")))
+    if subscriber.status == "pending":
+        await request.app[STORE].set_subscriber_status(
+            subscriber.email, "active", datetime.now(UTC)
         )
-    await store.set_subscriber_status(claims.email, "active", datetime.now(UTC))
     return _message(request, subscriber.language, MESSAGES.get(subscriber.language, "confirmed"))
 
 
