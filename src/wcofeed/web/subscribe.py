@@ -8,12 +8,16 @@ authorised by its token alone. `/subscribe` answers the same whether or not the
 address is known, so it cannot be used to find out who subscribed.
 
 A confirmation link only shows a button: mail scanners follow links, so a GET that
-activated would confirm addresses nobody asked for.
+activated would confirm addresses nobody asked for. One address gets at
+most one confirmation email an hour (`digest.run.CONFIRM_INTERVAL`), even when
+several posts for it arrive at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -32,8 +36,13 @@ from wcofeed.web.app import SETTINGS, STORE, TEMPLATES
 
 log = logging.getLogger("wcofeed.web.subscribe")
 
+#: One lock per address being subscribed (lower-cased, as the store compares them),
+#: dropped when no post for it is running.
+ADDRESS_LOCKS = web.AppKey("address_locks", weakref.WeakValueDictionary[str, asyncio.Lock])
+
 
 def setup(app: web.Application) -> None:
+    app[ADDRESS_LOCKS] = weakref.WeakValueDictionary()
     app.router.add_get("/subscribe", subscribe_form)
     app.router.add_post("/subscribe", subscribe)
     app.router.add_get("/confirm", confirm_form)
@@ -172,16 +181,19 @@ async def subscribe(request: web.Request) -> web.Response:
         context["errors"] = exc.errors
         return _page(request, "subscribe.html", lang, status=400, **context)
     _signer(settings)
-    existing = await store.get_subscriber(wanted.email)
-    if existing is None or existing.status != "active":
-        saved = await store.save_subscriber(wanted, datetime.now(UTC))
-        try:
-            await request_confirmation(store, settings, saved)
-        except (SmtpDownError, DeliveryError) as exc:
-            log.error("confirmation not sent: %s", exc)
-            raise web.HTTPServiceUnavailable(
-                text="the confirmation email could not be sent; please try again later"
-            ) from None
+    locks = request.app[ADDRESS_LOCKS]
+    lock = locks.setdefault(wanted.email.lower(), asyncio.Lock())
+    async with lock:
+        existing = await store.get_subscriber(wanted.email)
+        if existing is None or existing.status != "active":
+            saved = await store.save_subscriber(wanted, datetime.now(UTC))
+            try:
+                await request_confirmation(store, settings, saved)
+            except (SmtpDownError, DeliveryError) as exc:
+                log.error("confirmation not sent: %s", exc)
+                raise web.HTTPServiceUnavailable(
+                    text="the confirmation email could not be sent; please try again later"
+                ) from None
     return _message(
         request, wanted.language, MESSAGES.get(wanted.language, "check_inbox", email=wanted.email)
     )
