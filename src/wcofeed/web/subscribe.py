@@ -8,9 +8,10 @@ authorised by its token alone. `/subscribe` answers the same whether or not the
 address is known, so it cannot be used to find out who subscribed.
 
 A confirmation link only shows a button: mail scanners follow links, so a GET that
-activated would confirm addresses nobody asked for. One address gets at
-most one confirmation email an hour (`digest.run.CONFIRM_INTERVAL`), even when
-several posts for it arrive at once.
+activated would confirm addresses nobody asked for. Each client may post
+`/subscribe` at most `SUBSCRIBE_POSTS` times a `SUBSCRIBE_WINDOW`, and one address
+gets at most one confirmation email an hour (`digest.run.CONFIRM_INTERVAL`), even
+when several posts for it arrive at once.
 """
 
 from __future__ import annotations
@@ -33,15 +34,21 @@ from wcofeed.digest.subscription import FREQUENCIES, SubscriptionError, build_su
 from wcofeed.digest.tokens import MissingSecretError, Purpose, Signer, TokenClaims, TokenError
 from wcofeed.store.base import Subscriber, SubscriberStatus
 from wcofeed.web.app import SETTINGS, STORE, TEMPLATES
+from wcofeed.web.ratelimit import RateLimiter, retry_after
 
 log = logging.getLogger("wcofeed.web.subscribe")
 
+SUBSCRIBE_POSTS = 5
+SUBSCRIBE_WINDOW = 60.0
+
+SUBSCRIBE_LIMITER = web.AppKey("subscribe_limiter", RateLimiter)
 #: One lock per address being subscribed (lower-cased, as the store compares them),
 #: dropped when no post for it is running.
 ADDRESS_LOCKS = web.AppKey("address_locks", weakref.WeakValueDictionary[str, asyncio.Lock])
 
 
 def setup(app: web.Application) -> None:
+    app[SUBSCRIBE_LIMITER] = RateLimiter(SUBSCRIBE_POSTS, SUBSCRIBE_WINDOW)
     app[ADDRESS_LOCKS] = weakref.WeakValueDictionary()
     app.router.add_get("/subscribe", subscribe_form)
     app.router.add_post("/subscribe", subscribe)
@@ -171,6 +178,12 @@ async def subscribe(request: web.Request) -> web.Response:
     settings, store = request.app[SETTINGS], request.app[STORE]
     if not _same_origin(request):
         raise web.HTTPForbidden(text="form posted from another site")
+    wait = request.app[SUBSCRIBE_LIMITER].hit(request.remote or "")
+    if wait:
+        raise web.HTTPTooManyRequests(
+            text="too many subscription requests; please try again later",
+            headers={"Retry-After": retry_after(wait)},
+        )
     form = await request.post()
     lang = _language(request, str(form.get("language", "")))
     try:
