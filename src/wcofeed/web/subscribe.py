@@ -216,7 +216,7 @@ async def _awaiting_confirmation(request: web.Request, token: str) -> Subscriber
     """The subscriber the token confirms: known, and not unsubscribed since."""
     claims = _claims(request, token, "confirm")
     subscriber = await request.app[STORE].get_subscriber(claims.email)
-    if subscriber is None or subscriber.status not in ("pending", "active"):
+    if subscriber is None or subscriber.status == "unsubscribed":
         lang = _language(request)
         reason = "no subscription is waiting for confirmation"
         raise _message_error(request, lang, MESSAGES.get(lang, "invalid_link", reason=reason))
@@ -236,7 +236,7 @@ async def confirm(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="form posted from another site")
     form = await request.post()
     subscriber = await _awaiting_confirmation(request, str(form.get("token", "")))
-    if subscriber.status == "pending":
+    if subscriber.status != "active":
         await request.app[STORE].set_subscriber_status(
             subscriber.email, "active", datetime.now(UTC)
         )
