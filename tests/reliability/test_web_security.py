@@ -581,6 +581,17 @@ async def test_a_confirm_link_cannot_resubscribe_after_unsubscribing(
     assert ana is not None and ana.status == "unsubscribed"
 
 
+async def test_a_confirm_link_reactivates_a_paused_address(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    now = datetime.now(UTC)
+    await store.save_subscriber(Subscriber(ANA, status="paused"), now)
+    confirm = Signer(SECRET).make("confirm", ANA, now)
+    assert (await client.post("/confirm", data={"token": confirm})).status == 200
+    ana = await store.get_subscriber(ANA)
+    assert ana is not None and ana.status == "active"
+
+
 async def test_following_a_confirm_link_does_not_confirm(
     client: TestClient[Any, Any], store: Store
 ) -> None:
