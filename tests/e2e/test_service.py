@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import feedparser
@@ -107,7 +107,12 @@ async def test_subscribe_confirm_remind_once_then_unsubscribe(service: Running) 
 
         (confirmation,) = await wait_for(lambda: service.smtp.to(address), "the confirmation")
         text = confirmation.message.get_body(("plain",)).get_content()
-        async with http.get(_link(text, "/confirm")) as r:
+        confirm_link = _link(text, "/confirm")
+        async with http.get(confirm_link) as r:
+            assert r.status == 200 and 'name="token"' in await r.text()
+        token = parse_qs(urlsplit(confirm_link).query)["token"][0]
+        confirm_form = {"token": token}
+        async with http.post(f"{service.base}/confirm", data=confirm_form, headers=headers) as r:
             assert r.status == 200
 
         assert service.cli("digest").returncode == 0

@@ -74,7 +74,11 @@ async def test_subscribe_then_confirm_activates(
     assert (pending.topics, pending.lead_days, pending.digest) == (("origin",), (7, 1), "weekly")
 
     link = outbox_link(web_settings, "/confirm")
-    confirmed = await client.get(link)
+    page = await client.get(link)
+    assert page.status == 200 and "Confirmer mon abonnement" in await page.text()
+    still = await store.get_subscriber("ana@example.org")
+    assert still is not None and still.status == "pending"  # following the link is not enough
+    confirmed = await client.post("/confirm", data={"token": token_of(link)})
     assert confirmed.status == 200 and "Votre abonnement est actif" in await confirmed.text()
     active = await store.get_subscriber("ana@example.org")
     assert active is not None and active.status == "active" and active.confirmed_at is not None

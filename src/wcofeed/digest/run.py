@@ -430,7 +430,7 @@ async def run_digest(
 
 #: A pending address gets at most one confirmation email in this time, so the
 #: public form cannot be used to flood someone's inbox.
-CONFIRM_INTERVAL = timedelta(minutes=10)
+CONFIRM_INTERVAL = timedelta(hours=1)
 
 
 async def request_confirmation(

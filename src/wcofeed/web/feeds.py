@@ -92,11 +92,16 @@ class FeedCache:
         self._paths: dict[str, Path] = {}
 
     async def version(self) -> Hashable:
-        """The store's last change, asked at most once per `check_seconds`."""
+        """The store's last change, asked at most once per `check_seconds`.
+
+        The check is marked done before the store answers, so requests arriving
+        meanwhile use the version known so far instead of each asking the store: under
+        200 concurrent polls that herd of queries took most of the database's time.
+        """
         clock = time.monotonic()
         if clock - self._checked >= self._check_seconds:
-            self._version = await self._store.last_change()
             self._checked = clock
+            self._version = await self._store.last_change()
         return self._version
 
     def get(self, key: Hashable) -> Rendered | None:

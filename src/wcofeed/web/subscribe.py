@@ -6,11 +6,19 @@ Browser form posts must come from our own origin (Origin or Referer checked when
 sent); the RFC 8058 one-click POST from a mail provider carries no Origin and is
 authorised by its token alone. `/subscribe` answers the same whether or not the
 address is known, so it cannot be used to find out who subscribed.
+
+A confirmation link only shows a button: mail scanners follow links, so a GET that
+activated would confirm addresses nobody asked for. Each client may post
+`/subscribe` at most `SUBSCRIBE_POSTS` times a `SUBSCRIBE_WINDOW`, and one address
+gets at most one confirmation email an hour (`digest.run.CONFIRM_INTERVAL`), even
+when several posts for it arrive at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -26,14 +34,26 @@ from wcofeed.digest.subscription import FREQUENCIES, SubscriptionError, build_su
 from wcofeed.digest.tokens import MissingSecretError, Purpose, Signer, TokenClaims, TokenError
 from wcofeed.store.base import Subscriber, SubscriberStatus
 from wcofeed.web.app import SETTINGS, STORE, TEMPLATES
+from wcofeed.web.ratelimit import RateLimiter, retry_after
 
 log = logging.getLogger("wcofeed.web.subscribe")
 
+SUBSCRIBE_POSTS = 5
+SUBSCRIBE_WINDOW = 60.0
+
+SUBSCRIBE_LIMITER = web.AppKey("subscribe_limiter", RateLimiter)
+#: One lock per address being subscribed (lower-cased, as the store compares them),
+#: dropped when no post for it is running.
+ADDRESS_LOCKS = web.AppKey("address_locks", weakref.WeakValueDictionary[str, asyncio.Lock])
+
 
 def setup(app: web.Application) -> None:
+    app[SUBSCRIBE_LIMITER] = RateLimiter(SUBSCRIBE_POSTS, SUBSCRIBE_WINDOW)
+    app[ADDRESS_LOCKS] = weakref.WeakValueDictionary()
     app.router.add_get("/subscribe", subscribe_form)
     app.router.add_post("/subscribe", subscribe)
-    app.router.add_get("/confirm", confirm)
+    app.router.add_get("/confirm", confirm_form)
+    app.router.add_post("/confirm", confirm)
     app.router.add_get("/unsubscribe", unsubscribe_form)
     app.router.add_post("/unsubscribe", unsubscribe)
     app.router.add_get("/preferences", preferences_form)
@@ -158,6 +178,12 @@ async def subscribe(request: web.Request) -> web.Response:
     settings, store = request.app[SETTINGS], request.app[STORE]
     if not _same_origin(request):
         raise web.HTTPForbidden(text="form posted from another site")
+    wait = request.app[SUBSCRIBE_LIMITER].hit(request.remote or "")
+    if wait:
+        raise web.HTTPTooManyRequests(
+            text="too many subscription requests; please try again later",
+            headers={"Retry-After": retry_after(wait)},
+        )
     form = await request.post()
     lang = _language(request, str(form.get("language", "")))
     try:
@@ -168,32 +194,52 @@ async def subscribe(request: web.Request) -> web.Response:
         context["errors"] = exc.errors
         return _page(request, "subscribe.html", lang, status=400, **context)
     _signer(settings)
-    existing = await store.get_subscriber(wanted.email)
-    if existing is None or existing.status != "active":
-        saved = await store.save_subscriber(wanted, datetime.now(UTC))
-        try:
-            await request_confirmation(store, settings, saved)
-        except (SmtpDownError, DeliveryError) as exc:
-            log.error("confirmation not sent: %s", exc)
-            raise web.HTTPServiceUnavailable(
-                text="the confirmation email could not be sent; please try again later"
-            ) from None
+    locks = request.app[ADDRESS_LOCKS]
+    lock = locks.setdefault(wanted.email.lower(), asyncio.Lock())
+    async with lock:
+        existing = await store.get_subscriber(wanted.email)
+        if existing is None or existing.status != "active":
+            saved = await store.save_subscriber(wanted, datetime.now(UTC))
+            try:
+                await request_confirmation(store, settings, saved)
+            except (SmtpDownError, DeliveryError) as exc:
+                log.error("confirmation not sent: %s", exc)
+                raise web.HTTPServiceUnavailable(
+                    text="the confirmation email could not be sent; please try again later"
+                ) from None
     return _message(
         request, wanted.language, MESSAGES.get(wanted.language, "check_inbox", email=wanted.email)
     )
 
 
+async def _awaiting_confirmation(request: web.Request, token: str) -> Subscriber:
+    """The subscriber the token confirms: known, and not unsubscribed since."""
+    claims = _claims(request, token, "confirm")
+    subscriber = await request.app[STORE].get_subscriber(claims.email)
+    if subscriber is None or subscriber.status == "unsubscribed":
+        lang = _language(request)
+        reason = "no subscription is waiting for confirmation"
+        raise _message_error(request, lang, MESSAGES.get(lang, "invalid_link", reason=reason))
+    return subscriber
+
+
+async def confirm_form(request: web.Request) -> web.Response:
+    token = request.query.get("token", "")
+    subscriber = await _awaiting_confirmation(request, token)
+    lang = subscriber.language
+    title = MESSAGES.get(lang, "subject_confirm", site=request.app[SETTINGS].site.title)
+    return _page(request, "confirm.html", lang, token=token, title=title, email=subscriber.email)
+
+
 async def confirm(request: web.Request) -> web.Response:
-    claims = _claims(request, request.query.get("token", ""), "confirm")
-    store = request.app[STORE]
-    subscriber = await store.get_subscriber(claims.email)
-    if subscriber is None:
-        raise _message_error(
-            request,
-            _language(request),
-            MESSAGES.get(_language(request), "invalid_link", reason="unknown address"),
+    if not _same_origin(request):
+        raise web.HTTPForbidden(text="form posted from another site")
+    form = await request.post()
+    subscriber = await _awaiting_confirmation(request, str(form.get("token", "")))
+    if subscriber.status != "active":
+        await request.app[STORE].set_subscriber_status(
+            subscriber.email, "active", datetime.now(UTC)
         )
-    await store.set_subscriber_status(claims.email, "active", datetime.now(UTC))
     return _message(request, subscriber.language, MESSAGES.get(subscriber.language, "confirmed"))
 
 

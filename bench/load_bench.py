@@ -1,0 +1,267 @@
+"""Polling under continuous writes: 200 clients on feeds and filtered queries while ingest writes.
+
+Needs Debian's load generator (once, as root): `apt-get install -y wrk`.
+
+    python bench/load_bench.py [--items 20000] [--clients 200] [--seconds 60]
+                               [--reference-seconds 20] [--batch 50]
+
+Fills a store, publishes the feed files and starts `wcofeed serve` in its own process.
+First the reference: wrk polls with `--clients` connections for `--reference-seconds`
+while nothing writes. Then a writer process upserts batches through the store without
+pause (half new items, half edits of stored ones, as an ingest of a changing page does)
+while wrk polls again for `--seconds`. Every request picks at random among feed queries
+(`/feed.{atom,rss,json,ics}` with language, topic, kind and text filters), the HTML lists
+with filters and pages, and the published feed files. A Lua hook counts answers of 400
+or more and bodies that mention "database is locked"; the server's log and the writer's
+errors are searched for it too. Goals: 0 errors, "database is locked" never reaches a
+client; p50/p99 latency under writes are reported beside the reference run's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import re
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from publish_bench import LANGUAGES, TOPICS, config_text, make_items
+from serve_bench import free_port, wait_for
+
+from wcofeed.config import load_settings
+from wcofeed.publish import publish_all
+from wcofeed.store import open_store
+
+LOCKED = "database is locked"
+
+LUA = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args)
+  errors = 0
+  locked = 0
+  math.randomseed(os.time() * 1000 + math.floor(os.clock() * 1e6) % 1000 + #threads)
+end
+paths = {PATHS}
+function request() return wrk.format(nil, paths[math.random(#paths)]) end
+function response(status, headers, body)
+  if status >= 400 then errors = errors + 1 end
+  if body and string.find(body, "LOCKED", 1, true) then locked = locked + 1 end
+end
+function done(summary, latency, requests)
+  local e, l = 0, 0
+  for _, t in ipairs(threads) do
+    e = e + t:get("errors")
+    l = l + t:get("locked")
+  end
+  io.write(string.format("LUA errors=%d locked=%d\\n", e, l))
+end
+"""
+
+
+def poll_paths(feeds: Path, rng: random.Random) -> list[str]:
+    """What feed readers and visitors ask for: filtered feeds, lists, published files."""
+    paths = []
+    for fmt in ("atom", "rss", "json", "ics"):
+        for lang in LANGUAGES:
+            paths.append(f"/feed.{fmt}?lang={lang}")
+            paths.append(f"/feed.{fmt}?lang={lang}&topic={rng.choice(TOPICS)}")
+        for topic in TOPICS:
+            paths.append(f"/feed.{fmt}?topic={topic}&kind=call")
+    for n in range(40):
+        paths.append(f"/feed.atom?q=item+{rng.randrange(1000)}&lang={rng.choice(LANGUAGES)}")
+        paths.append(f"/?lang={rng.choice(LANGUAGES)}&topic={rng.choice(TOPICS)}&page={n % 3 + 1}")
+        paths.append(f"/calls?lang={rng.choice(LANGUAGES)}&topic={rng.choice(TOPICS)}")
+        paths.append(f"/?q=customs+{n}")
+    files = sorted(p.relative_to(feeds).as_posix() for p in feeds.rglob("*.atom"))
+    paths += [f"/feeds/{name}" for name in rng.sample(files, min(40, len(files)))]
+    return paths
+
+
+async def prepare(folder: Path, items: int) -> Path:
+    config = folder / "config.toml"
+    config.write_text(config_text(), encoding="utf-8")
+    settings = load_settings(config, env={})
+    async with await open_store(settings.database.path) as store:
+        made = make_items(items)
+        for start in range(0, items, 5000):
+            await store.upsert_items(made[start : start + 5000])
+        await publish_all(settings, store)
+    return config
+
+
+async def write_continuously(
+    config: Path, until: float, batch: int, pause: float
+) -> dict[str, object]:
+    """Upsert batches until `until` (wall clock): new items and edits, as ingest does."""
+    settings = load_settings(config, env={})
+    rng = random.Random(7)
+    stored = make_items(2000)
+    batches = written = 0
+    errors: list[str] = []
+    async with await open_store(settings.database.path) as store:
+        while time.time() < until:
+            new = [
+                replace(item, guid=f"{item.guid}/w{batches}", url=f"{item.url}/w{batches}")
+                for item in rng.sample(stored, batch // 2)
+            ]
+            edits = [
+                replace(item, title=f"{item.title} (edit {batches})")
+                for item in rng.sample(stored, batch - batch // 2)
+            ]
+            try:
+                written += len(await store.upsert_items(new + edits))
+            except Exception as exc:  # counted and shown: the goal is none
+                errors.append(f"{type(exc).__name__}: {exc}")
+            batches += 1
+            await asyncio.sleep(pause)
+    return {"batches": batches, "items": written, "errors": errors}
+
+
+def wrk(url: str, script: Path, seconds: int, clients: int) -> dict[str, float]:
+    out = subprocess.run(
+        [
+            *("wrk", "-t2", f"-c{clients}", f"-d{seconds}s", "--timeout", "10s"),
+            *("--latency", "-s", str(script), url),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    figures: dict[str, float] = {}
+    total = re.search(r"(\d+) requests in", out)
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    lua = re.search(r"LUA errors=(\d+) locked=(\d+)", out)
+    if total is None or rate is None or lua is None:
+        raise RuntimeError(f"unexpected wrk output:\n{out}")
+    figures["requests"] = int(total.group(1))
+    figures["rate"] = float(rate.group(1))
+    figures["errors"] = int(lua.group(1))
+    figures["locked"] = int(lua.group(2))
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    counts = [int(n) for n in socket_errors.groups()] if socket_errors else [0, 0, 0, 0]
+    figures["socket_errors"] = sum(counts)
+    figures["timeouts"] = counts[3]
+    for pct in ("50", "99"):
+        found = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.MULTILINE)
+        if found is None:
+            raise RuntimeError(f"no {pct}% latency in wrk output:\n{out}")
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
+        figures[f"p{pct}_ms"] = float(found.group(1)) * scale
+    return figures
+
+
+def report(name: str, f: dict[str, float]) -> None:
+    print(
+        f"{name:<22} {int(f['requests']):>9,} requests  {f['rate']:>8,.0f} req/s  "
+        f"p50 {f['p50_ms']:7.1f} ms  p99 {f['p99_ms']:7.1f} ms  "
+        f"errors: {int(f['errors'])} answers >= 400, {int(f['socket_errors'])} socket "
+        f"(timeouts {int(f['timeouts'])})  locked {int(f['locked'])}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--items", type=int, default=20000)
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--reference-seconds", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument(
+        "--pause", type=float, default=0.0, help="seconds between the writer's batches"
+    )
+    parser.add_argument("--writer", metavar="CONFIG", help=argparse.SUPPRESS)
+    parser.add_argument("--until", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.writer:
+        stats = asyncio.run(
+            write_continuously(Path(args.writer), args.until, args.batch, args.pause)
+        )
+        print(json.dumps(stats))
+        return
+
+    folder = Path(tempfile.mkdtemp(prefix="wcofeed-load-"))
+    started = time.perf_counter()
+    config = asyncio.run(prepare(folder, args.items))
+    print(f"filled {args.items:,} items and published in {time.perf_counter() - started:.1f} s")
+    script = folder / "poll.lua"
+    paths = poll_paths(folder / "feeds", random.Random(11))
+    script.write_text(
+        LUA.replace("PATHS", ", ".join(json.dumps(p) for p in paths)).replace("LOCKED", LOCKED)
+    )
+    port = free_port()
+    log = folder / "serve.log"
+    with log.open("wb") as log_file:
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wcofeed",
+                "--config",
+                str(config),
+                "serve",
+                "--port",
+                str(port),
+            ],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_for(f"{base}/healthz")
+        reference = wrk(base, script, args.reference_seconds, args.clients)
+        until = time.time() + args.seconds + 2
+        writer = subprocess.Popen(
+            [
+                *(sys.executable, __file__, "--writer", str(config), "--until", str(until)),
+                *("--batch", str(args.batch), "--pause", str(args.pause)),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(1)  # the writer is writing before the clients start
+        loaded = wrk(base, script, args.seconds, args.clients)
+        written = json.loads(writer.communicate()[0])
+    finally:
+        server.terminate()
+        server.wait()
+    server_log = log.read_text(encoding="utf-8", errors="replace")
+    print(
+        f"machine: nproc {os.cpu_count()}, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}; {len(paths)} distinct paths; "
+        f"wrk -t2 -c{args.clients} --timeout 10s"
+    )
+    report(f"reference, {args.reference_seconds} s", reference)
+    report(f"under writes, {args.seconds} s", loaded)
+    print(
+        f"writer: {written['batches']:,} batches, {written['items']:,} items upserted, "
+        f"{len(written['errors'])} errors {written['errors'][:3]}"
+    )
+    print(
+        f"'{LOCKED}': {int(loaded['locked'] + reference['locked'])} client answers, "
+        f"{server_log.count(LOCKED)} in the server log; "
+        f"server log tracebacks: {server_log.count('Traceback')}"
+    )
+    print(
+        f"under writes / reference: rate {loaded['rate'] / reference['rate']:.2f}x, "
+        f"p99 {loaded['p99_ms'] / reference['p99_ms']:.2f}x"
+    )
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
