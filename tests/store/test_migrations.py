@@ -65,3 +65,12 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
         db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
     with pytest.raises(SchemaTooNewError, match="newer than this wcofeed"):
         await open_store(path)
+
+
+async def test_last_change_reads_an_index_not_the_table(tmp_path: Path) -> None:
+    path = tmp_path / "plan.db"
+    async with await open_store(path):
+        pass
+    with sqlite3.connect(path) as db:
+        plan = db.execute("EXPLAIN QUERY PLAN SELECT max(last_changed) FROM items").fetchall()
+    assert "USING COVERING INDEX items_last_changed" in plan[0][3]

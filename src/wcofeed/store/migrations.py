@@ -135,4 +135,8 @@ MIGRATIONS: list[str] = [
     """
     CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 5: last_change() is asked by every feed cache check: max() must not scan the table
+    """
+    CREATE INDEX items_last_changed ON items (last_changed);
+    """,
 ]
