@@ -68,6 +68,7 @@ class FaultySite:
         app.router.add_get("/healthy", self.healthy)
         app.router.add_get("/late-headers", self.late_headers)
         app.router.add_get("/endless", self.endless)
+        app.router.add_get("/trickle", self.trickle)
         app.router.add_get("/loop", self.loop)
         app.router.add_get("/error", self.error)
         app.router.add_get("/busy", self.busy)
@@ -97,6 +98,16 @@ class FaultySite:
         while True:
             await response.write(chunk)
             self.served["endless"] += len(chunk)
+
+    async def trickle(self, request: web.Request) -> web.StreamResponse:
+        """A body that never ends, one byte at a time, each inside the read timeout."""
+        self._hit(request)
+        response = web.StreamResponse(headers={"Content-Type": "text/html"})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        while True:
+            await response.write(b"x")
+            await asyncio.sleep(READ_TIMEOUT / 3)
 
     async def loop(self, request: web.Request) -> web.Response:
         self._hit(request)
@@ -128,6 +139,7 @@ FAULTS: dict[str, tuple[str, str]] = {
         f"timed out waiting for the server (read_timeout {READ_TIMEOUT:g} s)",
     ),
     "endless": ("/endless", f"body exceeds the {MAX_BYTES}-byte limit"),
+    "trickle": ("/trickle", "response not complete after 6 s"),
     "redirect-loop": ("/loop", "more than 3 redirects (a redirect loop?)"),
     "tls": ("https", "certificate verify failed"),
     "no-such-name": ("http://wcofeed-test.invalid/news", "wcofeed-test.invalid"),
@@ -170,7 +182,7 @@ def faults_settings(
     )
     config = f"""
 [fetch]
-connect_timeout = 2.0
+connect_timeout = 1.0
 read_timeout = {READ_TIMEOUT}
 max_bytes = {MAX_BYTES}
 retries = 1
@@ -244,6 +256,8 @@ async def test_each_faulty_source_fails_alone_with_its_reason(
     assert len(faulty.hits["/late-headers"]) == 2
     # the endless body was cut at the cap, not read on
     assert MAX_BYTES <= faulty.served["endless"] < 20 * MAX_BYTES
+    # a body trickling in forever: cut at the whole-response deadline, not retried
+    assert len(faulty.hits["/trickle"]) == 1
     # 500s: retried once (retries = 1), then failed
     assert len(faulty.hits["/error"]) == 2
     # a redirect loop: stopped after max_redirects
