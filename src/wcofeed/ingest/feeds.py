@@ -10,6 +10,7 @@ import calendar
 import contextlib
 import html
 import json
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -17,15 +18,49 @@ from typing import Any
 import feedparser  # type: ignore[import-untyped]
 
 from wcofeed.ingest.build import Entry, PageContext, ParseError, ParseResult, build_items
+from wcofeed.ingest.dates import MIN_YEAR
 from wcofeed.ingest.identity import absolute_url
 from wcofeed.ingest.language import declared_language
 
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 
-def _when(entry: Any) -> datetime | None:
+
+def _char_ref(match: re.Match[bytes]) -> bytes:
+    digits = match[1] or match[2]
+    if len(digits) <= 8:
+        value = int(digits, 16 if match[1] else 10)
+        if value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF:
+            return match[0]
+    return b"&#xFFFD;"
+
+
+def _safe_char_refs(body: bytes) -> bytes:
+    """feedparser's loose parser raises on `&#xD800;` or `&#99999999;`, losing the whole
+    feed; such a reference becomes U+FFFD, as an HTML parser makes it."""
+    return _CHAR_REF.sub(_char_ref, body) if b"&#" in body else body
+
+
+def _plausible(when: datetime, now: datetime) -> datetime | None:
+    """`when` in UTC if its year is one a feed can mean (see `dates.MIN_YEAR`), else None."""
+    try:
+        when = when.astimezone(UTC)
+    except OverflowError:
+        return None
+    return when if MIN_YEAR <= when.year <= now.year + 10 else None
+
+
+def _when(entry: Any, now: datetime) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        value: time.struct_time | None = entry.get(key)
+        # dict.get: feedparser's own get maps a missing updated_parsed to published_parsed
+        # with a DeprecationWarning; the published one was already tried.
+        value: time.struct_time | None = dict.get(entry, key)
         if value is not None:
-            return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            try:
+                when = datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (ValueError, OverflowError, OSError):
+                continue
+            if (plausible := _plausible(when, now)) is not None:
+                return plausible
     return None
 
 
@@ -40,18 +75,20 @@ def parse_feed(body: bytes, ctx: PageContext) -> ParseResult:
     """Items of one feed document; an HTML page or garbage raises ParseError."""
     if body.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         return parse_json_feed(body, ctx)
-    parsed = feedparser.parse(body, sanitize_html=False, resolve_relative_uris=False)
+    parsed = feedparser.parse(
+        _safe_char_refs(body), sanitize_html=False, resolve_relative_uris=False
+    )
     if not parsed.version and not parsed.entries:
         reason = parsed.get("bozo_exception") or "no RSS, Atom or JSON Feed root element"
         hint = " (it looks like an HTML page)" if b"<html" in body[:4096].lower() else ""
         raise ParseError(f"source {ctx.source.id}: not a feed{hint}: {reason}")
     feed_language = declared_language(parsed.feed.get("language"), "")
     ctx.language = feed_language
-    base = str(parsed.feed.get("link") or ctx.page_url)
+    base = absolute_url(str(parsed.feed.get("link") or ""), ctx.page_url) or ctx.page_url
     entries: list[Entry] = []
     for raw in parsed.entries:
         link = str(raw.get("link") or "")
-        published = _when(raw)
+        published = _when(raw, ctx.now)
         entries.append(
             Entry(
                 title=str(raw.get("title", "")),
@@ -82,16 +119,16 @@ def parse_json_feed(body: bytes, ctx: PageContext) -> ParseResult:
     if not isinstance(data, dict) or "jsonfeed.org" not in str(data.get("version", "")):
         raise ParseError(f"source {ctx.source.id}: not a JSON Feed (no jsonfeed.org version)")
     ctx.language = declared_language(data.get("language"), "")
-    base = str(data.get("home_page_url") or ctx.page_url)
+    base = absolute_url(str(data.get("home_page_url") or ""), ctx.page_url) or ctx.page_url
     entries = [
-        _json_entry(raw, base, ctx.language)
+        _json_entry(raw, base, ctx.language, ctx.now)
         for raw in data.get("items") or []
         if isinstance(raw, dict)
     ]
     return build_items(entries, ctx)
 
 
-def _json_entry(raw: dict[str, Any], base: str, language: str | None) -> Entry:
+def _json_entry(raw: dict[str, Any], base: str, language: str | None, now: datetime) -> Entry:
     published: datetime | None = None
     stamp = raw.get("date_published") or raw.get("date_modified")
     if isinstance(stamp, str):
@@ -99,6 +136,7 @@ def _json_entry(raw: dict[str, Any], base: str, language: str | None) -> Entry:
             published = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
             if published.tzinfo is None:
                 published = published.replace(tzinfo=UTC)
+            published = _plausible(published, now)
     link = str(raw.get("url") or raw.get("external_url") or "")
     summary = raw.get("content_html") or html.escape(str(raw.get("content_text") or ""))
     return Entry(

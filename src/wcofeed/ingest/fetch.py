@@ -3,7 +3,11 @@
 Per host: at most `per_host_concurrency` requests in flight and `per_host_delay`
 seconds between two starts. Conditional GET sends the stored ETag / Last-Modified so an
 unchanged page costs a 304. Timeouts and 5xx answers are retried with doubling
-backoff; 4xx, refused connections, redirect loops and oversized bodies fail at once.
+backoff; a 429 is retried after the delay its Retry-After asks for (up to
+`MAX_RETRY_AFTER`, beyond which the source fails now and its next run tries again);
+other 4xx, refused connections, redirect loops, oversized bodies and bodies still
+arriving at `response_deadline` fail at once.
+Names under the reserved `.invalid` domain (RFC 6761) fail without asking DNS.
 Local files (the bundled snapshots) are read from disk under the same size cap, their
 mtime standing in for Last-Modified.
 """
@@ -11,17 +15,32 @@ mtime standing in for Last-Modified.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from email.utils import formatdate
+from datetime import UTC, datetime
+from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import DefaultResolver
 
 from wcofeed.config import FetchSettings
+
+#: Longest Retry-After (seconds) a fetch waits for; a longer one fails the fetch now.
+MAX_RETRY_AFTER = 60.0
+#: A whole response may take this many read timeouts (after connecting), so a body that
+#: trickles in just fast enough to dodge `read_timeout` still ends.
+_READS_PER_RESPONSE = 10
+
+
+def response_deadline(settings: FetchSettings) -> float:
+    """Seconds one attempt may take from connecting to the last byte of the body."""
+    return settings.connect_timeout + _READS_PER_RESPONSE * settings.read_timeout
 
 
 class FetchError(Exception):
@@ -51,7 +70,42 @@ class _Host:
 
 
 class _Retryable(Exception):
-    pass
+    def __init__(self, reason: str, delay: float | None = None) -> None:
+        super().__init__(reason)
+        self.delay = delay
+
+
+class _ReservedNamesResolver(AbstractResolver):
+    """RFC 6761: `.invalid` never resolves, so say so at once instead of asking DNS."""
+
+    def __init__(self) -> None:
+        self._inner = DefaultResolver()
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if host.rstrip(".").lower().rsplit(".", 1)[-1] == "invalid":
+            raise OSError(socket.EAI_NONAME, "reserved .invalid name never resolves")
+        return await self._inner.resolve(host, port, family)
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a Retry-After header asks for (delta-seconds or an HTTP date), if readable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 class Fetcher:
@@ -78,7 +132,10 @@ class Fetcher:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
-            self._session = aiohttp.ClientSession(headers={"User-Agent": self.settings.user_agent})
+            self._session = aiohttp.ClientSession(
+                headers={"User-Agent": self.settings.user_agent},
+                connector=aiohttp.TCPConnector(resolver=_ReservedNamesResolver()),
+            )
         return self._session
 
     async def fetch(
@@ -95,7 +152,8 @@ class Fetcher:
             except _Retryable as exc:
                 if attempt >= self.settings.retries:
                     raise FetchError(f"{url}: {exc} (after {attempt + 1} attempts)") from None
-                await asyncio.sleep(self.settings.backoff * 2**attempt)
+                delay = exc.delay if exc.delay is not None else self.settings.backoff * 2**attempt
+                await asyncio.sleep(delay)
                 attempt += 1
 
     @asynccontextmanager
@@ -117,8 +175,9 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
+        whole = response_deadline(settings)
         timeout = aiohttp.ClientTimeout(
-            total=None, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
+            total=whole, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
         )
         try:
             async with self._client().get(
@@ -130,6 +189,8 @@ class Fetcher:
                     )
                 if response.status >= 500:
                     raise _Retryable(f"server error HTTP {response.status}")
+                if response.status == 429:
+                    raise self._too_many(url, response)
                 if response.status >= 400:
                     raise FetchError(f"{url}: HTTP {response.status} {response.reason or ''}")
                 body = await self._read_capped(url, response)
@@ -146,10 +207,33 @@ class Fetcher:
             raise FetchError(
                 f"{url}: more than {settings.max_redirects} redirects (a redirect loop?)"
             ) from None
+        except aiohttp.ConnectionTimeoutError:
+            raise _Retryable(
+                f"timed out connecting (connect_timeout {settings.connect_timeout:g} s)"
+            ) from None
+        except aiohttp.ServerTimeoutError:
+            raise _Retryable(
+                f"timed out waiting for the server (read_timeout {settings.read_timeout:g} s)"
+            ) from None
         except TimeoutError:
-            raise _Retryable("timed out") from None
+            raise FetchError(
+                f"{url}: response not complete after {whole:g} s "
+                f"(connect_timeout + {_READS_PER_RESPONSE} x read_timeout)"
+            ) from None
         except aiohttp.ClientError as exc:
             raise FetchError(f"{url}: {exc}") from None
+
+    def _too_many(self, url: str, response: aiohttp.ClientResponse) -> Exception:
+        """A retry after the Retry-After delay (backoff when none), or a failure if too long."""
+        asked = response.headers.get("Retry-After")
+        delay = retry_after(asked)
+        if delay is not None and delay > MAX_RETRY_AFTER:
+            return FetchError(
+                f"{url}: HTTP 429 Too Many Requests, Retry-After {asked} "
+                f"is longer than {MAX_RETRY_AFTER:g} s; the next run tries again"
+            )
+        shown = f" (Retry-After {delay:g} s)" if delay is not None else ""
+        return _Retryable(f"HTTP 429 Too Many Requests{shown}", delay)
 
     async def _read_capped(self, url: str, response: aiohttp.ClientResponse) -> bytes:
         cap = self.settings.max_bytes

@@ -14,6 +14,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 from wcofeed.ingest.build import PageContext, ParseError, ParseResult, build_items
 from wcofeed.ingest.charset import decode_body
 from wcofeed.ingest.feeds import parse_feed
+from wcofeed.ingest.identity import absolute_url
 from wcofeed.ingest.language import declared_language, fallback_language
 from wcofeed.ingest.profiles import Profile, extract
 from wcofeed.ingest.profiles.css import from_selectors
@@ -57,10 +58,11 @@ def choose_profile(tree: HTMLParser, ctx: PageContext) -> Profile:
 
 
 def _base_url(tree: HTMLParser, page_url: str) -> str:
-    """Where relative links point: <base>, else the page; a local snapshot's canonical."""
+    """Where relative links point: <base> (itself relative to the page), else the page;
+    a local snapshot's canonical."""
     base = tree.css_first("base[href]")
     if base is not None and base.attributes.get("href"):
-        return str(base.attributes["href"])
+        return absolute_url(str(base.attributes["href"]), page_url) or page_url
     if not page_url.startswith(("http://", "https://")):
         canonical = tree.css_first('link[rel="canonical"][href]')
         if canonical is not None and canonical.attributes.get("href"):

@@ -7,8 +7,17 @@ link, a hash of source, title and date stands in (the `urn:wcofeed:` form).
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
+
+# What browsers strip from an href before reading it (WHATWG URL: C0 controls and space
+# at either end, tabs and newlines anywhere); controls left inside get percent-encoded.
+_EDGE = re.compile(r"^[\x00-\x20]+|[\x00-\x20]+$")
+_TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# A relative result ("") stays: a local snapshot's links resolve against a file path.
+_LINK_SCHEMES = ("http", "https", "")
 
 _TRACKING_PREFIXES = ("utm_", "mc_", "pk_", "hsa_")
 _TRACKING = frozenset(
@@ -28,8 +37,21 @@ _TRACKING = frozenset(
 
 
 def absolute_url(href: str, base: str) -> str:
-    """`href` resolved against the page it appeared on."""
-    return urljoin(base, href.strip())
+    """`href` resolved against the page it appeared on; "" when it is no web link.
+
+    Browsers drop tabs and newlines inside an href (so "java<newline>script:" is javascript:),
+    and a malformed one ("http://[::1") must cost only its item's link, not the page.
+    Controls left in the path are percent-encoded so the link still leads somewhere.
+    """
+    href = _EDGE.sub("", _TAB_OR_NEWLINE.sub("", href))
+    try:
+        url = urljoin(base, href)
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        return ""
+    if scheme not in _LINK_SCHEMES:
+        return ""
+    return _URL_CONTROL.sub(lambda m: quote(m[0], safe="", errors="replace"), url)
 
 
 def canonical_url(url: str) -> str:

@@ -57,6 +57,11 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+def xml_safe_url(url: str) -> str:
+    """`url` with the characters XML cannot carry percent-encoded, so the link still works."""
+    return _NOT_XML.sub(lambda m: quote(m[0], safe="", errors="replace"), url)
+
+
 def sanitise_html(fragment: str) -> str:
     """Item HTML with scripts, styles, handlers and unknown tags removed."""
     return xml_safe(nh3.clean(fragment, link_rel="noopener noreferrer nofollow"))
@@ -246,9 +251,10 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
         fe: FeedEntry = fg.add_entry(order="append")
         fe.wcofeed.entry = entry
         fe.id(entry.id)
-        fe.guid(entry.id, permalink=entry.id == entry.item.url)
+        link = xml_safe_url(entry.item.url)
+        fe.guid(entry.id, permalink=entry.id == link)
         fe.title(entry.title)
-        fe.link(href=entry.item.url, rel="alternate", type="text/html")
+        fe.link(href=link, rel="alternate", type="text/html")
         fe.summary(entry.text or entry.title, type="text")
         if entry.html:
             fe.content(entry.html, type="html")
