@@ -82,6 +82,11 @@ class FetchSettings:
     )
     connect_timeout: float = _opt(10.0, "Seconds to wait for a connection.")
     read_timeout: float = _opt(30.0, "Seconds to wait between bytes of a response.")
+    total_timeout: float = _opt(
+        300.0,
+        "Seconds one attempt may take in all, so a body that trickles in just fast enough "
+        "to dodge read_timeout still ends.",
+    )
     max_bytes: int = _opt(10_000_000, "Largest response body accepted, in bytes.")
     retries: int = _opt(2, "Retries after a timeout or a 5xx answer.")
     backoff: float = _opt(1.0, "First retry delay in seconds; doubles each retry.")

@@ -184,6 +184,7 @@ def faults_settings(
 [fetch]
 connect_timeout = 1.0
 read_timeout = {READ_TIMEOUT}
+total_timeout = 6.0
 max_bytes = {MAX_BYTES}
 retries = 1
 backoff = 0.1

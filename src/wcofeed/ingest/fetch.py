@@ -6,7 +6,7 @@ unchanged page costs a 304. Timeouts and 5xx answers are retried with doubling
 backoff; a 429 is retried after the delay its Retry-After asks for (up to
 `MAX_RETRY_AFTER`, beyond which the source fails now and its next run tries again);
 other 4xx, refused connections, redirect loops, oversized bodies and bodies still
-arriving at `response_deadline` fail at once.
+arriving at `total_timeout` fail at once.
 Names under the reserved `.invalid` domain (RFC 6761) fail without asking DNS.
 Local files (the bundled snapshots) are read from disk under the same size cap, their
 mtime standing in for Last-Modified.
@@ -33,14 +33,6 @@ from wcofeed.config import FetchSettings
 
 #: Longest Retry-After (seconds) a fetch waits for; a longer one fails the fetch now.
 MAX_RETRY_AFTER = 60.0
-#: A whole response may take this many read timeouts (after connecting), so a body that
-#: trickles in just fast enough to dodge `read_timeout` still ends.
-_READS_PER_RESPONSE = 10
-
-
-def response_deadline(settings: FetchSettings) -> float:
-    """Seconds one attempt may take from connecting to the last byte of the body."""
-    return settings.connect_timeout + _READS_PER_RESPONSE * settings.read_timeout
 
 
 class FetchError(Exception):
@@ -175,7 +167,7 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        whole = response_deadline(settings)
+        whole = settings.total_timeout
         timeout = aiohttp.ClientTimeout(
             total=whole, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
         )
@@ -217,8 +209,7 @@ class Fetcher:
             ) from None
         except TimeoutError:
             raise FetchError(
-                f"{url}: response not complete after {whole:g} s "
-                f"(connect_timeout + {_READS_PER_RESPONSE} x read_timeout)"
+                f"{url}: response not complete after {whole:g} s (total_timeout)"
             ) from None
         except aiohttp.ClientError as exc:
             raise FetchError(f"{url}: {exc}") from None
