@@ -30,7 +30,6 @@ from lxml import etree, html
 
 from tests.conftest import REPO, SmtpServer
 from wcofeed.digest.select import due_leads
-from wcofeed.models import Deadline
 from wcofeed.store import open_store
 from wcofeed.store.base import ItemQuery, Subscriber
 
