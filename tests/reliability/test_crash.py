@@ -5,11 +5,13 @@ reached the SMTP sink under exactly one Message-ID."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from pathlib import Path
 
 from tests.conftest import SmtpServer
 from tests.reliability.crash_helpers import COMMANDS, Harness, verify
+from wcofeed.store import open_store
 
 ROUNDS = 25
 KILLS_PER_ROUND = 2
@@ -39,3 +41,28 @@ def test_random_sigkills_lose_and_double_nothing(tmp_path: Path, smtp_server: Sm
         f" {found.due_reminders} due reminders in {found.distinct_message_ids} emails,"
         f" {found.raw_duplicates} raw duplicate deliveries, {tally.seconds:.0f} s"
     )
+
+
+def test_the_checks_catch_a_torn_feed_a_lost_item_and_a_missing_email(
+    tmp_path: Path, smtp_server: SmtpServer
+) -> None:
+    """The verifier is not vacuous: damage of each kind it looks for is reported."""
+    smtp_server.start()
+    harness = Harness(tmp_path / "run", smtp_server, random.Random(SEED))
+    harness.soak(rounds=2, kills_each=0)
+    assert verify(harness, tmp_path / "clean").problems == []
+
+    feed = harness.root / "feeds" / "en" / "all.atom"
+    feed.write_bytes(feed.read_bytes()[:-40])
+    lost = str(harness.manual[0]["url"])
+    asyncio.run(_delete_item(harness.database, lost))
+    dropped = harness.smtp.recorder.received.pop()
+    problems = "\n".join(verify(harness, tmp_path / "damaged").problems)
+    assert "feeds/en/all.atom" in problems
+    assert f"item lost: {lost}" in problems
+    assert f"reminder never delivered: ('{dropped.recipient}'" in problems
+
+
+async def _delete_item(database: Path, guid: str) -> None:
+    async with await open_store(database) as store:
+        assert await store.delete_item(guid)
