@@ -55,7 +55,9 @@ def main() -> int:
     print(f"rounds: {tally.rounds}, seed {args.seed}")
     for name in COMMANDS:
         print(
-            f"{name:8} kills {tally.kills[name]:5}  completed runs {tally.completed[name]:5}"
+            f"{name:8} kills {tally.kills[name]:5}"
+            f" (after it wrote: {tally.kills_after_writing[name]:5})"
+            f"  completed runs {tally.completed[name]:5}"
             f"  finished before its kill moment {tally.finished_before_kill[name]:4}"
         )
     print(f"integrity_check: {found.integrity}")

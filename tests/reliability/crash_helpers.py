@@ -54,6 +54,8 @@ class Tally:
     kills: Counter[str] = field(default_factory=Counter)
     completed: Counter[str] = field(default_factory=Counter)
     finished_before_kill: Counter[str] = field(default_factory=Counter)
+    #: Kills of a run that had already changed the database, a feed file or the sink.
+    kills_after_writing: Counter[str] = field(default_factory=Counter)
     rounds: int = 0
     seconds: float = 0.0
 
@@ -199,10 +201,20 @@ type = "json"
             raise AssertionError(f"{process.args} exited {process.returncode}:\n{out.decode()}")
         return time.monotonic() - started
 
+    def _footprint(self) -> tuple[int, ...]:
+        """Changes whenever a run writes the database, a feed file or an email."""
+        files = [self.database, self.database.with_name(self.database.name + "-wal")]
+        files.extend((self.root / "feeds").rglob("*"))
+        stamps = [p.stat().st_mtime_ns for p in files if p.exists()]
+        return (len(self.smtp.recorder.received), len(stamps), max(stamps, default=0))
+
     def _attempt(self, name: str, args: tuple[str, ...]) -> None:
-        """Start the command and SIGKILL it at a random moment of a typical run."""
+        """Start the command and SIGKILL it at a random moment of the second half of its
+        last run's length (the first half is mostly interpreter start-up)."""
         window = self.durations.get(name, 1.0)
-        delay = self.rng.uniform(0.25, 1.0) * window
+        delay = self.rng.uniform(0.5, 1.0) * window
+        before = self._footprint()
+        started = time.monotonic()
         process = self._command(*args)
         try:
             process.wait(timeout=delay)
@@ -210,11 +222,14 @@ type = "json"
             process.send_signal(signal.SIGKILL)
             process.wait()
             self.tally.kills[name] += 1
+            self.tally.kills_after_writing[name] += self._footprint() != before
         else:
             if process.returncode != 0:
                 assert process.stdout is not None
                 raise AssertionError(f"{name} exited {process.returncode}: {process.stdout.read()}")
             self.tally.finished_before_kill[name] += 1
+            # A run with less left to do (a restart) is shorter: aim within it next time.
+            self.durations[name] = time.monotonic() - started
         if process.stdout is not None:
             process.stdout.close()
 
@@ -235,7 +250,7 @@ type = "json"
                 args = ("digest", "--now", now.isoformat())
             target = self.tally.kills[name] + kills_each
             tries = 0
-            while self.tally.kills[name] < target and tries < 4 * kills_each:
+            while self.tally.kills[name] < target and tries < 20 * kills_each:
                 self._attempt(name, args)
                 tries += 1
             self._complete(name, args)

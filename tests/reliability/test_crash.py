@@ -25,6 +25,8 @@ def test_random_sigkills_lose_and_double_nothing(tmp_path: Path, smtp_server: Sm
     for name in COMMANDS:
         assert tally.kills[name] >= 50, (name, tally)
         assert tally.completed[name] == ROUNDS
+        # Kills must land in real work, not only in interpreter start-up.
+        assert tally.kills_after_writing[name] >= 5, (name, tally)
 
     found = verify(harness, tmp_path / "reference")
     assert found.problems == []
@@ -35,7 +37,8 @@ def test_random_sigkills_lose_and_double_nothing(tmp_path: Path, smtp_server: Sm
     assert found.due_reminders >= 100
     assert found.distinct_message_ids <= found.emails_received
     print(
-        f"\nkills {dict(tally.kills)}, finished before the kill {dict(tally.finished_before_kill)},"
+        f"\nkills {dict(tally.kills)}, after writing {dict(tally.kills_after_writing)},"
+        f" finished before the kill {dict(tally.finished_before_kill)},"
         f" {found.items} items, {found.feed_files} feed files"
         f" ({found.leftover_temp_files} leftover temp files),"
         f" {found.due_reminders} due reminders in {found.distinct_message_ids} emails,"
