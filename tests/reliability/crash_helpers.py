@@ -74,6 +74,12 @@ class Harness:
     subscribers: list[Subscriber] = field(default_factory=list)
     #: Every (address, guid, lead) that some round was due to remind.
     due: set[ReminderKey] = field(default_factory=set)
+    #: Draws the data apart from the kill moments, so a seed gives the same data
+    #: however many restarts the machine's speed causes.
+    data_rng: random.Random = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.data_rng = random.Random(self.rng.getrandbits(64))
 
     @property
     def config(self) -> Path:
@@ -137,7 +143,7 @@ type = "json"
                 "published": now.date().isoformat(),
             }
             if k < 2:
-                closes = now + timedelta(hours=self.rng.uniform(6, 240))
+                closes = now + timedelta(hours=self.data_rng.uniform(6, 240))
                 entry["deadline"] = {
                     "date": closes.date().isoformat(),
                     "time": "17:00",
@@ -145,7 +151,7 @@ type = "json"
                 }
                 entry["kind"] = "call"
             self.manual.append(entry)
-        edited = self.manual[self.rng.randrange(len(self.manual))]
+        edited = self.manual[self.data_rng.randrange(len(self.manual))]
         edited["summary"] = f"Edited in round {round_no}."
         self._write_manual()
         page = self.root / PAGES["home"][0]
@@ -158,7 +164,7 @@ type = "json"
         added = [
             Subscriber(
                 email=f"reader{len(self.subscribers) + i}@example.org",
-                lead_days=self.rng.choice(LEAD_CHOICES),
+                lead_days=self.data_rng.choice(LEAD_CHOICES),
                 status="active",
             )
             for i in range(2)
@@ -198,7 +204,7 @@ type = "json"
         started = time.monotonic()
         out, _ = process.communicate(timeout=120)
         if process.returncode != 0:
-            raise AssertionError(f"{process.args} exited {process.returncode}:\n{out.decode()}")
+            raise AssertionError(f"{process.args!r} exited {process.returncode}:\n{out.decode()}")
         return time.monotonic() - started
 
     def _footprint(self) -> tuple[int, ...]:
@@ -226,7 +232,8 @@ type = "json"
         else:
             if process.returncode != 0:
                 assert process.stdout is not None
-                raise AssertionError(f"{name} exited {process.returncode}: {process.stdout.read()}")
+                output = process.stdout.read().decode()
+                raise AssertionError(f"{name} exited {process.returncode}: {output}")
             self.tally.finished_before_kill[name] += 1
             # A run with less left to do (a restart) is shorter: aim within it next time.
             self.durations[name] = time.monotonic() - started
@@ -380,7 +387,7 @@ def verify(harness: Harness, reference: Path) -> Findings:
 
     received = harness.smtp.recorder.received
     found.emails_received = len(received)
-    ids = Counter()
+    ids: Counter[str] = Counter()
     coverage: dict[ReminderKey, set[str]] = defaultdict(set)
     for mail in received:
         message = message_from_bytes(mail.data, policy=default_policy)
