@@ -1,7 +1,8 @@
 """SMTP faults the digest must survive, each against a loopback server we control:
 greylisting at RCPT, a 5xx after DATA for one address, the connection dropped in the
 middle of DATA or before the reply to it, a slow server inside and beyond
-`smtp.timeout`, and `wcofeed digest` with the server down for a round.
+`smtp.timeout`, a busy server closing with 421 at the greeting, and `wcofeed digest`
+with the server down for a round.
 
 Faults already covered in tests/digest/test_run.py are not repeated here: 451 after
 DATA (retried within the run, and deferred to the next run), 550 at RCPT for one
@@ -221,12 +222,20 @@ class RawSmtp:
 
     drop_inside_data: int = 0
     drop_before_reply: int = 0
+    #: Connections greeted with 421 (too busy) and closed at once.
+    busy_greetings: int = 0
     received: list[Received] = field(default_factory=list)
     partial: list[bytes] = field(default_factory=list)
     port: int = 0
 
     async def session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         rcpt = ""
+        if self.busy_greetings > 0:
+            self.busy_greetings -= 1
+            writer.write(b"421 4.7.0 too many connections, try later\r\n")
+            await writer.drain()
+            writer.close()
+            return
         writer.write(b"220 raw.example.org ESMTP\r\n")
         try:
             while line := await reader.readline():
@@ -304,6 +313,17 @@ async def test_hang_up_before_the_reply_to_data_resends_under_the_same_message_i
     # The server kept the copy it never confirmed; the retry reuses its Message-ID.
     assert sorted(ids.values()) == [1, 1, 2]
     assert_each_reader_once(raw_smtp.received)
+
+
+async def test_a_busy_server_closing_with_421_at_the_greeting_is_retried(
+    readers: Store, configure: Configure, raw_smtp: RawSmtp
+) -> None:
+    raw_smtp.busy_greetings = 2
+    report = await run_digest(readers, configure(raw_smtp.port), NOW)
+    assert raw_smtp.busy_greetings == 0
+    assert (report.sent, report.deferred) == (3, 0)
+    assert_each_reader_once(raw_smtp.received)
+    assert sum(message_ids(raw_smtp.received).values()) == 3
 
 
 def test_digest_command_with_the_server_down_exits_1_then_sends_everything(
