@@ -30,7 +30,7 @@ def test_random_sigkills_lose_and_double_nothing(tmp_path: Path, smtp_server: Sm
         assert tally.kills[name] >= 50, (name, tally)
         assert tally.completed[name] == ROUNDS
         # Kills must land in real work, not only in interpreter start-up.
-        assert tally.kills_after_writing[name] >= 5, (name, tally)
+        assert tally.kills_after_writing[name] >= 3, (name, tally)
 
     found = verify(harness, tmp_path / "reference")
     assert found.problems == []
