@@ -39,7 +39,6 @@ def test_random_sigkills_lose_and_double_nothing(tmp_path: Path, smtp_server: Sm
     assert found.items >= 60 + 3 * ROUNDS
     assert found.feed_files >= 50
     assert found.due_reminders >= 100
-    assert found.distinct_message_ids <= found.emails_received
     print(
         f"\nkills {dict(tally.kills)}, after writing {dict(tally.kills_after_writing)},"
         f" finished before the kill {dict(tally.finished_before_kill)},"
