@@ -10,7 +10,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
+
+#: No feed write takes this long: an older temporary file was left by a killed writer.
+STALE_TEMP_SECONDS = 3600.0
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -32,3 +36,17 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             os.unlink(tmp)
         raise
     return True
+
+
+def remove_stale_temp_files(root: Path, older_than: float = STALE_TEMP_SECONDS) -> int:
+    """Delete temporary files that a writer killed between creating and renaming them
+    left behind (they would pile up in the served folder); younger ones may belong to
+    a write in progress and are kept. Returns how many were removed."""
+    cutoff = time.time() - older_than
+    removed = 0
+    for tmp in root.rglob(".*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            if tmp.is_file() and tmp.stat().st_mtime < cutoff:
+                tmp.unlink()
+                removed += 1
+    return removed

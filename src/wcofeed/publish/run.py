@@ -19,7 +19,7 @@ from wcofeed.config import Settings
 from wcofeed.models import UpsertOutcome, UpsertResult
 from wcofeed.publish import messages
 from wcofeed.publish.build import EntryMemo, file_name, file_url, spec_doc
-from wcofeed.publish.files import write_if_changed
+from wcofeed.publish.files import remove_stale_temp_files, write_if_changed
 from wcofeed.publish.ics import render_ics
 from wcofeed.publish.index import render_index
 from wcofeed.publish.listing import listing
@@ -151,6 +151,8 @@ async def publish_all(
     groups = listing(settings, specs)
     put("index.html", render_index(settings, groups))
     put("feeds.opml", render_opml(settings, groups))
+    if touched is None:
+        remove_stale_temp_files(root)
     if settings.publish.websub_hub and changed_urls:
         report.ping_errors = await ping_hub(settings.publish.websub_hub, changed_urls)
         report.pinged = changed_urls
