@@ -228,6 +228,14 @@ class Settings:
             return self.site.templates_dir
         return Path(__file__).resolve().parents[2] / "templates"
 
+    def topic_label(self, slug: str, language: str) -> str:
+        """A topic's label in `language` (or its base language), else English, else the slug."""
+        topic = self.topics.get(slug)
+        if topic is None:
+            return slug
+        labels = topic.labels
+        return labels.get(language) or labels.get(language.split("-")[0]) or labels.get("en", slug)
+
     def source(self, source_id: str) -> SourceSettings:
         for source in self.sources:
             if source.id == source_id:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _babel_date
 from babel.dates import format_timedelta
 
@@ -50,3 +51,13 @@ def format_in(delta: timedelta, language: str) -> str:
 
 def _locale(language: str) -> str:
     return language.replace("-", "_") if language else FALLBACK
+
+
+def language_name(language: str, in_language: str | None = None) -> str:
+    """`français` (in its own words by default), `French` (named in English): from babel."""
+    try:
+        locale = Locale.parse(_locale(language))
+        name = locale.get_display_name(_locale(in_language or language))
+    except (UnknownLocaleError, ValueError):
+        return language
+    return name or language

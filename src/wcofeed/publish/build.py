@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from wcofeed.config import Settings
+from wcofeed.i18n import language_name
 from wcofeed.models import Item
 from wcofeed.publish import messages
 from wcofeed.publish.render import Entry, FeedDoc, make_entry
@@ -31,7 +32,7 @@ def file_url(settings: Settings, spec: FeedSpec, fmt: Format) -> str:
 
 
 def topic_labels(settings: Settings, words: str) -> dict[str, str]:
-    return {slug: messages.topic_label(settings, slug, words) for slug in settings.topics}
+    return {slug: settings.topic_label(slug, words) for slug in settings.topics}
 
 
 #: Entries already prepared in one publish run, by item version and feed language: an
@@ -58,7 +59,7 @@ def entries(
 def spec_title(settings: Settings, spec: FeedSpec) -> str:
     """What the feed lists, in its language: `Calls for applications`, `Topic: Origin`."""
     if spec.section == "topic":
-        label = messages.topic_label(settings, spec.topic, spec.language)
+        label = settings.topic_label(spec.topic, spec.language)
         return messages.text(spec.language, "topic", topic=label)
     return messages.text(spec.language, spec.section)
 
@@ -67,7 +68,7 @@ def describe(settings: Settings, what: str, words: str, language: str | None) ->
     site = settings.site.title
     if language is None:
         return messages.text(words, "description_any", what=what, site=site)
-    name = messages.language_name(language, words)
+    name = language_name(language, words)
     return messages.text(words, "description", what=what, site=site, language_name=name)
 
 

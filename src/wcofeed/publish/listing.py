@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wcofeed.config import Settings
+from wcofeed.i18n import language_name
 from wcofeed.publish import messages
 from wcofeed.publish.build import file_name, file_url, spec_title
 from wcofeed.publish.specs import FeedSpec, Format
@@ -68,7 +69,7 @@ def listing(settings: Settings, specs: Sequence[FeedSpec]) -> list[LanguageGroup
             for spec in specs
             if spec.language == language
         )
-        name = messages.language_name(language)
+        name = language_name(language)
         heading = messages.text(language, "language_heading", language_name=name)
         groups.append(LanguageGroup(language, heading, feeds))
     return groups

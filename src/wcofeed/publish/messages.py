@@ -6,10 +6,7 @@ new topic needs no code change. Language names come from babel.
 
 from __future__ import annotations
 
-from babel import Locale, UnknownLocaleError
-
-from wcofeed.config import Settings
-from wcofeed.i18n import FALLBACK, Catalog
+from wcofeed.i18n import Catalog
 
 CATALOG = Catalog(
     {
@@ -81,22 +78,3 @@ CATALOG = Catalog(
 
 def text(language: str, key: str, **values: object) -> str:
     return CATALOG.get(language, key, **values)
-
-
-def topic_label(settings: Settings, slug: str, language: str) -> str:
-    """The configured label of a topic in `language`, else English, else the slug."""
-    topic = settings.topics.get(slug)
-    if topic is None:
-        return slug
-    base = language.split("-")[0]
-    return topic.labels.get(language) or topic.labels.get(base) or topic.labels.get(FALLBACK, slug)
-
-
-def language_name(language: str, in_language: str | None = None) -> str:
-    """`French` (in English), `français` (in French): a language named in another."""
-    try:
-        locale = Locale.parse(language.replace("-", "_"))
-        name = locale.get_display_name((in_language or language).replace("-", "_"))
-    except (UnknownLocaleError, ValueError):
-        return language
-    return name or language

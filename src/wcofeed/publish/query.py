@@ -133,7 +133,7 @@ def parse_query(settings: Settings, params: Mapping[str, Iterable[str]]) -> Feed
 
 def _what(settings: Settings, query: FeedQuery, words: str) -> str:
     parts = [messages.text(words, _KIND_WORDS[k]) if k in _KIND_WORDS else k for k in query.kinds]
-    parts += [messages.topic_label(settings, t, words) for t in query.topics]
+    parts += [settings.topic_label(t, words) for t in query.topics]
     if query.q:
         parts.append(f"“{query.q}”")
     return ", ".join(parts) or messages.text(words, "all")

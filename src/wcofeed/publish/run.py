@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from wcofeed.config import Settings
+from wcofeed.i18n import language_name
 from wcofeed.models import UpsertOutcome, UpsertResult
 from wcofeed.publish import messages
 from wcofeed.publish.build import EntryMemo, file_name, file_url, spec_doc
@@ -142,7 +143,7 @@ async def publish_all(
                 spec.language,
                 "calendar_name",
                 site=settings.site.title,
-                language_name=messages.language_name(spec.language),
+                language_name=language_name(spec.language),
             )
             if put(
                 file_name(spec, "ics"), render_ics(name, spec.language, doc.self_url, doc.entries)

@@ -108,13 +108,3 @@ PAGES = Catalog(
         },
     }
 )
-
-#: Each interface language named in itself, for the switcher.
-LANGUAGE_NAMES = {
-    "en": "English",
-    "fr": "Français",
-    "es": "Español",
-    "ru": "Русский",
-    "zh": "中文",
-    "ar": "العربية",
-}

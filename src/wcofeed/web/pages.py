@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from wcofeed.config import Settings
-from wcofeed.i18n import format_day, format_in
+from wcofeed.i18n import format_day, format_in, language_name
 from wcofeed.models import KINDS, Item
 from wcofeed.store import ItemQuery
 from wcofeed.web.app import SETTINGS, STORE, TEMPLATES
-from wcofeed.web.messages import LANGUAGE_NAMES, PAGES
+from wcofeed.web.messages import PAGES
 
 PAGE_SIZE = 20
 CALLS_ON_HOME = 5
@@ -97,11 +97,6 @@ def closes_label(call: Item, today: date, hl: str) -> str:
     return PAGES.get(hl, "closes_in", when=format_in(timedelta(days=days), hl))
 
 
-def _topic_label(settings: Settings, slug: str, hl: str) -> str:
-    labels = settings.topics[slug].labels if slug in settings.topics else {}
-    return labels.get(hl) or labels.get("en") or slug
-
-
 def _render(request: web.Request, template: str, hl: str, **context: Any) -> web.Response:
     settings = request.app[SETTINGS]
     env = request.app[TEMPLATES]
@@ -109,11 +104,11 @@ def _render(request: web.Request, template: str, hl: str, **context: Any) -> web
         lang=hl,
         site_title=settings.site.title,
         t=lambda key, **kw: PAGES.get(hl, key, **kw),
-        topic_label=lambda slug: _topic_label(settings, slug, hl),
+        topic_label=lambda slug: settings.topic_label(slug, hl),
         day=lambda value: format_day(value, hl),
         safe_url=safe_url,
-        languages=[(code, LANGUAGE_NAMES.get(code, code)) for code in settings.site.languages],
-        topics=sorted(settings.topics, key=lambda slug: _topic_label(settings, slug, hl)),
+        languages=[(code, language_name(code)) for code in settings.site.languages],
+        topics=sorted(settings.topics, key=lambda slug: settings.topic_label(slug, hl)),
         kinds=KINDS,
         **context,
     )

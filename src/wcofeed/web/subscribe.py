@@ -24,7 +24,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from babel import Locale, UnknownLocaleError
 
 from wcofeed.config import Settings
 from wcofeed.digest.messages import MESSAGES
@@ -32,6 +31,7 @@ from wcofeed.digest.run import DeliveryError, request_confirmation
 from wcofeed.digest.send import SmtpDownError
 from wcofeed.digest.subscription import FREQUENCIES, SubscriptionError, build_subscriber
 from wcofeed.digest.tokens import MissingSecretError, Purpose, Signer, TokenClaims, TokenError
+from wcofeed.i18n import language_name
 from wcofeed.store.base import Subscriber, SubscriberStatus
 from wcofeed.web.app import SETTINGS, STORE, TEMPLATES
 from wcofeed.web.ratelimit import RateLimiter, retry_after
@@ -122,21 +122,10 @@ def _message_error(request: web.Request, lang: str, text: str) -> web.HTTPBadReq
     )
 
 
-def _language_name(code: str) -> str:
-    """A language in its own words (`français`, `العربية`), or its code if unknown."""
-    try:
-        return str(Locale.parse(code.replace("-", "_")).display_name or code)
-    except (ValueError, UnknownLocaleError):
-        return code
-
-
 def _form_context(settings: Settings, lang: str, subscriber: Subscriber | None) -> dict[str, Any]:
     return {
-        "languages": [(code, _language_name(code)) for code in settings.site.languages],
-        "topics": [
-            (slug, topic.labels.get(lang) or topic.labels["en"])
-            for slug, topic in sorted(settings.topics.items())
-        ],
+        "languages": [(code, language_name(code)) for code in settings.site.languages],
+        "topics": [(slug, settings.topic_label(slug, lang)) for slug in sorted(settings.topics)],
         "frequencies": FREQUENCIES,
         "values": {
             "email": subscriber.email if subscriber else "",
