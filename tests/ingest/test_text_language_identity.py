@@ -91,6 +91,9 @@ def test_topics_match_whole_words_and_defaults() -> None:
     assert matcher.match("New RULES OF ORIGIN guide", ["research"]) == ("origin", "research")
     assert matcher.match("50th session of the tccv") == ("valuation",)
     assert matcher.match("devaluations") == ()
+    assert matcher.match("rules for origin; origin rules") == ()
+    assert matcher.match("the rules of originality") == ()
+    assert matcher.match("rules, of: origin!") == ("origin",)
 
 
 def test_call_cues_by_language_and_config() -> None:

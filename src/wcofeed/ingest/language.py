@@ -48,7 +48,7 @@ _SCRIPTS = {
     "zh": re.compile("[\u4e00-\u9fff]"),
     "ar": re.compile("[\u0600-\u06ff]"),
 }
-_LATIN = re.compile("[A-Za-z]")
+_NOT_LATIN = re.compile("[^A-Za-z]+")
 
 
 def fallback_language(page_text: str) -> str | None:
@@ -81,7 +81,7 @@ def script_agrees(text: str, language: str) -> bool:
     script = _SCRIPTS.get(language)
     if script is None:
         head = text[:120]
-        return len(_LATIN.findall(head)) >= min(20, len(head) // 4) or not text
+        return len(_NOT_LATIN.sub("", head)) >= min(20, len(head) // 4) or not text
     return bool(script.search(text[:400]))
 
 

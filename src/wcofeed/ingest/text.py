@@ -21,7 +21,6 @@ _CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=False, e
 # plus C1 controls, which are legal but never meant in a title, and U+FFFD, which only
 # says that something was already lost.
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd-\uffff]")
-_SPACE = re.compile(r"\s+")
 _MAX_PROBES = 50
 _SHORT = 80
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+(?:[ \t][^\x00-\x7f]+)*")
@@ -52,7 +51,8 @@ def strip_forbidden(text: str) -> str:
 
 def squash(text: str) -> str:
     """One line: runs of whitespace (incl. no-break spaces) become one space."""
-    return _SPACE.sub(" ", text).strip()
+    # str.split() splits on exactly what the regex \s matches, five times faster
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True, slots=True)
