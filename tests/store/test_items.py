@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -37,7 +38,7 @@ async def test_upsert_reports_new_unchanged_changed(store: Store) -> None:
 async def test_item_round_trips_every_field(store: Store) -> None:
     item = make_item(
         kind="call",
-        title="Bourse d’études — appel à candidatures",
+        title="📅 Bourse d’études — appel à candidatures 中文",
         summary="Texte",
         summary_html="<p>Texte</p>",
         language="fr",
@@ -61,6 +62,50 @@ async def test_changed_topics_replace_old_ones(store: Store) -> None:
     assert await store.query_items(ItemQuery(topics=("origin",))) == []
     found = await store.query_items(ItemQuery(topics=("valuation",)))
     assert [i.guid for i in found] == [item.guid]
+
+
+async def test_one_batch_mixes_new_changed_and_unchanged(store: Store) -> None:
+    kept = make_item(guid="kept", topics=("origin",))
+    moved = make_item(guid="moved", topics=("origin",))
+    await store.upsert_items([kept, moved], now=NOW)
+    later = NOW + timedelta(days=1)
+    moved_fr = dataclasses.replace(moved, language="fr", topics=("origin", "valuation"))
+    fresh = make_item(guid="fresh", topics=("valuation",))
+
+    results = await store.upsert_items([fresh, kept, moved_fr], now=later)
+
+    assert [(r.item.guid, r.outcome) for r in results] == [
+        ("fresh", UpsertOutcome.NEW),
+        ("kept", UpsertOutcome.UNCHANGED),
+        ("moved", UpsertOutcome.CHANGED),
+    ]
+    assert results[1].item.last_changed == NOW
+    assert (results[2].item.first_seen, results[2].item.last_changed) == (NOW, later)
+    previous = results[2].previous
+    assert previous is not None and (previous.language, previous.topics) == ("en", ("origin",))
+    # topic rows carry the item's language: the moved item's rows followed it
+    assert [
+        i.guid for i in await store.query_items(ItemQuery(topics=("origin",), languages=("fr",)))
+    ] == ["moved"]
+    assert [
+        i.guid for i in await store.query_items(ItemQuery(topics=("origin",), languages=("en",)))
+    ] == ["kept"]
+    valuation = await store.query_items(ItemQuery(topics=("valuation",)))
+    assert sorted(i.guid for i in valuation) == ["fresh", "moved"]
+
+
+async def test_a_cancelled_upsert_writes_all_or_nothing(store: Store) -> None:
+    items = [make_item(guid=f"bulk-{n}", topics=("origin",)) for n in range(2000)]
+    task = asyncio.create_task(store.upsert_items(items, now=NOW))
+    await asyncio.sleep(0)
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    # the store takes the next write (no transaction left open) ...
+    await store.upsert_item(make_item(guid="after"), now=NOW)
+    # ... and holds the whole batch or none of it
+    assert await store.count_items(ItemQuery()) in (1, 2001)
+    assert await store.count_items(ItemQuery(topics=("origin",))) in (0, 2000)
 
 
 async def test_batch_with_repeated_guid_keeps_last(store: Store) -> None:
