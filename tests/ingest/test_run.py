@@ -23,16 +23,18 @@ T0 = datetime(2025, 2, 15, 9, 0, tzinfo=UTC)
 
 
 class Pages:
-    """Serves the bundled samples with ETags; a page's text can be edited between runs."""
+    """Serves the bundled samples (or pages a test made) with ETags; a page's text can be
+    edited between runs."""
 
     def __init__(self) -> None:
         self.edits: dict[str, tuple[str, str]] = {}
+        self.made: dict[str, str] = {}
         self.hits: Counter[str] = Counter()
 
     async def handle(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
         self.hits[name] += 1
-        body = (SAMPLES / name).read_text("utf-8")
+        body = self.made.get(name) or (SAMPLES / name).read_text("utf-8")
         for old, new in [self.edits[name]] if name in self.edits else []:
             body = body.replace(old, new)
         etag = f'"{hash(body) & 0xFFFFFFFF:x}"'
@@ -140,6 +142,43 @@ async def test_edit_updates_item_and_last_changed(
     # undated items keep the published date they got when first seen
     assert changed.item.published == T0
     assert changed.previous is not None and changed.previous.title == "Guide to Stress Tests"
+
+
+def long_tool_list(count: int) -> str:
+    """A tools list (undated items, like the seeds') long enough to be stored in batches."""
+    items = "".join(
+        f'<li class="tool-item"><h3 class="tool-title">Tool {n}</h3>'
+        f'<div class="tool-text"><p>Guidance number {n}.</p></div>'
+        f'<a class="read-more" href="/en/tools/tool-{n}.aspx">read more</a></li>'
+        for n in range(count)
+    )
+    return f'<html lang="en"><body><ul class="tools-list">{items}</ul></body></html>'
+
+
+async def test_a_long_page_is_stored_in_batches_while_parsed(
+    make_settings: Callable[..., Settings], store: Store, pages: Pages, server: TestServer
+) -> None:
+    pages.made["long.html"] = long_tool_list(2_500)  # two full batches and a partial one
+    url = server.make_url("/long.html")
+    settings = make_settings(
+        f'[[sources]]\nid = "long"\nurl = "{url}"\ntopics = ["procedures-facilitation"]'
+    )
+    (first,) = (await ingest(settings, store, ["long"], now=T0)).sources
+    assert (first.new, first.failed) == (2_500, False)
+    assert (
+        await store.count_items(ItemQuery(source="long", topics=("procedures-facilitation",)))
+        == 2_500
+    )
+
+    pages.edits["long.html"] = ("Tool 500<", "Tool 500, revised<")
+    later = T0 + timedelta(days=1)
+    report = await ingest(settings, store, ["long"], now=later)
+    (second,) = report.sources
+    assert (second.new, second.changed, second.unchanged) == (0, 1, 2_499)
+    (changed,) = report.results
+    assert changed.item.title == "Tool 500, revised"
+    # undated: the item keeps the date it was first seen with, in a batch stored early too
+    assert changed.item.published == T0
 
 
 async def test_all_failed(make_settings: Callable[..., Settings], store: Store) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -60,6 +61,11 @@ class PageContext:
     language: str | None = None
     page_date: date | None = None  # when the page has no dates: its Last-Modified day
     page_url: str = ""
+    # Called with each full batch of items (and the undated guids among them) while the
+    # rest are still being built, so they can be stored meanwhile; the last, partial
+    # batch is only in the result.
+    on_batch: Callable[[list[Item], set[str]], None] | None = None
+    batch_size: int = 1000
 
 
 @dataclass(slots=True)
@@ -90,6 +96,7 @@ def build_items(entries: list[Entry], ctx: PageContext) -> ParseResult:
     newest = max((as_day(p) for _, p in dated if p is not None), default=None)
     page_date = newest or ctx.page_date or ctx.now.date()
     seen: set[str] = set()
+    handed = 0
     for entry, published in dated:
         item = _build_one(entry, published, page_date, ctx, result)
         if item is None or item.guid in seen:
@@ -98,6 +105,10 @@ def build_items(entries: list[Entry], ctx: PageContext) -> ParseResult:
         result.items.append(item)
         if published is None:
             result.undated.add(item.guid)
+        if ctx.on_batch is not None and len(result.items) - handed == ctx.batch_size:
+            batch = result.items[handed:]
+            ctx.on_batch(batch, {i.guid for i in batch if i.guid in result.undated})
+            handed = len(result.items)
     return result
 
 

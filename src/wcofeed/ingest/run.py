@@ -25,7 +25,7 @@ from wcofeed.ingest.html import parse_html
 from wcofeed.ingest.kinds import KindGuesser
 from wcofeed.ingest.manual import parse_manual
 from wcofeed.ingest.topics import TopicMatcher
-from wcofeed.models import UpsertOutcome, UpsertResult
+from wcofeed.models import Item, UpsertOutcome, UpsertResult
 from wcofeed.store import Store
 
 log = logging.getLogger("wcofeed.ingest")
@@ -72,8 +72,9 @@ def parse_body(
     fetched: FetchResult,
     parsers: Parsers,
     now: datetime,
+    on_batch: Callable[[list[Item], set[str]], None] | None = None,
 ) -> ParseResult:
-    """The items in a fetched body, by the source's type."""
+    """The items in a fetched body, by the source's type (see `PageContext.on_batch`)."""
     if source.type == "json":
         return parse_manual(
             fetched.body,
@@ -90,6 +91,7 @@ def parse_body(
         kinds=parsers.kinds,
         page_url=fetched.url,
         page_date=_http_day(fetched.last_modified),
+        on_batch=on_batch,
     )
     if source.type == "feed":
         return parse_feed(fetched.body, ctx)
@@ -105,13 +107,53 @@ def _http_day(value: str | None) -> date | None:
         return None
 
 
-async def _keep_first_seen_dates(store: Store, parsed: ParseResult) -> None:
-    """Undated items keep the `published` they got when first seen, so re-runs match."""
-    for index, item in enumerate(parsed.items):
-        if item.guid in parsed.undated:
+async def _store(
+    store: Store, items: list[Item], undated: set[str], now: datetime
+) -> list[UpsertResult]:
+    """Store items; undated ones keep the `published` they got when first seen."""
+    for index, item in enumerate(items):
+        if item.guid in undated:
             stored = await store.get_item(item.guid)
             if stored is not None:
-                parsed.items[index] = dataclasses.replace(item, published=stored.published)
+                items[index] = dataclasses.replace(item, published=stored.published)
+    return await store.upsert_items(items, now)
+
+
+async def parse_and_store(
+    store: Store,
+    source: SourceSettings,
+    fetched: FetchResult,
+    parsers: Parsers,
+    now: datetime,
+) -> tuple[ParseResult, list[UpsertResult]]:
+    """Parse on a worker thread and store each batch of a long page while the next is
+    parsed: the store's statements run without the GIL, so a second core writes while
+    the first parses. A page that fails half-way keeps the batches already stored."""
+    loop = asyncio.get_running_loop()
+    batches: asyncio.Queue[tuple[list[Item], set[str]] | None] = asyncio.Queue()
+
+    def hand_over(items: list[Item], undated: set[str]) -> None:
+        loop.call_soon_threadsafe(batches.put_nowait, (items, undated))
+
+    async def parse() -> ParseResult:
+        try:
+            return await asyncio.to_thread(parse_body, source, fetched, parsers, now, hand_over)
+        finally:
+            batches.put_nowait(None)  # after the batches: the thread queued them first
+
+    parsing = asyncio.create_task(parse())
+    results: list[UpsertResult] = []
+    handed = 0
+    try:
+        while (batch := await batches.get()) is not None:
+            handed += len(batch[0])
+            results += await _store(store, *batch, now)
+    except BaseException:
+        parsing.cancel()
+        raise
+    parsed = await parsing
+    results += await _store(store, parsed.items[handed:], parsed.undated, now)
+    return parsed, results
 
 
 async def ingest_source(
@@ -136,12 +178,10 @@ async def ingest_source(
             await store.record_fetch_success(source.id, now, fetched.etag, fetched.last_modified)
             log.info("not modified", extra={"fields": {"source": source.id}})
             return report, []
-        parsed = await asyncio.to_thread(parse_body, source, fetched, parsers, now)
+        parsed, results = await parse_and_store(store, source, fetched, parsers, now)
         if not parsed.items:
             parsed.warnings.append(f"source {source.id}: no items found at {url}")
             log.warning("no items found", extra={"fields": {"source": source.id, "url": url}})
-        await _keep_first_seen_dates(store, parsed)
-        results = await store.upsert_items(parsed.items, now)
     except (FetchError, ParseError) as exc:
         return await _failed(store, report, now, str(exc)), []
     except Exception as exc:  # a bug in one source's parsing must not stop the others

@@ -64,7 +64,9 @@ class PageRepair:
     @classmethod
     def for_page(cls, sample: str) -> PageRepair:
         """The re-decoding plan ftfy finds on the page, or on its first line that has one."""
-        candidates = [sample, *(line for line in sample.splitlines() if not line.isascii())]
+        # dict: a one-line sample (most pages' text) is probed once, not twice
+        lines = (line for line in sample.splitlines() if not line.isascii())
+        candidates = list(dict.fromkeys([sample, *lines]))
         for text in candidates[:_MAX_PROBES]:
             steps = tuple(ftfy.fix_encoding_and_explain(text).explanation or ())
             if any(step == "encode" for step, _ in steps):
