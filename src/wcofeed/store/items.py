@@ -79,7 +79,8 @@ _UPDATED = [c for c in _STORED if c not in ("guid", "first_seen", "first_seen_ts
 
 
 def _from_json(column: str) -> str:
-    return f"json_extract(j.value, '$.{column}')"
+    """A column of the batch row `j` (rows are arrays in `_STORED` order, then topics)."""
+    return f"json_extract(j.value, '$[{_STORED.index(column)}]')"
 
 
 _BATCH = f"json_each(?) AS j JOIN items ON items.guid = {_from_json('guid')}"
@@ -113,7 +114,7 @@ _INSERT = (
 # had theirs deleted above.
 _INSERT_TOPICS = f"""INSERT INTO item_topics (item_id, topic, language, kind, published_ts)
     SELECT items.id, t.value, items.language, items.kind, items.published_ts
-    FROM {_BATCH} JOIN json_each(j.value, '$.topics') AS t
+    FROM {_BATCH} JOIN json_each(j.value, '$[{len(_STORED)}]') AS t
     WHERE true ON CONFLICT (item_id, topic) DO NOTHING"""
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -142,30 +143,31 @@ def _micros(value: datetime) -> int:
     return int(value.timestamp() * 1_000_000)
 
 
-def _row_params(item: Item, stamp: str, micros: int) -> dict[str, Any]:
-    """The row of an item written at `now` (the update keeps a changed row's first_seen)."""
+def _row_params(item: Item, stamp: str, micros: int) -> list[Any]:
+    """The row of an item written at `stamp` (the update keeps a changed row's first_seen);
+    an array, not an object: a fifth less JSON to encode and to read."""
     deadline = item.deadline
-    return {
-        "guid": item.guid,
-        "kind": item.kind,
-        "title": item.title,
-        "summary": item.summary,
-        "summary_html": item.summary_html,
-        "url": item.url,
-        "language": item.language,
-        "published": item.published.isoformat(),
-        "published_ts": int(item.published_at.timestamp()),
-        "deadline_date": deadline.day.isoformat() if deadline else None,
-        "deadline_time": deadline.at.isoformat() if deadline and deadline.at else None,
-        "deadline_tz": deadline.tz if deadline else None,
-        "deadline_ts": int(deadline.closes_at().timestamp()) if deadline else None,
-        "source": item.source,
-        "first_seen": stamp,
-        "first_seen_ts": micros,
-        "last_changed": stamp,
-        "content_hash": item.content_hash,
-        "topics": item.topics,
-    }
+    return [
+        item.guid,
+        item.kind,
+        item.title,
+        item.summary,
+        item.summary_html,
+        item.url,
+        item.language,
+        item.published.isoformat(),
+        int(item.published_at.timestamp()),
+        deadline.day.isoformat() if deadline else None,
+        deadline.at.isoformat() if deadline and deadline.at else None,
+        deadline.tz if deadline else None,
+        int(deadline.closes_at().timestamp()) if deadline else None,
+        item.source,
+        stamp,
+        micros,
+        stamp,
+        item.content_hash,
+        item.topics,
+    ]
 
 
 def _row_to_item(row: aiosqlite.Row | Mapping[str, Any]) -> Item:
