@@ -246,7 +246,7 @@ def deadline_to_dict(deadline: Deadline | None) -> dict[str, str | None] | None:
 
 _DERIVED = frozenset({"content_hash", "first_seen", "last_changed"})
 _REQUIRED = ("guid", "kind", "title", "url", "language", "published", "source")
-_KNOWN = frozenset(f.name for f in dataclasses.fields(Item))
+_KNOWN = frozenset(_ITEM_FIELDS)
 
 
 def item_from_dict(data: Mapping[str, Any], *, defaults: Mapping[str, Any] | None = None) -> Item:

@@ -64,6 +64,15 @@ async def test_changed_topics_replace_old_ones(store: Store) -> None:
     assert [i.guid for i in found] == [item.guid]
 
 
+async def test_get_items_finds_many_in_one_call(store: Store) -> None:
+    a, b = make_item(topics=("origin",)), make_item()
+    await store.upsert_items([a, b], now=NOW)
+    found = await store.get_items([a.guid, "https://example.org/none", b.guid])
+    assert sorted(found) == sorted([a.guid, b.guid])
+    assert found[a.guid].topics == ("origin",) and found[b.guid].title == b.title
+    assert await store.get_items([]) == {}
+
+
 async def test_one_batch_mixes_new_changed_and_unchanged(store: Store) -> None:
     kept = make_item(guid="kept", topics=("origin",))
     moved = make_item(guid="moved", topics=("origin",))

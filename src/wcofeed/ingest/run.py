@@ -111,12 +111,16 @@ async def _store(
     store: Store, items: list[Item], undated: set[str], now: datetime
 ) -> list[UpsertResult]:
     """Store items; undated ones keep the `published` they got when first seen."""
-    for index, item in enumerate(items):
-        if item.guid in undated:
-            stored = await store.get_item(item.guid)
-            if stored is not None:
-                items[index] = dataclasses.replace(item, published=stored.published)
-    return await store.upsert_items(items, now)
+    stored = await store.get_items(i.guid for i in items if i.guid in undated) if undated else {}
+    return await store.upsert_items(
+        [
+            dataclasses.replace(item, published=stored[item.guid].published)
+            if item.guid in stored
+            else item
+            for item in items
+        ],
+        now,
+    )
 
 
 async def parse_and_store(

@@ -10,7 +10,7 @@ Interface, all coroutines:
 
 - `upsert_items(items, now)` / `upsert_item(item, now)`: store by guid in one
   transaction; returns an `UpsertResult` per guid (outcome, stored item, previous).
-- `get_item(guid)`, `delete_item(guid)`.
+- `get_item(guid)`, `get_items(guids)` (one query for many), `delete_item(guid)`.
 - `query_items(ItemQuery)`, `count_items(ItemQuery)`: filter by languages, topics, kinds,
   full-text `q`, source, publication `since`, `seen_since` (first seen), calls `open_at`
   an instant; newest first or by deadline; limit and offset.

@@ -221,6 +221,10 @@ class Store(SubscriberStore):
     async def get_item(self, guid: str) -> Item | None: ...
 
     @abc.abstractmethod
+    async def get_items(self, guids: Iterable[str]) -> dict[str, Item]:
+        """The stored items among `guids`, by guid, in one query."""
+
+    @abc.abstractmethod
     async def delete_item(self, guid: str) -> bool:
         """Remove an item; False when there was none."""
 

@@ -85,8 +85,9 @@ class Writer:
         return await self.run(lambda: self.connection.execute(sql, params).fetchall())
 
     async def executemany(self, sql: str, params: Iterable[Any]) -> sqlite3.Cursor:
-        rows = list(params)
-        return await self.run(partial(self.connection.executemany, sql, rows))
+        # the rows are drawn on the writer's thread as they are written: a generator of
+        # 100,000 subscribers is never held in memory whole
+        return await self.run(partial(self.connection.executemany, sql, params))
 
     async def executescript(self, script: str) -> sqlite3.Cursor:
         return await self.run(partial(self.connection.executescript, script))
@@ -132,7 +133,6 @@ class SQLiteBase(Store):
         return store
 
     async def _connect(self) -> aiosqlite.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(self.path, isolation_level=None)
         db.row_factory = aiosqlite.Row
         for pragma in _PRAGMAS:

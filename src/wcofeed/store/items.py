@@ -27,28 +27,6 @@ from wcofeed.models import (
 from wcofeed.store.base import Counts, ItemQuery
 from wcofeed.store.connection import SQLiteBase
 
-_FIELDS = (
-    "guid",
-    "kind",
-    "title",
-    "summary",
-    "summary_html",
-    "url",
-    "language",
-    "published",
-    "deadline_date",
-    "deadline_time",
-    "deadline_tz",
-    "source",
-    "first_seen",
-    "last_changed",
-    "topics",
-)
-_COLUMNS = (
-    ", ".join(f"items.{name}" for name in _FIELDS[:-1])
-    + ", (SELECT group_concat(topic, ' ') FROM item_topics WHERE item_id = items.id) AS topics"
-)
-
 # An upsert is one job on the writer's thread (see `connection.py`) whose statements all
 # read the batch from one JSON parameter: each is one call into SQLite, which runs it
 # without the GIL, so a page being parsed on another thread meanwhile is not slowed
@@ -76,6 +54,13 @@ _STORED = [
     "content_hash",
 ]
 _UPDATED = [c for c in _STORED if c not in ("guid", "first_seen", "first_seen_ts")]
+# What an `Item` is read back from: the stored columns but the ones kept for indexes and
+# change detection, plus the topics from their own table.
+_FIELDS = (*(c for c in _STORED if not c.endswith("_ts") and c != "content_hash"), "topics")
+_COLUMNS = (
+    ", ".join(f"items.{name}" for name in _FIELDS[:-1])
+    + ", (SELECT group_concat(topic, ' ') FROM item_topics WHERE item_id = items.id) AS topics"
+)
 
 
 def _from_json(column: str) -> str:
@@ -291,11 +276,15 @@ class ItemsSQL(SQLiteBase):
         return results
 
     async def get_item(self, guid: str) -> Item | None:
+        return (await self.get_items([guid])).get(guid)
+
+    async def get_items(self, guids: Iterable[str]) -> dict[str, Item]:
         async with self._read() as db:
             rows = await db.execute_fetchall(
-                f"SELECT {_COLUMNS} FROM items WHERE guid = ?", (guid,)
+                f"SELECT {_COLUMNS} FROM items WHERE guid IN (SELECT value FROM json_each(?))",
+                (json.dumps(list(guids)),),
             )
-        return _row_to_item(next(iter(rows))) if rows else None
+        return {row["guid"]: _row_to_item(row) for row in rows}
 
     async def delete_item(self, guid: str) -> bool:
         async with self._write() as db:
