@@ -34,9 +34,8 @@ from wcofeed.digest.run import run_digest
 from wcofeed.digest.select import DueCall
 from wcofeed.digest.send import Outgoing
 from wcofeed.digest.tokens import Signer
-from wcofeed.models import Deadline, Item
+from wcofeed.models import Deadline, Item, Subscriber
 from wcofeed.store import open_store
-from wcofeed.store.base import Subscriber
 
 NOW = datetime(2025, 2, 1, 7, 0, tzinfo=UTC)
 TOPICS = [

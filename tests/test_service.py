@@ -13,10 +13,9 @@ import pytest
 
 from tests.conftest import NOW, REPO, free_port, make_item
 from wcofeed.config import load_settings
-from wcofeed.models import Deadline
+from wcofeed.models import Deadline, Subscriber
 from wcofeed.service import Service
 from wcofeed.store import ItemQuery, open_store
-from wcofeed.store.base import Subscriber
 
 
 async def test_a_dead_source_and_smtp_down_do_not_stop_the_rest(

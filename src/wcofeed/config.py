@@ -60,7 +60,7 @@ class SiteSettings:
     default_language: str = _opt("en", "Language used when nothing else decides.")
     timezone: str = _opt("Europe/Brussels", "Time zone for schedules and dates without one.")
     templates_dir: Path | None = _opt(
-        None, "Folder of jinja2 templates; default: the project's templates/ folder."
+        None, "Folder of jinja2 templates; default: the templates shipped with wcofeed."
     )
 
 
@@ -221,12 +221,6 @@ class Settings:
     log: LogSettings = _opt(LogSettings(), "")
     sources: list[SourceSettings] = _opt([], "")
     topics: dict[str, TopicSettings] = _opt({}, "")
-
-    @property
-    def templates_dir(self) -> Path:
-        if self.site.templates_dir is not None:
-            return self.site.templates_dir
-        return Path(__file__).resolve().parents[2] / "templates"
 
     def topic_label(self, slug: str, language: str) -> str:
         """A topic's label in `language` (or its base language), else English, else the slug."""

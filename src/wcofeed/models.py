@@ -1,4 +1,5 @@
-"""The plain data every part of wcofeed passes around: items, deadlines, source state.
+"""The plain data every part of wcofeed passes around: items, deadlines, source state,
+subscribers, and the rules their fields follow.
 
 No I/O here. One `Item` type travels from the parsers through the store to the feeds
 and emails, so a field added once is seen everywhere. `item_to_dict` / `item_from_dict`
@@ -27,16 +28,35 @@ KINDS: tuple[Kind, ...] = get_args(Kind)
 #: The WCO sits in Brussels: a deadline printed without a time zone is read there.
 DEFAULT_DEADLINE_TZ = "Europe/Brussels"
 
+SubscriberStatus = Literal["pending", "active", "paused", "unsubscribed"]
+DigestFrequency = Literal["off", "daily", "weekly"]
+FREQUENCIES: tuple[DigestFrequency, ...] = get_args(DigestFrequency)
+
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
 
-class ItemError(ValueError):
-    """An item that breaks the model's rules; `errors` maps each bad field to why."""
+def is_slug(text: str) -> bool:
+    """Topic and source slugs: lower-case words of a-z and 0-9 joined by single '-'."""
+    return _SLUG.match(text) is not None
+
+
+def is_language_code(text: str) -> bool:
+    """A BCP-47 style code such as 'en', 'pt-BR' or 'zh-Hans'."""
+    return _LANG.match(text) is not None
+
+
+class FieldErrors(ValueError):
+    """Values that break a model's rules; `errors` maps each bad field to why, so a form
+    or an API answer can show them all at once."""
 
     def __init__(self, errors: Mapping[str, str]) -> None:
         self.errors = dict(errors)
         super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+
+class ItemError(FieldErrors):
+    """An item that breaks the model's rules."""
 
 
 class UpsertOutcome(enum.Enum):
@@ -103,11 +123,7 @@ class Item:
         return as_utc(self.published)
 
     def with_times(self, first_seen: datetime, last_changed: datetime) -> Item:
-        """A copy with the store's timestamps; they are not content, so nothing is re-hashed.
-
-        Slot by slot: the store makes one per stored item, and `copy.copy` of a slotted
-        dataclass goes through pickling's protocol at over twice the cost.
-        """
+        """A copy with the store's timestamps; they are not content, so nothing is re-hashed."""
         clone = object.__new__(Item)
         for name, value in zip(_ITEM_FIELDS, _ITEM_VALUES(self), strict=True):
             object.__setattr__(clone, name, value)
@@ -118,8 +134,6 @@ class Item:
 
 _ITEM_FIELDS = tuple(f.name for f in dataclasses.fields(Item))
 _ITEM_VALUES = operator.attrgetter(*_ITEM_FIELDS)
-# Built once: `json.dumps` with options builds an encoder per call. The output is the
-# same, so stored hashes stay valid.
 _HASH_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
 
 
@@ -143,6 +157,32 @@ class UpsertResult:
     outcome: UpsertOutcome
     item: Item
     previous: Item | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A person on the mailing: what they want, in which language, and their standing.
+
+    Empty `topics` or `kinds` mean "all". `language` is both the language of the emails
+    and the content language of the items they get. `id` is set by the store.
+    """
+
+    email: str
+    language: str = "en"
+    topics: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    lead_days: tuple[int, ...] = (14, 3, 1)
+    digest: DigestFrequency = "off"
+    timezone: str = "UTC"
+    name: str = ""
+    status: SubscriberStatus = "pending"
+    id: int | None = None
+    created_at: datetime | None = None
+    confirmed_at: datetime | None = None
+    confirm_sent_at: datetime | None = None
+    last_digest_at: datetime | None = None
+    hard_bounces: int = 0
+    last_error: str | None = None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -174,12 +214,12 @@ def _validate(values: Mapping[str, Any]) -> dict[str, str]:
     if values.get("kind") not in KINDS:
         errors["kind"] = f"must be one of {', '.join(KINDS)}"
     language = values.get("language")
-    if not isinstance(language, str) or not _LANG.match(language):
+    if not isinstance(language, str) or not is_language_code(language):
         errors["language"] = "must be a BCP-47 language code such as 'en' or 'pt-BR'"
     if not isinstance(values.get("published"), date):
         errors["published"] = "must be a date or datetime"
     topics = values.get("topics", ())
-    bad_topics = [t for t in topics if not isinstance(t, str) or not _SLUG.match(t)]
+    bad_topics = [t for t in topics if not isinstance(t, str) or not is_slug(t)]
     if bad_topics:
         errors["topics"] = f"not slugs (a-z, 0-9, '-'): {', '.join(map(str, bad_topics))}"
     deadline = values.get("deadline")

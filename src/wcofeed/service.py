@@ -63,7 +63,7 @@ class Service:
         self._stopping = False
         self._busy: set[asyncio.Task[Any]] = set()
 
-    # --- actions (web.app.Actions) -----------------------------------------------------
+    # --- actions (web.state.Actions) ---------------------------------------------------
 
     async def ingest_source(self, source_id: str) -> dict[str, Any]:
         return dataclasses.asdict(await self._ingest(self.settings.source(source_id)))

@@ -12,9 +12,8 @@ import pytest
 from tests.conftest import SmtpServer
 
 from wcofeed.config import Settings, load_settings
-from wcofeed.models import Deadline, Item
+from wcofeed.models import Deadline, Item, Subscriber
 from wcofeed.store import Store
-from wcofeed.store.base import Subscriber
 
 SECRET = "test-secret-key-0123456789abcdef"
 

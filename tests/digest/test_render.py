@@ -18,8 +18,7 @@ from wcofeed.digest.render import AddressError, Renderer, normalise_email
 from wcofeed.digest.select import DueCall
 from wcofeed.digest.send import Outgoing
 from wcofeed.digest.tokens import Signer
-from wcofeed.models import Deadline, Item
-from wcofeed.store.base import Subscriber
+from wcofeed.models import Deadline, Item, Subscriber
 
 NOW = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
 MID = "<abc@reminders.feeds.example.org>"

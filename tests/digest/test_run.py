@@ -15,9 +15,8 @@ import pytest
 from wcofeed.config import Settings
 from wcofeed.digest.run import run_digest
 from wcofeed.digest.send import SmtpDownError
-from wcofeed.models import Deadline, Item
+from wcofeed.models import Deadline, Item, Subscriber
 from wcofeed.store import SQLiteStore, Store
-from wcofeed.store.base import Subscriber
 
 AddSubscriber = Callable[..., Awaitable[Subscriber]]
 # The sink's recorder and server come from conftest fixtures; typed loosely here.

@@ -30,8 +30,8 @@ from lxml import etree, html
 
 from tests.conftest import REPO, SmtpServer
 from wcofeed.digest.select import due_leads
-from wcofeed.store import open_store
-from wcofeed.store.base import ItemQuery, Subscriber
+from wcofeed.models import Subscriber
+from wcofeed.store import ItemQuery, open_store
 
 COMMANDS = ("ingest", "publish", "digest")
 SECRET = "crash-harness-secret-0123456789"

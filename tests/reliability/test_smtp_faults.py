@@ -30,9 +30,8 @@ from tests.conftest import Received, SmtpServer, free_port, make_item
 from wcofeed.config import Settings, load_settings
 from wcofeed.digest.run import run_digest
 from wcofeed.digest.send import SmtpDownError
-from wcofeed.models import Deadline
+from wcofeed.models import Deadline, Subscriber
 from wcofeed.store import Store, open_store
-from wcofeed.store.base import Subscriber
 
 NOW = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
 SECRET = "smtp-faults-secret-0123456789abcd"

@@ -32,10 +32,9 @@ from tests.web.conftest import RecordingActions
 from wcofeed.config import Settings, load_settings
 from wcofeed.digest.run import request_confirmation, run_digest
 from wcofeed.digest.tokens import Purpose, Signer
-from wcofeed.models import Deadline
+from wcofeed.models import Deadline, Subscriber
 from wcofeed.publish.run import publish_all
 from wcofeed.store import ItemQuery, Store
-from wcofeed.store.base import Subscriber
 from wcofeed.web.app import create_app
 from wcofeed.web.ratelimit import MAX_CLIENTS, RateLimiter
 from wcofeed.web.subscribe import SUBSCRIBE_LIMITER, SUBSCRIBE_POSTS

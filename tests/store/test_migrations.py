@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import NOW, make_item
 from wcofeed.store import ItemQuery, SchemaTooNewError, open_store
-from wcofeed.store.migrations import MIGRATIONS
+from wcofeed.store.sqlite.migrations import MIGRATIONS
 
 
 async def test_empty_database_is_migrated_to_the_latest_schema(tmp_path: Path) -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from wcofeed.store import Store
-from wcofeed.store.base import Claim, Subscriber
+from wcofeed.models import Subscriber
+from wcofeed.store import Claim, Store
 
 NOW = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
 DEADLINE = int(datetime(2025, 2, 10, tzinfo=UTC).timestamp())

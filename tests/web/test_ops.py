@@ -86,7 +86,8 @@ async def test_metrics_count_items_by_kind_and_language(
 async def test_metrics_count_feed_answers_by_status_and_pending_emails(
     client: TestClient[Any, Any], store: Store
 ) -> None:
-    from wcofeed.store.base import Claim, Subscriber
+    from wcofeed.models import Subscriber
+    from wcofeed.store import Claim
 
     await store.upsert_item(make_item(), now=NOW)
     first = await client.get("/feed.atom")

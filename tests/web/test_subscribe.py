@@ -13,8 +13,8 @@ from aiohttp.test_utils import TestClient
 
 from wcofeed.config import Settings
 from wcofeed.digest.tokens import Signer
+from wcofeed.models import Subscriber
 from wcofeed.store import Store
-from wcofeed.store.base import Subscriber
 
 SECRET = "web-test-secret-0123456789"
 

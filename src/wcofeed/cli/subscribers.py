@@ -14,9 +14,8 @@ from typing import TextIO
 
 from wcofeed.cli.base import EXIT_OK, CommandError, command
 from wcofeed.config import Settings
-from wcofeed.models import KINDS
+from wcofeed.models import KINDS, Subscriber, SubscriberStatus
 from wcofeed.store import Store, open_store
-from wcofeed.store.base import Subscriber, SubscriberStatus
 
 # --- digest and subscribers -------------------------------------------------------------
 

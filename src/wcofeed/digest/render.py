@@ -26,7 +26,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import icalendar
-import jinja2
 from markupsafe import escape
 
 from wcofeed.config import Settings
@@ -34,8 +33,8 @@ from wcofeed.digest.messages import MESSAGES
 from wcofeed.digest.select import DueCall, group_by_topic, group_calls
 from wcofeed.digest.tokens import Signer
 from wcofeed.i18n import format_day, format_in
-from wcofeed.models import Item
-from wcofeed.store.base import Subscriber
+from wcofeed.models import Item, Subscriber
+from wcofeed.templates import template_environment, templates_dir
 
 _CONTROL = {c: " " for c in [*range(0, 32), 127]}
 #: Stand-ins for the per-subscriber links in shared bodies; NUL never occurs in text.
@@ -110,12 +109,7 @@ class Renderer:
     def __init__(self, settings: Settings, signer: Signer, templates: Path | None = None) -> None:
         self.settings = settings
         self.signer = signer
-        self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(templates or settings.templates_dir),
-            autoescape=jinja2.select_autoescape(["html"]),
-            undefined=jinja2.StrictUndefined,
-            keep_trailing_newline=True,
-        )
+        self.env = template_environment(templates or templates_dir(settings))
         self.env.globals["format_day"] = format_day
         # Subscribers who follow the same topics get the same calls: a run renders
         # each calendar and each call's localised deadline line once, not per email.

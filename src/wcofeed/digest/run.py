@@ -49,8 +49,8 @@ from wcofeed.digest.send import (
     transport_for,
 )
 from wcofeed.digest.tokens import Signer
-from wcofeed.models import Item
-from wcofeed.store.base import Claim, Delivery, ItemQuery, ReminderKey, Store, Subscriber
+from wcofeed.models import Item, Subscriber
+from wcofeed.store import Claim, Delivery, ItemQuery, ReminderKey, Store
 
 log = logging.getLogger("wcofeed.digest")
 

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from wcofeed.models import Item
-from wcofeed.store.base import ReminderKey, Subscriber
+from wcofeed.models import Item, Subscriber
+from wcofeed.store import ReminderKey
 
 Group = Literal["today", "week", "later"]
 GROUPS: tuple[Group, ...] = ("today", "week", "later")

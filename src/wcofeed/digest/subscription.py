@@ -12,8 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wcofeed.config import Settings
 from wcofeed.digest.render import AddressError, normalise_email
-from wcofeed.models import KINDS
-from wcofeed.store.base import DigestFrequency, Subscriber, SubscriberStatus
+from wcofeed.models import KINDS, DigestFrequency, Subscriber, SubscriberStatus
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 FREQUENCIES: tuple[DigestFrequency, ...] = ("off", "daily", "weekly")

@@ -12,22 +12,19 @@ from wcofeed.config import Settings
 from wcofeed.publish import messages
 from wcofeed.publish.build import site_url
 from wcofeed.publish.listing import LanguageGroup
+from wcofeed.templates import template_environment, templates_dir
 
 
 @lru_cache(maxsize=4)
 def _environment(templates: Path) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(templates),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
+    """Kept per folder: a full publish renders the index once, the service many times."""
+    return template_environment(templates)
 
 
 def render_index(settings: Settings, groups: Sequence[LanguageGroup]) -> bytes:
     """The index page in the site's default language; each section in its own language."""
     lang = settings.site.default_language
-    template = _environment(settings.templates_dir).get_template("feeds/index.html")
+    template = _environment(templates_dir(settings)).get_template("feeds/index.html")
     page = template.render(
         lang=lang,
         site_title=settings.site.title,

@@ -1,6 +1,6 @@
 """Storage for wcofeed: the only package that speaks SQL.
 
-Callers use the abstract `Store` (see `base.py`) and get one from `open_store`:
+Callers use the abstract `Store` (see `interface.py`) and get one from `open_store`:
 
     async with await open_store(settings.database.path) as store:
         results = await store.upsert_items(items)         # new / changed / unchanged each
@@ -17,7 +17,7 @@ Interface, all coroutines:
 - `counts()`: items per (language, kind) and per (language, topic); `last_change()`.
 - `source_state(id)`, `source_states()`, `record_fetch_success(...)`,
   `record_fetch_failure(...)`: fetch state of sources (ETag, Last-Modified, failures).
-- Subscribers (`SubscriberStore` in `base.py`): `save_subscriber`, `import_subscribers`,
+- Subscribers (`SubscriberStore` in `interface.py`): `save_subscriber`, `import_subscribers`,
   `get_subscriber`, `list_subscribers`, `set_subscriber_status`, `note_confirmation_sent`,
   `delete_subscriber`; the exactly-once outbox: `reminded_keys`, `claim_deliveries` (reminder
   keys and the email claimed in one transaction, before sending), `stale_deliveries`
@@ -26,20 +26,31 @@ Interface, all coroutines:
 - `explain(ItemQuery)`: the query plan, so tests can hold the indexes to their promise.
 - `schema_version()`, `close()`; the store is an async context manager.
 
-SQLite (`sqlite.SQLiteStore`) is the one implementation: WAL, foreign keys on, schema
-migrated forward on open (`migrations.py`), FTS5 over title and summary kept in sync
-by triggers. A PostgreSQL implementation would subclass `Store` the same way.
+SQLite (`sqlite.SQLiteStore`, the package `sqlite/`) is the one implementation: WAL,
+foreign keys on, schema migrated forward on open (`sqlite/migrations.py`), FTS5 over
+title and summary kept in sync by triggers. A PostgreSQL implementation would subclass
+`Store` the same way.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from wcofeed.store.base import Counts, ItemQuery, Store
-from wcofeed.store.connection import SchemaTooNewError
+from wcofeed.store.interface import Claim, Counts, Delivery, ItemQuery, ReminderKey, Store
 from wcofeed.store.sqlite import SQLiteStore
+from wcofeed.store.sqlite.base import SchemaTooNewError
 
-__all__ = ["Counts", "ItemQuery", "SQLiteStore", "SchemaTooNewError", "Store", "open_store"]
+__all__ = [
+    "Claim",
+    "Counts",
+    "Delivery",
+    "ItemQuery",
+    "ReminderKey",
+    "SQLiteStore",
+    "SchemaTooNewError",
+    "Store",
+    "open_store",
+]
 
 
 async def open_store(path: Path | str, readers: int = 2) -> Store:

@@ -16,8 +16,9 @@ from typing import Any
 from aiohttp import web
 
 from wcofeed.models import Item, ItemError, SourceState, item_from_dict, item_to_dict
-from wcofeed.web.app import ACTIONS, MAX_BODY, SETTINGS, STORE
+from wcofeed.web.errors import json_error
 from wcofeed.web.ops import source_health
+from wcofeed.web.state import ACTIONS, MAX_BODY, SETTINGS, STORE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -25,20 +26,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 ADMIN_SOURCE = "admin"
 
 
-def _error(status: int, message: str, **extra: Any) -> web.Response:
-    return web.json_response({"error": message, **extra}, status=status)
-
-
 @web.middleware
 async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
     token = request.config_dict[SETTINGS].security.admin_token
     if not token:
-        return _error(404, "the admin API is off: no admin token is configured")
+        raise json_error(404, "the admin API is off: no admin token is configured")
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
-        response = _error(401, "a valid bearer token is required")
-        response.headers["WWW-Authenticate"] = 'Bearer realm="wcofeed admin"'
-        return response
+        challenge = {"WWW-Authenticate": 'Bearer realm="wcofeed admin"'}
+        raise json_error(401, "a valid bearer token is required", headers=challenge)
     return await handler(request)
 
 
@@ -46,23 +42,17 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "the body is not valid JSON"}),
-            content_type="application/json",
-        ) from None
+        raise json_error(400, "the body is not valid JSON") from None
     if not isinstance(data, dict):
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "the body must be a JSON object"}),
-            content_type="application/json",
-        )
+        raise json_error(400, "the body must be a JSON object")
     return data
 
 
-def _parse_item(data: dict[str, Any]) -> Item | web.Response:
+def _parse_item(data: dict[str, Any]) -> Item:
     try:
         return item_from_dict(data, defaults={"source": ADMIN_SOURCE})
     except ItemError as exc:
-        return _error(422, "the item is not valid", errors=exc.errors)
+        raise json_error(422, "the item is not valid", errors=exc.errors) from None
 
 
 async def list_sources(request: web.Request) -> web.Response:
@@ -89,7 +79,7 @@ async def ingest_source(request: web.Request) -> web.Response:
     source_id = request.match_info["source"]
     settings = request.config_dict[SETTINGS]
     if all(src.id != source_id for src in settings.sources):
-        return _error(404, f"no source {source_id!r} in the config")
+        raise json_error(404, f"no source {source_id!r} in the config")
     summary = await request.config_dict[ACTIONS].ingest_source(source_id)
     return web.json_response(summary)
 
@@ -97,17 +87,15 @@ async def ingest_source(request: web.Request) -> web.Response:
 async def get_item(request: web.Request) -> web.Response:
     item = await request.config_dict[STORE].get_item(request.match_info["guid"])
     if item is None:
-        return _error(404, "no such item")
+        raise json_error(404, "no such item")
     return web.json_response(item_to_dict(item))
 
 
 async def create_item(request: web.Request) -> web.Response:
     parsed = _parse_item(await _json_body(request))
-    if isinstance(parsed, web.Response):
-        return parsed
     store = request.config_dict[STORE]
     if await store.get_item(parsed.guid) is not None:
-        return _error(409, "an item with this guid exists: use PUT /api/items/{guid}")
+        raise json_error(409, "an item with this guid exists: use PUT /api/items/{guid}")
     result = await store.upsert_item(parsed)
     await request.config_dict[ACTIONS].republish([result.item])
     return web.json_response(item_to_dict(result.item), status=201)
@@ -117,13 +105,11 @@ async def replace_item(request: web.Request) -> web.Response:
     guid = request.match_info["guid"]
     data = await _json_body(request)
     if data.setdefault("guid", guid) != guid:
-        return _error(422, "the item is not valid", errors={"guid": "differs from the URL"})
+        raise json_error(422, "the item is not valid", errors={"guid": "differs from the URL"})
     parsed = _parse_item(data)
-    if isinstance(parsed, web.Response):
-        return parsed
     store = request.config_dict[STORE]
     if await store.get_item(guid) is None:
-        return _error(404, "no such item: create it with POST /api/items")
+        raise json_error(404, "no such item: create it with POST /api/items")
     result = await store.upsert_item(parsed)
     touched = [result.item, *([result.previous] if result.previous else [])]
     await request.config_dict[ACTIONS].republish(touched)
@@ -134,7 +120,7 @@ async def delete_item(request: web.Request) -> web.Response:
     store = request.config_dict[STORE]
     item = await store.get_item(request.match_info["guid"])
     if item is None or not await store.delete_item(item.guid):
-        return _error(404, "no such item")
+        raise json_error(404, "no such item")
     await request.config_dict[ACTIONS].republish([item])
     return web.Response(status=204)
 

@@ -26,7 +26,8 @@ from wcofeed.publish.query import QueryError, parse_query, render_query
 from wcofeed.publish.render import CONTENT_TYPES
 from wcofeed.publish.specs import Format
 from wcofeed.store import Store
-from wcofeed.web.app import SETTINGS, STORE
+from wcofeed.web.errors import text_error
+from wcofeed.web.state import SETTINGS, STORE
 
 _CACHE_SIZE = 512
 #: Rendered bodies kept at most (plain + gzip), so many distinct queries cannot exhaust memory.
@@ -191,7 +192,7 @@ async def feed_query(request: web.Request) -> web.Response:
         try:
             query = parse_query(settings, params)
         except QueryError as exc:
-            raise _error(exc.status, str(exc)) from None
+            raise text_error(exc.status, str(exc)) from None
         now = datetime.now(UTC)
         body = await render_query(settings, request.app[STORE], fmt, query, now)
         modified = now
@@ -201,11 +202,6 @@ async def feed_query(request: web.Request) -> web.Response:
         cached = Rendered.of(body, CONTENT_TYPES[fmt], modified, version, max_age)
         cache.put(key, cached)
     return respond(request, cached)
-
-
-def _error(status: int, message: str) -> web.HTTPException:
-    cls = web.HTTPNotFound if status == 404 else web.HTTPBadRequest
-    return cls(text=message + "\n")
 
 
 def safe_file(root: Path, tail: str) -> Path | None:
@@ -232,12 +228,12 @@ async def feed_file(request: web.Request) -> web.Response:
     path = cache.path(settings.publish.feeds_dir, tail)
     content_type = _FILE_TYPES.get(path.suffix) if path else None
     if path is None or content_type is None:
-        raise _error(404, "no such feed file")
+        raise text_error(404, "no such feed file")
     try:
         stat = path.stat()
     except FileNotFoundError:
         cache.forget_path(tail)
-        raise _error(404, "no such feed file") from None
+        raise text_error(404, "no such feed file") from None
     version = (stat.st_mtime_ns, stat.st_size)
     cached = cache.get(path)
     if cached is None or cached.version != version:

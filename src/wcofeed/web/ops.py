@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from wcofeed.config import SourceSettings
 from wcofeed.models import SourceState
-from wcofeed.web.app import METRICS, SETTINGS, STORE
+from wcofeed.web.state import METRICS, SETTINGS, STORE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -21,8 +21,9 @@ from wcofeed.config import Settings
 from wcofeed.i18n import format_day, format_in, language_name
 from wcofeed.models import KINDS, Item
 from wcofeed.store import ItemQuery
-from wcofeed.web.app import SETTINGS, STORE, TEMPLATES
+from wcofeed.templates import templates_dir
 from wcofeed.web.messages import PAGES
+from wcofeed.web.state import SETTINGS, STORE, TEMPLATES
 
 PAGE_SIZE = 20
 CALLS_ON_HOME = 5
@@ -186,4 +187,4 @@ async def calls(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     app.router.add_get("/", home)
     app.router.add_get("/calls", calls)
-    app.router.add_static("/static/", app[SETTINGS].templates_dir / "static")
+    app.router.add_static("/static/", templates_dir(app[SETTINGS]) / "static")

@@ -32,9 +32,10 @@ from wcofeed.digest.send import SmtpDownError
 from wcofeed.digest.subscription import FREQUENCIES, SubscriptionError, build_subscriber
 from wcofeed.digest.tokens import MissingSecretError, Purpose, Signer, TokenClaims, TokenError
 from wcofeed.i18n import language_name
-from wcofeed.store.base import Subscriber, SubscriberStatus
-from wcofeed.web.app import SETTINGS, STORE, TEMPLATES
+from wcofeed.models import Subscriber, SubscriberStatus
+from wcofeed.web.errors import text_error
 from wcofeed.web.ratelimit import RateLimiter, retry_after
+from wcofeed.web.state import SETTINGS, STORE, TEMPLATES
 
 log = logging.getLogger("wcofeed.web.subscribe")
 
@@ -102,7 +103,7 @@ def _signer(settings: Settings) -> Signer:
         return Signer(settings.security.secret_key)
     except MissingSecretError as exc:
         log.error("%s", exc)
-        raise web.HTTPServiceUnavailable(text="email links are not configured") from None
+        raise text_error(503, "email links are not configured") from None
 
 
 def _claims(request: web.Request, token: str, purpose: Purpose) -> TokenClaims:
@@ -166,11 +167,12 @@ def _from_form(
 async def subscribe(request: web.Request) -> web.Response:
     settings, store = request.app[SETTINGS], request.app[STORE]
     if not _same_origin(request):
-        raise web.HTTPForbidden(text="form posted from another site")
+        raise text_error(403, "form posted from another site")
     wait = request.app[SUBSCRIBE_LIMITER].hit(request.remote or "")
     if wait:
-        raise web.HTTPTooManyRequests(
-            text="too many subscription requests; please try again later",
+        raise text_error(
+            429,
+            "too many subscription requests; please try again later",
             headers={"Retry-After": retry_after(wait)},
         )
     form = await request.post()
@@ -193,8 +195,8 @@ async def subscribe(request: web.Request) -> web.Response:
                 await request_confirmation(store, settings, saved)
             except (SmtpDownError, DeliveryError) as exc:
                 log.error("confirmation not sent: %s", exc)
-                raise web.HTTPServiceUnavailable(
-                    text="the confirmation email could not be sent; please try again later"
+                raise text_error(
+                    503, "the confirmation email could not be sent; please try again later"
                 ) from None
     return _message(
         request, wanted.language, MESSAGES.get(wanted.language, "check_inbox", email=wanted.email)
@@ -222,7 +224,7 @@ async def confirm_form(request: web.Request) -> web.Response:
 
 async def confirm(request: web.Request) -> web.Response:
     if not _same_origin(request):
-        raise web.HTTPForbidden(text="form posted from another site")
+        raise text_error(403, "form posted from another site")
     form = await request.post()
     subscriber = await _awaiting_confirmation(request, str(form.get("token", "")))
     if subscriber.status != "active":
@@ -244,7 +246,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
     form = await request.post()
     token = request.query.get("token", "") or str(form.get("token", ""))
     if "token" not in request.query and not _same_origin(request):
-        raise web.HTTPForbidden(text="form posted from another site")
+        raise text_error(403, "form posted from another site")
     claims = _claims(request, token, "unsubscribe")
     store = request.app[STORE]
     subscriber = await store.get_subscriber(claims.email)
@@ -274,7 +276,7 @@ async def preferences_form(request: web.Request) -> web.Response:
 
 async def preferences(request: web.Request) -> web.Response:
     if not _same_origin(request):
-        raise web.HTTPForbidden(text="form posted from another site")
+        raise text_error(403, "form posted from another site")
     settings, store = request.app[SETTINGS], request.app[STORE]
     form = await request.post()
     token = str(form.get("token", ""))

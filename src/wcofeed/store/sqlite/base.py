@@ -1,102 +1,36 @@
-"""SQLite connections shared by the store's entity mixins: one writer, a few readers.
+"""The base of the SQLite store: connections, pragmas, migrations and transactions,
+shared by the entity mixins (`items.py`, `sources.py`, `subscribers.py`).
 
 WAL lets readers run while the writer writes; every write goes through one
 connection under an asyncio lock, in a `BEGIN IMMEDIATE` transaction, so writers
 never meet "database is locked" and a killed process leaves either all or none of a
-transaction. Entity SQL lives in the mixins (`items.py`, `sources.py`); this module
-owns connections, pragmas and migrations.
-
-Readers are aiosqlite connections. The writer is a `Writer`: one sqlite3 connection
-on its own thread, offering both aiosqlite's statement-at-a-time calls (`_write`)
-and whole transactions run on that thread in one call (`_write_job`). A bulk write
-wants the latter: each return from SQLite to Python has to win the GIL back, which
-takes up to a switch interval (5 ms) while another thread parses a page, so a
-transaction of a few statements, one call each, spent more time waiting than
-writing.
+transaction. Readers are pooled aiosqlite connections; the writer is a `Writer`
+(`writer.py`), whose whole-transaction calls (`_write_job`) suit bulk writes and whose
+statement-at-a-time calls (`_write`) suit the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from functools import partial
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Self, TypeVar
+from typing import Self, TypeVar
 
 import aiosqlite
 
-from wcofeed.store.base import Store
-from wcofeed.store.migrations import MIGRATIONS
-
-_PRAGMAS = (
-    "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = NORMAL",
-    "PRAGMA foreign_keys = ON",
-    "PRAGMA busy_timeout = 10000",
-    "PRAGMA cache_size = -32000",  # 32 MB per connection: indexes of 100k items stay hot
-    "PRAGMA temp_store = MEMORY",
-)
-
+from wcofeed.store.interface import Store
+from wcofeed.store.sqlite.migrations import MIGRATIONS
+from wcofeed.store.sqlite.writer import PRAGMAS, Writer
 
 T = TypeVar("T")
 
 
-class Writer:
-    """The write connection, used only from its own thread, one call at a time."""
-
-    def __init__(self, path: Path) -> None:
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wcofeed-writer")
-        self._path = path
-        self._db: sqlite3.Connection | None = None
-
-    async def open(self) -> None:
-        self._db = await self.run(
-            partial(sqlite3.connect, self._path, isolation_level=None, check_same_thread=False)
-        )
-        self._db.row_factory = sqlite3.Row
-        for pragma in _PRAGMAS:
-            await self.execute(pragma)
-
-    async def run(self, call: Callable[[], T]) -> T:
-        """`call()` on the writer's thread."""
-        return await asyncio.get_running_loop().run_in_executor(self._thread, call)
-
-    async def run_with(self, job: Callable[[sqlite3.Connection], T]) -> T:
-        """`job(connection)` on the writer's thread."""
-        return await self.run(partial(job, self.connection))
-
-    @property
-    def connection(self) -> sqlite3.Connection:
-        if self._db is None:
-            raise RuntimeError("store is closed")
-        return self._db
-
-    @property
-    def total_changes(self) -> int:
-        return self.connection.total_changes
-
-    async def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
-        return await self.run(partial(self.connection.execute, sql, params))
-
-    async def execute_fetchall(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
-        return await self.run(lambda: self.connection.execute(sql, params).fetchall())
-
-    async def executemany(self, sql: str, params: Iterable[Any]) -> sqlite3.Cursor:
-        # the rows are drawn on the writer's thread as they are written: a generator of
-        # 100,000 subscribers is never held in memory whole
-        return await self.run(partial(self.connection.executemany, sql, params))
-
-    async def executescript(self, script: str) -> sqlite3.Cursor:
-        return await self.run(partial(self.connection.executescript, script))
-
-    async def close(self) -> None:
-        if self._db is not None:
-            await self.run(self._db.close)
-            self._db = None
-        self._thread.shutdown(wait=True)
+def parse_stamp(value: str | None) -> datetime | None:
+    """A stored ISO 8601 timestamp column, NULL as None."""
+    return datetime.fromisoformat(value) if value else None
 
 
 class SchemaTooNewError(RuntimeError):
@@ -135,7 +69,7 @@ class SQLiteBase(Store):
     async def _connect(self) -> aiosqlite.Connection:
         db = await aiosqlite.connect(self.path, isolation_level=None)
         db.row_factory = aiosqlite.Row
-        for pragma in _PRAGMAS:
+        for pragma in PRAGMAS:
             await db.execute(pragma)
         return db
 

@@ -1,8 +1,10 @@
 """The storage interface callers program against; `sqlite.SQLiteStore` implements it.
 
 Every method is a coroutine and speaks only in `wcofeed.models` types and the small
-query value below, so a PostgreSQL implementation can replace SQLite without a caller
-changing. Implementations own their SQL, schema and migrations.
+values below, so a PostgreSQL implementation can replace SQLite without a caller
+changing. Implementations own their SQL, schema and migrations. `Store` is the whole
+interface: the items, the sources' fetch state and the subscribers, each an abstract
+part of its own.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from wcofeed.models import Item, SourceState, UpsertResult
+from wcofeed.models import Item, SourceState, Subscriber, SubscriberStatus, UpsertResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,36 +50,8 @@ class Counts:
 
 # --- subscribers and deliveries (digest) -----------------------------------------------
 
-SubscriberStatus = Literal["pending", "active", "paused", "unsubscribed"]
-DigestFrequency = Literal["off", "daily", "weekly"]
 #: One reminder ever sent: (item guid, deadline as a UTC epoch second, lead days).
 ReminderKey = tuple[str, int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Subscriber:
-    """A person on the mailing: what they want, in which language, and their standing.
-
-    Empty `topics` or `kinds` mean "all". `language` is both the language of the emails
-    and the content language of the items they get. `id` is set by the store.
-    """
-
-    email: str
-    language: str = "en"
-    topics: tuple[str, ...] = ()
-    kinds: tuple[str, ...] = ()
-    lead_days: tuple[int, ...] = (14, 3, 1)
-    digest: DigestFrequency = "off"
-    timezone: str = "UTC"
-    name: str = ""
-    status: SubscriberStatus = "pending"
-    id: int | None = None
-    created_at: datetime | None = None
-    confirmed_at: datetime | None = None
-    confirm_sent_at: datetime | None = None
-    last_digest_at: datetime | None = None
-    hard_bounces: int = 0
-    last_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,22 +159,8 @@ class SubscriberStore(abc.ABC):
         """How many outbox rows are in each state (claimed, sent, failed, cancelled)."""
 
 
-class Store(SubscriberStore):
-    """Items, their topics and full-text index, and the fetch state of sources."""
-
-    @abc.abstractmethod
-    async def close(self) -> None:
-        """Release connections; the store is unusable afterwards."""
-
-    async def __aenter__(self) -> Store:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    @abc.abstractmethod
-    async def schema_version(self) -> int:
-        """The schema version the database is at (migrations run on open)."""
+class ItemStore(abc.ABC):
+    """Items, their topics and full-text index."""
 
     @abc.abstractmethod
     async def upsert_items(
@@ -243,6 +203,14 @@ class Store(SubscriberStore):
         """When items last changed (an upsert or a delete): a cheap validator for caches."""
 
     @abc.abstractmethod
+    async def explain(self, query: ItemQuery) -> Sequence[str]:
+        """The database's plan for a query, one line per step (for tests and tuning)."""
+
+
+class SourceStore(abc.ABC):
+    """The fetch state of sources."""
+
+    @abc.abstractmethod
     async def source_state(self, source_id: str) -> SourceState:
         """The stored state, or a blank one for a source never fetched."""
 
@@ -263,6 +231,20 @@ class Store(SubscriberStore):
     async def record_fetch_failure(self, source_id: str, now: datetime, error: str) -> None:
         """A fetch failed: count it and keep the reason; validators are kept."""
 
+
+class Store(ItemStore, SourceStore, SubscriberStore):
+    """The whole store, and its life: opened migrated, closed once."""
+
     @abc.abstractmethod
-    async def explain(self, query: ItemQuery) -> Sequence[str]:
-        """The database's plan for a query, one line per step (for tests and tuning)."""
+    async def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @abc.abstractmethod
+    async def schema_version(self) -> int:
+        """The schema version the database is at (migrations run on open)."""

@@ -24,15 +24,12 @@ from wcofeed.models import (
     as_utc,
     parse_iso_date_or_datetime,
 )
-from wcofeed.store.base import Counts, ItemQuery
-from wcofeed.store.connection import SQLiteBase
+from wcofeed.store.interface import Counts, ItemQuery
+from wcofeed.store.sqlite.base import SQLiteBase
 
-# An upsert is one job on the writer's thread (see `connection.py`) whose statements all
-# read the batch from one JSON parameter: each is one call into SQLite, which runs it
-# without the GIL, so a page being parsed on another thread meanwhile is not slowed
-# and does not slow it. Row by row (`executemany`, fetching rows), every row gave the
-# GIL back and waited up to a switch interval for it; with a thread parsing, 5,000
-# rows took minutes. Changed rows are those whose stored hash differs from the batch's.
+# An upsert is one job on the writer's thread whose statements all read the batch from
+# one JSON parameter (an array per row, in `_STORED` order, then the topics). Changed
+# rows are those whose stored hash differs from the batch's.
 _STORED = [
     "guid",
     "kind",
@@ -129,8 +126,7 @@ def _micros(value: datetime) -> int:
 
 
 def _row_params(item: Item, stamp: str, micros: int) -> list[Any]:
-    """The row of an item written at `stamp` (the update keeps a changed row's first_seen);
-    an array, not an object: a fifth less JSON to encode and to read."""
+    """The row of an item written at `stamp` (the update keeps a changed row's first_seen)."""
     deadline = item.deadline
     return [
         item.guid,
@@ -256,9 +252,7 @@ class ItemsSQL(SQLiteBase):
             return []
         stamp, micros = now.isoformat(), _micros(now)
         rows = [_row_params(item, stamp, micros) for item in batch.values()]
-        known_json, previous_json = await self._write_job(
-            _upsert_job(json.dumps(rows))  # escaped non-ASCII: encoded faster, read alike
-        )
+        known_json, previous_json = await self._write_job(_upsert_job(json.dumps(rows)))
         known = {guid: (seen, last) for guid, _, seen, last in json.loads(known_json)}
         previous = {row["guid"]: _row_to_item(row) for row in json.loads(previous_json)}
         results: list[UpsertResult] = []

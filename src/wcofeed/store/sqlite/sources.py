@@ -7,13 +7,9 @@ from datetime import datetime
 import aiosqlite
 
 from wcofeed.models import SourceState
-from wcofeed.store.connection import SQLiteBase
+from wcofeed.store.sqlite.base import SQLiteBase, parse_stamp
 
 _COLUMNS = "id, etag, last_modified, last_attempt, last_success, consecutive_failures, last_error"
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 def _row_to_state(row: aiosqlite.Row) -> SourceState:
@@ -21,8 +17,8 @@ def _row_to_state(row: aiosqlite.Row) -> SourceState:
         id=row["id"],
         etag=row["etag"],
         last_modified=row["last_modified"],
-        last_attempt=_dt(row["last_attempt"]),
-        last_success=_dt(row["last_success"]),
+        last_attempt=parse_stamp(row["last_attempt"]),
+        last_success=parse_stamp(row["last_success"]),
         consecutive_failures=int(row["consecutive_failures"]),
         last_error=row["last_error"],
     )

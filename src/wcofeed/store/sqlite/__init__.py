@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from wcofeed.store.items import ItemsSQL
-from wcofeed.store.sources import SourcesSQL
-from wcofeed.store.subscribers import SubscribersSQL
+from wcofeed.store.sqlite.items import ItemsSQL
+from wcofeed.store.sqlite.sources import SourcesSQL
+from wcofeed.store.sqlite.subscribers import SubscribersSQL
 
 
 class SQLiteStore(ItemsSQL, SourcesSQL, SubscribersSQL):

@@ -18,15 +18,9 @@ from datetime import datetime
 
 import aiosqlite
 
-from wcofeed.models import as_utc
-from wcofeed.store.base import (
-    Claim,
-    Delivery,
-    ReminderKey,
-    Subscriber,
-    SubscriberStatus,
-)
-from wcofeed.store.connection import SQLiteBase
+from wcofeed.models import Subscriber, SubscriberStatus, as_utc
+from wcofeed.store.interface import Claim, Delivery, ReminderKey
+from wcofeed.store.sqlite.base import SQLiteBase, parse_stamp
 
 _COLUMNS = """subscribers.id, subscribers.email, subscribers.name, subscribers.language,
     subscribers.topics, subscribers.kinds, subscribers.lead_days, subscribers.digest,
@@ -35,10 +29,6 @@ _COLUMNS = """subscribers.id, subscribers.email, subscribers.name, subscribers.l
     subscribers.hard_bounces, subscribers.last_error"""
 
 _CHUNK = 500
-
-
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -57,10 +47,10 @@ def _row_to_subscriber(row: aiosqlite.Row) -> Subscriber:
         digest=row["digest"],
         timezone=row["timezone"],
         status=row["status"],
-        created_at=_dt(row["created_at"]),
-        confirmed_at=_dt(row["confirmed_at"]),
-        confirm_sent_at=_dt(row["confirm_sent_at"]),
-        last_digest_at=_dt(row["last_digest_at"]),
+        created_at=parse_stamp(row["created_at"]),
+        confirmed_at=parse_stamp(row["confirmed_at"]),
+        confirm_sent_at=parse_stamp(row["confirm_sent_at"]),
+        last_digest_at=parse_stamp(row["last_digest_at"]),
         hard_bounces=int(row["hard_bounces"]),
         last_error=row["last_error"],
     )
@@ -195,8 +185,7 @@ class SubscribersSQL(SQLiteBase):
 
     async def claim_deliveries(self, claims: Sequence[Claim], now: datetime) -> list[str]:
         # Conflicts are looked up first and the rest written with a few executemany
-        # calls: one transaction and a handful of round trips per page of claims,
-        # where per-claim savepoints cost several round trips per email.
+        # calls: one transaction for a page of claims.
         if not claims:
             return []
         async with self._write() as db:
