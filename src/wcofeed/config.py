@@ -17,12 +17,14 @@ import secrets
 import tomllib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from wcofeed.models import KINDS
 
 DEFAULT_CONFIG = Path("config.toml")
 
@@ -121,9 +123,7 @@ class SourceSettings:
     )
     ui_language: str = _opt("en", "Interface language of the page: how its dates and labels read.")
     topics: list[str] = _opt([], "Topic slugs given to every item of this source.")
-    kind: str = _opt(
-        "", "Kind forced on every item (news, call, publication, event); empty: guess."
-    )
+    kind: str = _opt("", f"Kind forced on every item ({', '.join(KINDS)}); empty: guess.")
     every: int = _opt(3600, "Seconds between two fetches in `wcofeed run`.")
     enabled: bool = _opt(True, "false skips the source everywhere.")
     selectors: SelectorSettings | None = _opt(None, "For profile = css: the selectors table.")
@@ -354,6 +354,11 @@ def _convert(hint: Any, value: Any, key: str, base: Path) -> Any:
     raise ConfigError(f"{key}: unsupported setting type {hint!r}")  # pragma: no cover
 
 
+def _either(choices: Sequence[str]) -> str:
+    """`a, b or c`."""
+    return f"{', '.join(choices[:-1])} or {choices[-1]}"
+
+
 def _what(value: Any) -> str:
     if isinstance(value, bool):
         return f"a boolean ({str(value).lower()})"
@@ -388,8 +393,8 @@ def _check(settings: Settings) -> None:
             raise ConfigError(f"{where}.selectors: required when profile = 'css'")
         if source.every < 60:
             raise ConfigError(f"{where}.every: must be at least 60 seconds")
-        if source.kind and source.kind not in ("news", "call", "publication", "event"):
-            raise ConfigError(f"{where}.kind: must be news, call, publication or event")
+        if source.kind and source.kind not in KINDS:
+            raise ConfigError(f"{where}.kind: must be {_either(KINDS)}")
     for slug, topic in settings.topics.items():
         if "en" not in topic.labels:
             raise ConfigError(f"topics.{slug}.labels: an 'en' label is required")

@@ -14,9 +14,10 @@ import icalendar
 import pytest
 
 from wcofeed.config import Settings
-from wcofeed.digest.render import AddressError, Renderer, normalise_email
+from wcofeed.digest.render import Renderer
 from wcofeed.digest.select import DueCall
 from wcofeed.digest.send import Outgoing
+from wcofeed.digest.subscription import AddressError, normalise_email
 from wcofeed.digest.tokens import Signer
 from wcofeed.models import Deadline, Item, Subscriber
 

@@ -15,8 +15,9 @@ from wcofeed.ingest.language import (
     detect_language,
     fallback_language,
 )
-from wcofeed.ingest.text import PageRepair, clean, html_to_text, sanitise_html, strip_forbidden
+from wcofeed.ingest.text import PageRepair, clean, strip_forbidden
 from wcofeed.ingest.topics import TopicMatcher
+from wcofeed.markup import html_to_text, sanitise_html
 
 
 def test_page_repair_fixes_short_mojibake_with_page_context() -> None:

@@ -38,8 +38,9 @@ from wcofeed.ingest.deadlines import find_deadline_text, parse_deadline
 from wcofeed.ingest.feeds import parse_feed
 from wcofeed.ingest.html import parse_html
 from wcofeed.ingest.kinds import KindGuesser
-from wcofeed.ingest.text import PageRepair, clean, html_to_text, sanitise_html
+from wcofeed.ingest.text import PageRepair, clean
 from wcofeed.ingest.topics import TopicMatcher
+from wcofeed.markup import html_to_text, sanitise_html
 from wcofeed.models import Item, ItemError
 from wcofeed.publish.build import query_doc
 from wcofeed.publish.render import render_atom, render_json, render_rss
@@ -420,7 +421,7 @@ def test_generated_text_repair(text: str, sample: str, raw: bytes) -> None:
     repaired = clean(text)
     assert "\x00" not in repaired and "\n" not in repaired
     assert PageRepair.for_page(sample).fix(text) == PageRepair.for_page(sample).fix(text)
-    safe = sanitise_html(text, "https://www.wcoomd.org/")
+    safe = sanitise_html(text)
     assert_safe_html(safe)
     html_to_text(safe)
     assert isinstance(decode_body(raw, "utf-8"), str)

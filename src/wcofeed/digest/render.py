@@ -2,7 +2,8 @@
 
 Every header value built from stored data (a name, a title) goes through `_header`,
 which turns CR, LF and other control characters into spaces, so no stored value can
-start a header of its own. Addresses are checked on the way in (`normalise_email`).
+start a header of its own. Addresses are checked on the way in
+(`subscription.normalise_email`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from datetime import datetime
 from email import encoders
 from email.charset import BASE64, QP, Charset
 from email.header import Header
-from email.headerregistry import Address
 from email.message import Message
 from email.mime.base import MIMEBase
 from email.mime.multipart import MIMEMultipart
@@ -31,6 +31,7 @@ from markupsafe import escape
 from wcofeed.config import Settings
 from wcofeed.digest.messages import MESSAGES
 from wcofeed.digest.select import DueCall, group_by_topic, group_calls
+from wcofeed.digest.subscription import AddressError
 from wcofeed.digest.tokens import Signer
 from wcofeed.i18n import format_day, format_in
 from wcofeed.models import Item, Subscriber
@@ -45,24 +46,6 @@ _UTF8_QP = Charset("utf-8")
 _UTF8_QP.body_encoding = QP
 _UTF8_BASE64 = Charset("utf-8")
 _UTF8_BASE64.body_encoding = BASE64
-
-
-class AddressError(ValueError):
-    """An email address that cannot be used."""
-
-
-def normalise_email(text: str) -> str:
-    """A plain `local@domain` address, or AddressError naming what is wrong."""
-    value = text.strip()
-    if not value or any(ord(c) < 32 or c in '<>,;"() ' for c in value):
-        raise AddressError(f"{text!r}: not an email address")
-    try:
-        address = Address(addr_spec=value)
-    except (ValueError, IndexError):
-        raise AddressError(f"{text!r}: not an email address") from None
-    if not address.domain or "." not in address.domain or not address.username:
-        raise AddressError(f"{text!r}: not an email address (needs user@domain.tld)")
-    return value
 
 
 def _address(value: str) -> str:

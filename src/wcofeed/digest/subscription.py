@@ -6,25 +6,43 @@ reporting every bad field at once so a form can show them all.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from email.headerregistry import Address
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wcofeed.config import Settings
-from wcofeed.digest.render import AddressError, normalise_email
-from wcofeed.models import KINDS, DigestFrequency, Subscriber, SubscriberStatus
+from wcofeed.models import (
+    FREQUENCIES,
+    KINDS,
+    FieldErrors,
+    Subscriber,
+    SubscriberStatus,
+    is_slug,
+)
 
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-FREQUENCIES: tuple[DigestFrequency, ...] = ("off", "daily", "weekly")
 MAX_LEAD_DAYS = 365
 
 
-class SubscriptionError(ValueError):
-    """Bad subscription fields; `errors` maps each field to what is wrong."""
+class SubscriptionError(FieldErrors):
+    """Bad subscription fields."""
 
-    def __init__(self, errors: Mapping[str, str]) -> None:
-        self.errors = dict(errors)
-        super().__init__("; ".join(f"{k}: {v}" for k, v in self.errors.items()))
+
+class AddressError(ValueError):
+    """An email address that cannot be used."""
+
+
+def normalise_email(text: str) -> str:
+    """A plain `local@domain` address, or AddressError naming what is wrong."""
+    value = text.strip()
+    if not value or any(ord(c) < 32 or c in '<>,;"() ' for c in value):
+        raise AddressError(f"{text!r}: not an email address")
+    try:
+        address = Address(addr_spec=value)
+    except (ValueError, IndexError):
+        raise AddressError(f"{text!r}: not an email address") from None
+    if not address.domain or "." not in address.domain or not address.username:
+        raise AddressError(f"{text!r}: not an email address (needs user@domain.tld)")
+    return value
 
 
 def parse_lead_days(text: str) -> tuple[int, ...]:
@@ -62,7 +80,7 @@ def build_subscriber(
         errors["language"] = f"{language!r} is not one of {', '.join(settings.site.languages)}"
     topic_list = tuple(sorted(set(topics)))
     known = set(settings.topics)
-    bad = [t for t in topic_list if not _SLUG.match(t) or (known and t not in known)]
+    bad = [t for t in topic_list if not is_slug(t) or (known and t not in known)]
     if bad:
         errors["topics"] = f"unknown topics: {', '.join(bad)}"
     kind_list = tuple(sorted(set(kinds)))

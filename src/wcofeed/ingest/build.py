@@ -18,8 +18,9 @@ from wcofeed.ingest.deadlines import find_deadline_text, parse_deadline
 from wcofeed.ingest.identity import make_guid
 from wcofeed.ingest.kinds import KindGuesser
 from wcofeed.ingest.language import content_language, detect_language, script_agrees
-from wcofeed.ingest.text import PageRepair, html_to_text, sanitise_html
+from wcofeed.ingest.text import PageRepair
 from wcofeed.ingest.topics import TopicMatcher
+from wcofeed.markup import html_to_text, sanitise_html
 from wcofeed.models import Deadline, Item, ItemError, Kind
 
 log = logging.getLogger("wcofeed.ingest")

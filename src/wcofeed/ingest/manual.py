@@ -16,8 +16,9 @@ from typing import Any
 from wcofeed.ingest.build import ParseError, ParseResult
 from wcofeed.ingest.identity import make_guid
 from wcofeed.ingest.kinds import KindGuesser
-from wcofeed.ingest.text import clean, html_to_text, sanitise_html
+from wcofeed.ingest.text import clean
 from wcofeed.ingest.topics import TopicMatcher
+from wcofeed.markup import html_to_text, sanitise_html
 from wcofeed.models import Item, ItemError, item_from_dict
 
 

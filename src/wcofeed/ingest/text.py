@@ -1,4 +1,4 @@
-"""Text repair shared by every parser: mojibake, forbidden characters, whitespace, HTML.
+"""Text repair shared by every parser: mojibake, forbidden characters, whitespace.
 
 Mojibake is fixed per page, not per string: ftfy needs context to recognise a short
 "üìÖ" as a mis-decoded "📅", so the plan it finds on the whole page is replayed on
@@ -13,46 +13,19 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import ftfy
-import nh3
-from selectolax.lexbor import LexborHTMLParser as HTMLParser
+
+from wcofeed.markup import squash, xml_safe
 
 _CONFIG = ftfy.TextFixerConfig(uncurl_quotes=False, fix_latin_ligatures=False, explain=False)
-# Characters XML 1.0 forbids (C0 controls but tab/newline/return, surrogates, U+FFFE/FFFF)
-# plus C1 controls, which are legal but never meant in a title, and U+FFFD, which only
-# says that something was already lost.
-_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffd-\uffff]")
 _MAX_PROBES = 50
 _SHORT = 80
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+(?:[ \t][^\x00-\x7f]+)*")
-_ALLOWED_TAGS = {
-    "a",
-    "abbr",
-    "b",
-    "blockquote",
-    "br",
-    "code",
-    "em",
-    "i",
-    "li",
-    "ol",
-    "p",
-    "pre",
-    "strong",
-    "sub",
-    "sup",
-    "ul",
-}
 
 
 def strip_forbidden(text: str) -> str:
-    """Remove characters an XML feed cannot carry."""
-    return _FORBIDDEN.sub("", text)
-
-
-def squash(text: str) -> str:
-    """One line: runs of whitespace (incl. no-break spaces) become one space."""
-    # str.split() splits on exactly what the regex \s matches, five times faster
-    return " ".join(text.split())
+    """Remove characters an XML feed cannot carry, and U+FFFD, which only says that
+    something was already lost."""
+    return xml_safe(text).replace("\ufffd", "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,19 +82,3 @@ def _fix_short(repair: PageRepair, text: str) -> str:
 def clean(text: str) -> str:
     """A string repaired on its own (no page context)."""
     return PageRepair().fix(text)
-
-
-def sanitise_html(html: str, base_url: str | None = None) -> str:
-    """Only harmless markup survives; links get rel=noopener noreferrer."""
-    return nh3.clean(
-        strip_forbidden(html),
-        tags=_ALLOWED_TAGS,
-        attributes={"a": {"href", "title"}, "abbr": {"title"}},
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-    ).strip()
-
-
-def html_to_text(html: str) -> str:
-    """The plain-text twin of sanitised HTML."""
-    return squash(HTMLParser(html).text(separator=" ")) if html else ""

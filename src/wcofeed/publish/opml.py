@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from lxml import etree  # type: ignore[import-untyped]
 
 from wcofeed.config import Settings
+from wcofeed.markup import xml_safe
 from wcofeed.publish.listing import LanguageGroup
-from wcofeed.publish.render import xml_safe
 
 
 def render_opml(settings: Settings, groups: Sequence[LanguageGroup]) -> bytes:

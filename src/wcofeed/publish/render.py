@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import nh3
 from feedgen.ext.base import (  # type: ignore[import-untyped]
     BaseEntryExtension,
     BaseExtension,
@@ -29,6 +27,7 @@ from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped
 from lxml import etree  # type: ignore[import-untyped]
 
 from wcofeed.i18n import format_day
+from wcofeed.markup import html_to_text, sanitise_html, xml_safe, xml_safe_url
 from wcofeed.models import Item
 from wcofeed.publish import messages
 from wcofeed.publish.specs import Format
@@ -45,30 +44,6 @@ _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 #: The `updated` of a feed with no entries: fixed, so an empty feed stays byte-stable.
 EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
-
-# XML 1.0 forbids C0 controls (but tab, LF, CR), surrogates and U+FFFE/U+FFFF; C1
-# controls are allowed but are always mojibake in our sources and validators flag them.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
-_SPACES = re.compile(r"\s+")
-
-
-def xml_safe(text: str) -> str:
-    """`text` without the characters XML cannot carry."""
-    return _NOT_XML.sub("", text)
-
-
-def xml_safe_url(url: str) -> str:
-    """`url` with the characters XML cannot carry percent-encoded, so the link still works."""
-    return _NOT_XML.sub(lambda m: quote(m[0], safe="", errors="replace"), url)
-
-
-def sanitise_html(fragment: str) -> str:
-    """Item HTML with scripts, styles, handlers and unknown tags removed."""
-    return xml_safe(nh3.clean(fragment, link_rel="noopener noreferrer nofollow"))
-
-
-def html_to_text(fragment: str) -> str:
-    return _SPACES.sub(" ", html.unescape(nh3.clean(fragment, tags=set()))).strip()
 
 
 @dataclass(frozen=True, slots=True)

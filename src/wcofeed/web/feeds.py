@@ -22,7 +22,8 @@ from typing import cast
 from aiohttp import web
 
 from wcofeed.config import Settings
-from wcofeed.publish.query import QueryError, parse_query, render_query
+from wcofeed.publish.filters import FilterError
+from wcofeed.publish.query import parse_query, render_query
 from wcofeed.publish.render import CONTENT_TYPES
 from wcofeed.publish.specs import Format
 from wcofeed.store import Store
@@ -191,7 +192,7 @@ async def feed_query(request: web.Request) -> web.Response:
         params = {name: request.query.getall(name) for name in request.query}
         try:
             query = parse_query(settings, params)
-        except QueryError as exc:
+        except FilterError as exc:
             raise text_error(exc.status, str(exc)) from None
         now = datetime.now(UTC)
         body = await render_query(settings, request.app[STORE], fmt, query, now)

@@ -8,7 +8,6 @@ this list" is the same query string on `/feed.atom`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,57 +19,57 @@ from aiohttp import web
 from wcofeed.config import Settings
 from wcofeed.i18n import format_day, format_in, language_name
 from wcofeed.models import KINDS, Item
+from wcofeed.publish.filters import FILTERS, FilterError, Filters, parse_filters
 from wcofeed.store import ItemQuery
 from wcofeed.templates import templates_dir
+from wcofeed.web.errors import text_error
 from wcofeed.web.messages import PAGES
 from wcofeed.web.state import SETTINGS, STORE, TEMPLATES
 
 PAGE_SIZE = 20
 CALLS_ON_HOME = 5
 _MAX_PAGE = 500
-_MAX_Q = 200
 
 
-@dataclass(frozen=True)
-class Filters:
-    lang: str = ""
-    topic: str = ""
-    kind: str = ""
-    q: str = ""
+@dataclass(frozen=True, slots=True)
+class PageFilters(Filters):
+    """The filters of a page, its page number, and the single values its form shows."""
+
     page: int = 1
+
+    @property
+    def lang(self) -> str:
+        return self.languages[0] if self.languages else ""
+
+    @property
+    def topic(self) -> str:
+        return self.topics[0] if self.topics else ""
+
+    @property
+    def kind(self) -> str:
+        return self.kinds[0] if self.kinds else ""
 
     def query(self, **changes: Any) -> str:
         """The filters as a query string (empty values left out), with changes applied."""
-        values = {"lang": self.lang, "topic": self.topic, "kind": self.kind, "q": self.q}
-        values.update(changes)
+        values: dict[str, Any] = dict.fromkeys(FILTERS, "")
+        values.update(self.filter_params(), **changes)
         return urlencode({k: v for k, v in values.items() if v not in ("", None, 1)})
 
 
-def _bad_request(reason: str) -> web.HTTPBadRequest:
-    return web.HTTPBadRequest(text=reason + "\n")
-
-
-def parse_filters(settings: Settings, params: Mapping[str, str]) -> Filters:
-    """Validated filters; an unknown value is a 400 naming the parameter."""
-    lang = params.get("lang", "")
-    if lang and lang not in settings.site.languages:
-        raise _bad_request(f"lang: unknown language {lang!r}")
-    topic = params.get("topic", "")
-    if topic and topic not in settings.topics:
-        raise _bad_request(f"topic: unknown topic {topic!r}")
-    kind = params.get("kind", "")
-    if kind and kind not in KINDS:
-        raise _bad_request(f"kind: must be one of {', '.join(KINDS)}")
-    q = params.get("q", "").strip()
-    if len(q) > _MAX_Q:
-        raise _bad_request(f"q: longer than {_MAX_Q} characters")
+def parse_page_filters(settings: Settings, request: web.Request) -> PageFilters:
+    """Validated filters and page; any bad value is a 400 naming the parameter."""
+    params = {name: request.query.getall(name) for name in FILTERS if name in request.query}
     try:
-        page = int(params.get("page", "1"))
+        f = parse_filters(settings, params)
+    except FilterError as exc:
+        raise text_error(400, str(exc)) from None
+    try:
+        page = int(request.query.get("page", "1"))
     except ValueError:
-        raise _bad_request("page: not a whole number") from None
+        raise text_error(400, "page: not a whole number") from None
     if not 1 <= page <= _MAX_PAGE:
-        raise _bad_request(f"page: must be between 1 and {_MAX_PAGE}")
-    return Filters(lang, topic, kind, q, page)
+        raise text_error(400, f"page: must be between 1 and {_MAX_PAGE}")
+    return PageFilters(f.languages, f.topics, f.kinds, f.q, page)
 
 
 def interface_language(request: web.Request, settings: Settings) -> str:
@@ -123,14 +122,12 @@ def _today(settings: Settings) -> date:
 async def home(request: web.Request) -> web.Response:
     settings, store = request.app[SETTINGS], request.app[STORE]
     hl = interface_language(request, settings)
-    f = parse_filters(settings, request.query)
-    languages = (f.lang,) if f.lang else ()
-    topics = (f.topic,) if f.topic else ()
+    f = parse_page_filters(settings, request)
     items = await store.query_items(
         ItemQuery(
-            languages=languages,
-            topics=topics,
-            kinds=(f.kind,) if f.kind else (),
+            languages=f.languages,
+            topics=f.topics,
+            kinds=f.kinds,
             q=f.q,
             limit=PAGE_SIZE + 1,
             offset=(f.page - 1) * PAGE_SIZE,
@@ -138,8 +135,8 @@ async def home(request: web.Request) -> web.Response:
     )
     calls = await store.query_items(
         ItemQuery(
-            languages=languages,
-            topics=topics,
+            languages=f.languages,
+            topics=f.topics,
             open_at=datetime.now(UTC),
             order="deadline",
             limit=CALLS_ON_HOME,
@@ -162,11 +159,11 @@ async def home(request: web.Request) -> web.Response:
 async def calls(request: web.Request) -> web.Response:
     settings, store = request.app[SETTINGS], request.app[STORE]
     hl = interface_language(request, settings)
-    f = parse_filters(settings, request.query)
+    f = parse_page_filters(settings, request)
     found = await store.query_items(
         ItemQuery(
-            languages=(f.lang,) if f.lang else (),
-            topics=(f.topic,) if f.topic else (),
+            languages=f.languages,
+            topics=f.topics,
             q=f.q,
             open_at=datetime.now(UTC),
             order="deadline",

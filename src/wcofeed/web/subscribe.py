@@ -29,10 +29,10 @@ from wcofeed.config import Settings
 from wcofeed.digest.messages import MESSAGES
 from wcofeed.digest.run import DeliveryError, request_confirmation
 from wcofeed.digest.send import SmtpDownError
-from wcofeed.digest.subscription import FREQUENCIES, SubscriptionError, build_subscriber
+from wcofeed.digest.subscription import SubscriptionError, build_subscriber
 from wcofeed.digest.tokens import MissingSecretError, Purpose, Signer, TokenClaims, TokenError
 from wcofeed.i18n import language_name
-from wcofeed.models import Subscriber, SubscriberStatus
+from wcofeed.models import FREQUENCIES, Subscriber, SubscriberStatus
 from wcofeed.web.errors import text_error
 from wcofeed.web.ratelimit import RateLimiter, retry_after
 from wcofeed.web.state import SETTINGS, STORE, TEMPLATES
