@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wcofeed.config import reference_markdown
+from wcofeed.config.reference import reference_markdown
 
 BEGIN = "<!-- config-reference:begin -->"
 END = "<!-- config-reference:end -->"

@@ -6,13 +6,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from wcofeed.config import (
-    ConfigError,
-    documented_keys,
-    load_settings,
-    reference_markdown,
-    with_signing_secret,
-)
+from wcofeed.config import ConfigError, load_settings, with_signing_secret
+from wcofeed.config.reference import documented_keys, reference_markdown
 
 WriteConfig = Callable[..., Path]
 

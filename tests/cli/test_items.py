@@ -3,50 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.cli.conftest import wcofeed
 from tests.conftest import NOW, make_item
 from wcofeed.models import Deadline, item_from_dict, item_to_dict
 from wcofeed.store import open_store
-
-
-def wcofeed(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "wcofeed", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=60,
-        check=False,
-    )
-
-
-@pytest.fixture
-def config(write_config: Callable[..., Path]) -> Path:
-    return write_config('[database]\npath = "data/wcofeed.db"\n')
-
-
-def test_init_creates_the_database(config: Path) -> None:
-    result = wcofeed("init", "--config", str(config))
-    assert result.returncode == 0, result.stderr
-    assert (config.parent / "data" / "wcofeed.db").exists()
-    assert "schema version" in result.stdout
-
-
-def test_config_before_or_after_the_command(config: Path) -> None:
-    assert wcofeed("--config", str(config), "init").returncode == 0
-    assert wcofeed("init", "--config", str(config)).returncode == 0
-
-
-def test_default_config_is_read_from_the_working_folder(config: Path) -> None:
-    result = wcofeed("init", cwd=config.parent)
-    assert result.returncode == 0, result.stderr
-    assert (config.parent / "data" / "wcofeed.db").exists()
 
 
 async def test_items_json_prints_every_stored_field(config: Path) -> None:

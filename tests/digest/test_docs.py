@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from wcofeed.config import documented_keys
+from wcofeed.config.reference import documented_keys
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "digest.md"
 OWNED = [k for k in documented_keys() if k.split(".")[0] in ("smtp", "email", "security")]

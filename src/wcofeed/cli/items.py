@@ -1,4 +1,4 @@
-"""`init`, `items` and `add`: the database and the items in it."""
+"""`items` and `add`: the items in the store, listed and typed in."""
 
 from __future__ import annotations
 
@@ -18,17 +18,6 @@ from wcofeed.ingest.run import Parsers
 from wcofeed.models import KINDS, Item, ItemError, UpsertOutcome, item_to_dict
 from wcofeed.publish import publish_all
 from wcofeed.store import ItemQuery, open_store
-
-# --- init -----------------------------------------------------------------------------
-
-
-@command("init", "create the database, or migrate it to the current schema")
-async def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
-    async with await open_store(settings.database.path) as store:
-        version = await store.schema_version()
-    print(f"database {settings.database.path} ready (schema version {version})")
-    return EXIT_OK
-
 
 # --- items ----------------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""`digest` and `subscribers`: reminder rounds and the mailing list."""
+"""`subscribers`: the mailing list, added to, listed, pruned and exported."""
 
 from __future__ import annotations
 
@@ -12,56 +12,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from wcofeed.cli.base import EXIT_OK, CommandError, command
+from wcofeed.cli.base import COMMON_OPTIONS, EXIT_OK, CommandError, command
 from wcofeed.config import Settings
 from wcofeed.models import KINDS, Subscriber, SubscriberStatus
 from wcofeed.store import Store, open_store
 
-# --- digest and subscribers -------------------------------------------------------------
-
-
-def _instant(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date-time: {text!r}") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _digest_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dry-run", action="store_true", help="list who would get what; send nothing")
-    p.add_argument(
-        "--now",
-        type=_instant,
-        metavar="ISO-DATETIME",
-        help="run as if it were this instant (reproducible runs)",
-    )
-
-
-@command("digest", "send one round of deadline reminders and new-item digests", _digest_arguments)
-async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
-    from wcofeed.digest.run import run_digest
-    from wcofeed.digest.send import SmtpDownError
-    from wcofeed.digest.tokens import MissingSecretError
-
-    async with await open_store(settings.database.path) as store:
-        try:
-            report = await run_digest(store, settings, args.now, dry_run=args.dry_run)
-        except (SmtpDownError, MissingSecretError) as exc:
-            raise CommandError(f"{exc}; unsent emails stay pending for the next run") from None
-    if args.dry_run:
-        for to, subject in report.planned:
-            print(f"{to}\t{subject}")
-        print(f"{len(report.planned)} emails would be sent")
-    else:
-        where = settings.smtp.host or settings.email.outbox_dir
-        print(f"{report.summary()} (via {where})")
-    return EXIT_OK
-
 
 def _subscribers_arguments(p: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
-    add = actions.add_parser("add", help="add or update a subscriber")
+    parents = [COMMON_OPTIONS]
+    add = actions.add_parser("add", help="add or update a subscriber", parents=parents)
     add.add_argument("email", metavar="EMAIL")
     add.add_argument("--lang", default="", help="email and content language (default: site's)")
     add.add_argument(
@@ -97,13 +57,17 @@ def _subscribers_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="consent already given (importing a list): skip the confirmation email",
     )
-    lister = actions.add_parser("list", help="list subscribers")
+    lister = actions.add_parser("list", help="list subscribers", parents=parents)
     lister.add_argument(
         "--status", action="append", choices=("pending", "active", "paused", "unsubscribed")
     )
-    remove = actions.add_parser("remove", help="delete a subscriber and their history")
+    remove = actions.add_parser(
+        "remove", help="delete a subscriber and their history", parents=parents
+    )
     remove.add_argument("email", metavar="EMAIL")
-    export = actions.add_parser("export", help="write all subscribers as CSV or JSON")
+    export = actions.add_parser(
+        "export", help="write all subscribers as CSV or JSON", parents=parents
+    )
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", type=Path, metavar="FILE", help="default: standard output")
 

@@ -1,0 +1,224 @@
+"""The settings: frozen dataclasses, one per table of `config.toml`.
+
+Settings are data: every key is a dataclass field with a default (or none, when
+required) and a help text in its metadata, which the loader, the README's reference
+and the starter config all read. A field marked `secret` can come from the environment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from wcofeed.models import KINDS
+
+DEFAULT_CONFIG = Path("config.toml")
+
+
+class ConfigError(Exception):
+    """A config problem, worded for the person who edits the file."""
+
+
+def _opt(default: Any, help: str, **meta: Any) -> Any:
+    if isinstance(default, list | dict):
+        return field(
+            default_factory=lambda: type(default)(default), metadata={"help": help, **meta}
+        )
+    return field(default=default, metadata={"help": help, **meta})
+
+
+def _req(help: str) -> Any:
+    return field(metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    path: Path = _opt(Path("wcofeed.db"), "SQLite database file.")
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    base_url: str = _opt(
+        "http://127.0.0.1:8080", "Public URL of the service, used in feed and email links."
+    )
+    title: str = _opt("WCO news and calls", "Site title shown in feeds, pages and emails.")
+    languages: list[str] = _opt(
+        ["en", "fr", "es", "ru", "zh", "ar"], "Languages offered in feeds and pages."
+    )
+    default_language: str = _opt("en", "Language used when nothing else decides.")
+    timezone: str = _opt("Europe/Brussels", "Time zone for schedules and dates without one.")
+    templates_dir: Path | None = _opt(
+        None, "Folder of jinja2 templates; default: the templates shipped with wcofeed."
+    )
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    host: str = _opt("127.0.0.1", "Address the HTTP server listens on.")
+    port: int = _opt(8080, "Port the HTTP server listens on.")
+    change_check_seconds: float = _opt(
+        1.0,
+        "Seconds a served feed is trusted before the store is asked whether anything "
+        "changed (0: on every request).",
+    )
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    user_agent: str = _opt(
+        "wcofeed/0.1 (+https://github.com/wcofeed/wcofeed)", "User-Agent sent with every fetch."
+    )
+    connect_timeout: float = _opt(10.0, "Seconds to wait for a connection.")
+    read_timeout: float = _opt(30.0, "Seconds to wait between bytes of a response.")
+    total_timeout: float = _opt(
+        300.0,
+        "Seconds one attempt may take in all, so a body that trickles in just fast enough "
+        "to dodge read_timeout still ends.",
+    )
+    max_bytes: int = _opt(10_000_000, "Largest response body accepted, in bytes.")
+    retries: int = _opt(2, "Retries after a timeout or a 5xx answer.")
+    backoff: float = _opt(1.0, "First retry delay in seconds; doubles each retry.")
+    max_redirects: int = _opt(5, "Redirects followed before a fetch fails.")
+    per_host_concurrency: int = _opt(2, "Fetches in flight at once to one host.")
+    per_host_delay: float = _opt(1.0, "Seconds between two fetches to one host.")
+
+
+@dataclass(frozen=True)
+class SelectorSettings:
+    item: str = _req("CSS selector of one item block.")
+    title: str = _req("CSS selector of the title, inside an item.")
+    link: str = _opt("a", "CSS selector of the link (its href), inside an item.")
+    date: str = _opt("", "CSS selector of the date, inside an item.")
+    summary: str = _opt("", "CSS selector of the summary, inside an item.")
+    deadline: str = _opt("", "CSS selector of the deadline line, inside an item.")
+
+
+SourceType = Literal["html", "feed", "json"]
+Profile = Literal["auto", "css", "wco-newsroom", "wco-home", "wco-topic", "wco-list"]
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    id: str = _req("Stable identifier of the source (a slug).")
+    url: str = _req("http(s) URL, or a file path relative to the config file.")
+    type: SourceType = _opt("html", "html, feed (RSS/Atom/JSON Feed) or json (hand-entered items).")
+    profile: Profile = _opt(
+        "auto",
+        "For html: auto (recognise the WCO page kind), a WCO profile (wco-newsroom, "
+        "wco-home, wco-topic, wco-list), or css (with selectors).",
+    )
+    ui_language: str = _opt("en", "Interface language of the page: how its dates and labels read.")
+    topics: list[str] = _opt([], "Topic slugs given to every item of this source.")
+    kind: str = _opt("", f"Kind forced on every item ({', '.join(KINDS)}); empty: guess.")
+    every: int = _opt(3600, "Seconds between two fetches in `wcofeed run`.")
+    enabled: bool = _opt(True, "false skips the source everywhere.")
+    selectors: SelectorSettings | None = _opt(None, "For profile = css: the selectors table.")
+
+
+@dataclass(frozen=True)
+class TopicSettings:
+    labels: dict[str, str] = _req("Label per language code; `en` is required.")
+    keywords: list[str] = _opt([], "Words or phrases (any language) that tag an item with it.")
+
+
+@dataclass(frozen=True)
+class IngestSettings:
+    call_cues: dict[str, list[str]] = _opt(
+        {}, "Extra words per language that mark an item as a call for applications."
+    )
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    feeds_dir: Path = _opt(Path("feeds"), "Folder the static feed files are written to.")
+    items_per_feed: int = _opt(50, "Entries in each static feed file and first HTTP page.")
+    max_limit: int = _opt(200, "Largest `limit` a feed query may ask for.")
+    closing_soon_days: int = _opt(30, "Window of the `calls closing soon` feed, in days.")
+    calendar_events: int = _opt(
+        200, "Most events in a calendar (.ics) of open calls, soonest deadlines first."
+    )
+    websub_hub: str = _opt("", "WebSub hub URL to advertise and ping; empty: none.")
+    cache_seconds: int = _opt(300, "Cache-Control max-age of served feeds.")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = _opt("", "SMTP server; empty: emails are written to the outbox folder.")
+    port: int = _opt(587, "SMTP port.")
+    security: Literal["starttls", "tls", "none"] = _opt(
+        "starttls", "starttls, tls (implicit TLS) or none."
+    )
+    username: str = _opt("", "SMTP login name; empty: no login.")
+    password: str = _opt("", "SMTP password (env WCOFEED_SMTP_PASSWORD).", secret=True)
+    timeout: float = _opt(30.0, "Seconds before an SMTP command times out.")
+    concurrency: int = _opt(4, "SMTP connections used at once.")
+    retries: int = _opt(
+        3, "Retries of a message after a temporary (4xx) failure or a lost connection."
+    )
+    retry_delay: float = _opt(1.0, "Seconds before the first retry; doubles each retry.")
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    from_address: str = _opt("wcofeed <noreply@localhost>", "From header of every email.")
+    outbox_dir: Path = _opt(Path("outbox"), "Folder for .eml files when no SMTP host is set.")
+    list_id: str = _opt("wcofeed.localhost", "List-Id of the mailing (a domain-like name).")
+    lead_days: list[int] = _opt([14, 3, 1], "Default reminder lead times, days before a deadline.")
+    send_hour: int = _opt(8, "Hour (site.timezone) at which `wcofeed run` starts a digest round.")
+    max_bounces: int = _opt(3, "Hard bounces after which a subscriber is paused.")
+    max_items: int = _opt(50, "Most calls, and most new items, listed in one email.")
+
+
+@dataclass(frozen=True)
+class SecuritySettings:
+    secret_key: str = _opt(
+        "",
+        "Key that signs email links (env WCOFEED_SECURITY_SECRET_KEY); empty: one is "
+        "generated and kept in .wcofeed-secret beside the database.",
+        secret=True,
+    )
+    admin_token: str = _opt(
+        "",
+        "Bearer token of the admin API; empty: API off (env WCOFEED_SECURITY_ADMIN_TOKEN).",
+        secret=True,
+    )
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    level: Literal["debug", "info", "warning", "error"] = _opt("info", "Lowest level logged.")
+    json: bool = _opt(False, "One JSON object per log line instead of plain text.")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole configuration; `path` is the file it came from."""
+
+    path: Path = field(metadata={"help": "", "internal": True})
+    database: DatabaseSettings = _opt(DatabaseSettings(), "")
+    site: SiteSettings = _opt(SiteSettings(), "")
+    server: ServerSettings = _opt(ServerSettings(), "")
+    fetch: FetchSettings = _opt(FetchSettings(), "")
+    ingest: IngestSettings = _opt(IngestSettings(), "")
+    publish: PublishSettings = _opt(PublishSettings(), "")
+    smtp: SmtpSettings = _opt(SmtpSettings(), "")
+    email: EmailSettings = _opt(EmailSettings(), "")
+    security: SecuritySettings = _opt(SecuritySettings(), "")
+    log: LogSettings = _opt(LogSettings(), "")
+    sources: list[SourceSettings] = _opt([], "")
+    topics: dict[str, TopicSettings] = _opt({}, "")
+
+    def topic_label(self, slug: str, language: str) -> str:
+        """A topic's label in `language` (or its base language), else English, else the slug."""
+        topic = self.topics.get(slug)
+        if topic is None:
+            return slug
+        labels = topic.labels
+        return labels.get(language) or labels.get(language.split("-")[0]) or labels.get("en", slug)
+
+    def source(self, source_id: str) -> SourceSettings:
+        for source in self.sources:
+            if source.id == source_id:
+                return source
+        raise KeyError(source_id)
