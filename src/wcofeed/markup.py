@@ -2,8 +2,8 @@
 HTML and its plain-text twin.
 
 Ingest cleans what it stores with these, and publishing applies them again to whatever
-the store holds (items typed in through the admin API were never ingested), so both
-sides follow one policy and a stored summary passes through publishing unchanged.
+the store holds (items typed in through the admin API were never ingested): one policy
+on both sides, except that links in feeds also get rel=nofollow.
 """
 
 from __future__ import annotations
@@ -53,14 +53,14 @@ def squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def sanitise_html(html: str) -> str:
-    """Only harmless markup survives; links get rel=noopener noreferrer."""
+def sanitise_html(html: str, *, nofollow: bool = False) -> str:
+    """Only harmless markup survives; links get rel=noopener noreferrer (and nofollow)."""
     return nh3.clean(
         xml_safe(html),
         tags=_ALLOWED_TAGS,
         attributes={"a": {"href", "title"}, "abbr": {"title"}},
         url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
+        link_rel="noopener noreferrer nofollow" if nofollow else "noopener noreferrer",
     ).strip()
 
 

@@ -13,7 +13,7 @@ from lxml import etree
 from wcofeed.config import Settings
 from wcofeed.models import Item
 from wcofeed.publish.build import entries, file_url, spec_doc
-from wcofeed.publish.messages import CATALOG
+from wcofeed.publish.messages import FEED_TEXT
 from wcofeed.publish.render import (
     JSON_EXTENSION,
     WCOFEED_NS,
@@ -188,6 +188,6 @@ def test_hostile_text_yields_valid_escaped_xml(
 
 
 def test_french_messages_are_complete() -> None:
-    assert CATALOG.keys("fr") == CATALOG.keys("en")
+    assert FEED_TEXT.keys("fr") == FEED_TEXT.keys("en")
     for language in ("es", "ru", "zh", "ar"):
-        assert {"news", "calls", "deadline"} <= CATALOG.keys(language)
+        assert {"news", "calls", "deadline"} <= FEED_TEXT.keys(language)

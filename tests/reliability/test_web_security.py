@@ -30,7 +30,8 @@ from hypothesis import strategies as st
 from tests.conftest import make_item
 from tests.web.conftest import RecordingActions
 from wcofeed.config import Settings, load_settings
-from wcofeed.digest.run import request_confirmation, run_digest
+from wcofeed.digest.confirm import request_confirmation
+from wcofeed.digest.run import run_digest
 from wcofeed.digest.tokens import Purpose, Signer
 from wcofeed.models import Deadline, Subscriber
 from wcofeed.publish.run import publish_all

@@ -91,7 +91,7 @@ async def cmd_subscribers(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _subscriber_add(settings: Settings, store: Store, args: argparse.Namespace) -> None:
-    from wcofeed.digest.run import DeliveryError, request_confirmation
+    from wcofeed.digest.confirm import DeliveryError, request_confirmation
     from wcofeed.digest.send import SmtpDownError
     from wcofeed.digest.subscription import SubscriptionError, build_subscriber
     from wcofeed.digest.tokens import MissingSecretError

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from wcofeed.i18n import Catalog
 
-MESSAGES = Catalog(
+EMAIL_TEXT = Catalog(
     {
         "en": {
             "subject_one": "Closes {when}: {title}",

@@ -29,7 +29,7 @@ import icalendar
 from markupsafe import escape
 
 from wcofeed.config import Settings
-from wcofeed.digest.messages import MESSAGES
+from wcofeed.digest.messages import EMAIL_TEXT
 from wcofeed.digest.select import DueCall, group_by_topic, group_calls
 from wcofeed.digest.subscription import AddressError
 from wcofeed.digest.tokens import Signer
@@ -173,14 +173,14 @@ class Renderer:
         context: dict[str, Any] = {
             "lang": lang,
             "site_title": self.settings.site.title,
-            "t": lambda key, **v: MESSAGES.get(lang, key, **v),
+            "t": lambda key, **v: EMAIL_TEXT.get(lang, key, **v),
             "groups": [
                 (group, [self._call_view(c.item, now, lang) for c in grouped])
                 for group, grouped in group_calls(calls, now, subscriber.timezone).items()
                 if grouped
             ],
             "topics": [
-                (topic or MESSAGES.get(lang, "other_topic"), items)
+                (topic or EMAIL_TEXT.get(lang, "other_topic"), items)
                 for topic, items in group_by_topic(new_items, subscriber).items()
             ],
             "since": format_day(window[0], lang) if window else "",
@@ -199,12 +199,12 @@ class Renderer:
         context: dict[str, Any] = {
             "lang": lang,
             "site_title": site,
-            "t": lambda key, **v: MESSAGES.get(lang, key, **v),
+            "t": lambda key, **v: EMAIL_TEXT.get(lang, key, **v),
             "confirm_url": f"{base}/confirm?{urlencode({'token': token})}",
         }
         return self._message(
             subscriber,
-            MESSAGES.get(lang, "subject_confirm", site=site),
+            EMAIL_TEXT.get(lang, "subject_confirm", site=site),
             now,
             message_id,
             self.env.get_template("email/confirm.txt").render(context),
@@ -257,11 +257,11 @@ class Renderer:
             item = calls[0].item
             assert item.deadline is not None
             when = format_in(item.deadline.closes_at() - now, lang)
-            return MESSAGES.get(lang, "subject_one", when=when, title=item.title)
+            return EMAIL_TEXT.get(lang, "subject_one", when=when, title=item.title)
         if calls:
-            return MESSAGES.get(lang, "subject_many", count=len(calls))
+            return EMAIL_TEXT.get(lang, "subject_many", count=len(calls))
         site = self.settings.site.title
-        return MESSAGES.get(lang, "subject_digest", site=site, count=len(new_items))
+        return EMAIL_TEXT.get(lang, "subject_digest", site=site, count=len(new_items))
 
     def _call_view(self, item: Item, now: datetime, lang: str) -> dict[str, str]:
         key = (item.guid, item.content_hash, now, lang)
@@ -319,5 +319,5 @@ def _call_view(item: Item, now: datetime, lang: str) -> dict[str, str]:
         "title": item.title,
         "url": item.url,
         "summary": item.summary,
-        "closes": MESSAGES.get(lang, "closes", date=day, when=when),
+        "closes": EMAIL_TEXT.get(lang, "closes", date=day, when=when),
     }

@@ -14,24 +14,25 @@ Order of work, and why it is crash-safe:
    next run resends with the same Message-ID, so receivers can drop the duplicate.
 
 The queue is bounded and subscribers are paged, so memory does not grow with the
-number of subscribers.
+number of subscribers. The delivery side is `pipeline.py`; confirmation emails, sent one
+at a time outside any round, are `confirm.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wcofeed.config import Settings
+from wcofeed.digest.pipeline import Pipeline, RunReport
 from wcofeed.digest.render import Renderer
 from wcofeed.digest.select import (
     DueCall,
@@ -41,8 +42,6 @@ from wcofeed.digest.select import (
     select_reminders,
 )
 from wcofeed.digest.send import (
-    Connection,
-    Outcome,
     Outgoing,
     SmtpDownError,
     Transport,
@@ -55,33 +54,6 @@ from wcofeed.store import Claim, Delivery, ItemQuery, ReminderKey, Store
 log = logging.getLogger("wcofeed.digest")
 
 PAGE = 500
-#: Rendered emails waiting for a connection (~7 KB each): enough to keep the
-#: connections busy while the next page of subscribers is read and claimed.
-QUEUE = 256
-
-
-class DeliveryError(RuntimeError):
-    """A single email (a confirmation) could not be delivered."""
-
-
-@dataclass
-class RunReport:
-    """What a round did; `planned` lists (address, subject) in a dry run."""
-
-    sent: int = 0
-    resent: int = 0
-    deferred: int = 0
-    failed: int = 0
-    paused: int = 0
-    cancelled: int = 0
-    planned: list[tuple[str, str]] = field(default_factory=list)
-
-    def summary(self) -> str:
-        return (
-            f"{self.sent} sent ({self.resent} resent from an earlier run), "
-            f"{self.deferred} deferred, {self.failed} failed, {self.paused} subscribers "
-            f"paused, {self.cancelled} cancelled"
-        )
 
 
 class ItemCache:
@@ -136,103 +108,6 @@ def _payload(calls: Sequence[DueCall], window: tuple[datetime, datetime] | None)
         },
         separators=(",", ":"),
     )
-
-
-class Pipeline:
-    """Delivery workers (one connection each) fed by a bounded queue, and a recorder."""
-
-    def __init__(
-        self,
-        store: Store,
-        transport: Transport,
-        settings: Settings,
-        now: datetime,
-        report: RunReport,
-    ) -> None:
-        self.store, self.transport, self.now, self.report = store, transport, now, report
-        self.max_bounces = settings.email.max_bounces
-        self.queue: asyncio.Queue[tuple[Outgoing, bool] | None] = asyncio.Queue(maxsize=QUEUE)
-        self.accepted: asyncio.Queue[str | None] = asyncio.Queue()
-        self.error: BaseException | None = None
-        self._workers: list[asyncio.Task[None]] = []
-        self._recorder: asyncio.Task[None] | None = None
-
-    async def __aenter__(self) -> Pipeline:
-        self._workers = [
-            asyncio.create_task(self._work()) for _ in range(self.transport.concurrency)
-        ]
-        self._recorder = asyncio.create_task(self._record())
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        for _ in self._workers:
-            await self.queue.put(None)
-        await asyncio.gather(*self._workers)
-        self.accepted.put_nowait(None)
-        if self._recorder is not None:
-            await self._recorder
-        if self.error is not None and exc[0] is None:
-            raise self.error
-
-    async def put(self, outgoing: Outgoing, resend: bool) -> None:
-        if self.error is not None:
-            raise self.error
-        await self.queue.put((outgoing, resend))
-        # put() on a queue with room does not yield: without this, rendering a page
-        # would hold the event loop while the connections' replies wait unread.
-        await asyncio.sleep(0)
-
-    async def _work(self) -> None:
-        connection = self.transport.connect()
-        try:
-            while (job := await self.queue.get()) is not None:
-                if self.error is None:
-                    try:
-                        await self._deliver(connection, *job)
-                    except Exception as exc:
-                        self.error = self.error or exc
-        finally:
-            await connection.close()
-
-    async def _deliver(self, connection: Connection, outgoing: Outgoing, resend: bool) -> None:
-        result = await connection.send(outgoing)
-        if result.outcome is Outcome.SENT:
-            self.accepted.put_nowait(outgoing.message_id)
-            self.report.sent += 1
-            self.report.resent += resend
-        elif result.outcome is Outcome.FAILED:
-            log.warning("permanent failure: %s", result.error)
-            self.report.failed += 1
-            if await self.store.mark_failed(
-                outgoing.message_id, result.error, self.now, self.max_bounces
-            ):
-                self.report.paused += 1
-        else:
-            log.warning("deferred to the next run: %s", result.error)
-            self.report.deferred += 1
-            await self.store.mark_deferred(outgoing.message_id, result.error)
-
-    async def _record(self) -> None:
-        """Mark accepted emails sent, also after another part of the run failed (what
-        the server took must not be sent again); stop recording only if recording fails."""
-        done, failed = False, False
-        while not done:
-            batch: list[str] = []
-            first = await self.accepted.get()
-            done = first is None
-            if first is not None:
-                batch.append(first)
-            while not self.accepted.empty():
-                more = self.accepted.get_nowait()
-                done = done or more is None
-                if more is not None:
-                    batch.append(more)
-            if batch and not failed:
-                try:
-                    await self.store.mark_sent(batch, self.now)
-                except Exception as exc:
-                    failed = True
-                    self.error = self.error or exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -428,54 +303,4 @@ async def run_digest(
     return report
 
 
-#: A pending address gets at most one confirmation email in this time, so the
-#: public form cannot be used to flood someone's inbox.
-CONFIRM_INTERVAL = timedelta(hours=1)
-
-
-async def request_confirmation(
-    store: Store,
-    settings: Settings,
-    subscriber: Subscriber,
-    now: datetime | None = None,
-    transport: Transport | None = None,
-) -> bool:
-    """Send the double opt-in email unless one went out within CONFIRM_INTERVAL."""
-    now = now or datetime.now(UTC)
-    last = subscriber.confirm_sent_at
-    if last is not None and now - last < CONFIRM_INTERVAL:
-        return False
-    await send_confirmation(settings, subscriber, now, transport)
-    await store.note_confirmation_sent(subscriber.email, now)
-    return True
-
-
-async def send_confirmation(
-    settings: Settings,
-    subscriber: Subscriber,
-    now: datetime | None = None,
-    transport: Transport | None = None,
-) -> None:
-    """Send the double opt-in email now; DeliveryError or SmtpDownError if it failed."""
-    now = now or datetime.now(UTC)
-    renderer = Renderer(settings, Signer(settings.security.secret_key))
-    seed = f"{subscriber.email.lower()}|{now.isoformat()}".encode()
-    mid = f"<confirm-{hashlib.sha256(seed).hexdigest()[:24]}@{settings.email.list_id}>"
-    outgoing = Outgoing.of(renderer.confirmation(subscriber, mid, now))
-    connection = (transport or transport_for(settings)).connect()
-    try:
-        result = await connection.send(outgoing)
-    finally:
-        await connection.close()
-    if result.outcome is not Outcome.SENT:
-        raise DeliveryError(f"confirmation to {subscriber.email} not delivered: {result.error}")
-
-
-__all__ = [
-    "DeliveryError",
-    "RunReport",
-    "SmtpDownError",
-    "request_confirmation",
-    "run_digest",
-    "send_confirmation",
-]
+__all__ = ["RunReport", "SmtpDownError", "run_digest"]

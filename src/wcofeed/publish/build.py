@@ -12,7 +12,7 @@ from wcofeed.config import Settings
 from wcofeed.i18n import language_name
 from wcofeed.models import Item
 from wcofeed.publish import messages
-from wcofeed.publish.render import Entry, FeedDoc, make_entry
+from wcofeed.publish.render import FeedDoc, ItemView, make_view
 from wcofeed.publish.specs import FeedSpec, Format
 
 EXTENSIONS: dict[Format, str] = {"atom": "atom", "rss": "rss", "json": "json", "ics": "ics"}
@@ -37,21 +37,21 @@ def topic_labels(settings: Settings, words: str) -> dict[str, str]:
 
 #: Entries already prepared in one publish run, by item version and feed language: an
 #: item sits in several feeds (all, its kind, its topics), each written in three formats.
-EntryMemo = dict[tuple[str, str, str, str], Entry]
+ViewMemo = dict[tuple[str, str, str, str], ItemView]
 
 
 def entries(
-    settings: Settings, items: Sequence[Item], words: str, memo: EntryMemo | None = None
-) -> list[Entry]:
+    settings: Settings, items: Sequence[Item], words: str, memo: ViewMemo | None = None
+) -> list[ItemView]:
     labels = topic_labels(settings, words)
     if memo is None:
-        return [make_entry(item, words, labels) for item in items]
+        return [make_view(item, words, labels) for item in items]
     prepared = []
     for item in items:
         key = (item.guid, item.content_hash, str(item.last_changed), words)
         entry = memo.get(key)
         if entry is None:
-            entry = memo[key] = make_entry(item, words, labels)
+            entry = memo[key] = make_view(item, words, labels)
         prepared.append(entry)
     return prepared
 
@@ -77,7 +77,7 @@ def spec_doc(
     spec: FeedSpec,
     fmt: Format,
     items: Sequence[Item],
-    memo: EntryMemo | None = None,
+    memo: ViewMemo | None = None,
 ) -> FeedDoc:
     what = spec_title(settings, spec)
     return FeedDoc(

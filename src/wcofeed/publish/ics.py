@@ -15,10 +15,10 @@ from datetime import timedelta
 from icalendar import Calendar, Event
 
 from wcofeed.publish import messages
-from wcofeed.publish.render import Entry
+from wcofeed.publish.render import ItemView
 
 
-def render_ics(name: str, language: str, self_url: str, entries: Sequence[Entry]) -> bytes:
+def render_ics(name: str, language: str, self_url: str, entries: Sequence[ItemView]) -> bytes:
     """A VCALENDAR named `name` with one VEVENT per call that has a deadline."""
     cal = Calendar()
     cal.add("prodid", "-//wcofeed//open calls//EN")

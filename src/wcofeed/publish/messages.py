@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from wcofeed.i18n import Catalog
 
-CATALOG = Catalog(
+FEED_TEXT = Catalog(
     {
         "en": {
             "all": "All news and calls",
@@ -77,4 +77,4 @@ CATALOG = Catalog(
 
 
 def text(language: str, key: str, **values: object) -> str:
-    return CATALOG.get(language, key, **values)
+    return FEED_TEXT.get(language, key, **values)

@@ -47,7 +47,7 @@ EMPTY_FEED_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
-class Entry:
+class ItemView:
     """An item as every format shows it, in the words of one feed language."""
 
     item: Item
@@ -79,9 +79,9 @@ def deadline_text(item: Item, language: str) -> str:
     return messages.text(language, "deadline", when=when)
 
 
-def make_entry(item: Item, language: str, topic_labels: Mapping[str, str]) -> Entry:
+def make_view(item: Item, language: str, topic_labels: Mapping[str, str]) -> ItemView:
     """Prepare one item for the feed language `language` (labels, deadline line)."""
-    body_html = sanitise_html(item.summary_html) if item.summary_html else ""
+    body_html = sanitise_html(item.summary_html, nofollow=True) if item.summary_html else ""
     body_text = xml_safe(item.summary.strip()) or html_to_text(body_html)
     if not body_html and body_text:
         body_html = f"<p>{html.escape(body_text)}</p>"
@@ -91,7 +91,7 @@ def make_entry(item: Item, language: str, topic_labels: Mapping[str, str]) -> En
         body_html = f"<p><strong>{html.escape(line)}</strong></p>{body_html}"
     published = item.published_at
     changed = item.last_changed or published
-    return Entry(
+    return ItemView(
         item=item,
         id=xml_safe(entry_id(item)),
         title=xml_safe(item.title.strip()) or xml_safe(item.guid),
@@ -119,7 +119,7 @@ class FeedDoc:
     self_url: str
     home_url: str
     words: str
-    entries: Sequence[Entry]
+    entries: Sequence[ItemView]
     language: str | None = None
     hub: str = ""
     topic_scheme: str = ""
@@ -155,7 +155,7 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
     """Entry language, modification time (RSS) and the structured deadline."""
 
     def __init__(self) -> None:
-        self.entry: Entry | None = None
+        self.entry: ItemView | None = None
 
     def extend_atom(self, element: etree._Element) -> etree._Element:
         assert self.entry is not None
@@ -270,7 +270,7 @@ def render_json(doc: FeedDoc) -> bytes:
     return json.dumps(feed, ensure_ascii=False, indent=1).encode("utf-8")
 
 
-def _json_item(entry: Entry) -> dict[str, Any]:
+def _json_item(entry: ItemView) -> dict[str, Any]:
     item = entry.item
     data: dict[str, Any] = {
         "id": entry.id,

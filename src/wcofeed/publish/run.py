@@ -19,7 +19,7 @@ from wcofeed.config import Settings
 from wcofeed.i18n import language_name
 from wcofeed.models import UpsertOutcome, UpsertResult
 from wcofeed.publish import messages
-from wcofeed.publish.build import EntryMemo, file_name, file_url, spec_doc
+from wcofeed.publish.build import ViewMemo, file_name, file_url, spec_doc
 from wcofeed.publish.files import remove_stale_temp_files, write_if_changed
 from wcofeed.publish.ics import render_ics
 from wcofeed.publish.index import render_index
@@ -112,7 +112,7 @@ async def publish_all(
         settings, await store.counts(), lambda spec: (root / file_name(spec, "atom")).exists()
     )
     changed_urls: list[str] = []
-    memo: EntryMemo = {}
+    memo: ViewMemo = {}
 
     def put(name: str, data: bytes) -> bool:
         path = root / name

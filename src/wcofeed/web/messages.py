@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wcofeed.i18n import Catalog
 
-PAGES = Catalog(
+PAGE_TEXT = Catalog(
     {
         "en": {
             "skip": "Skip to content",

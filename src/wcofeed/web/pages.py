@@ -23,7 +23,7 @@ from wcofeed.publish.filters import FILTERS, FilterError, Filters, parse_filters
 from wcofeed.store import ItemQuery
 from wcofeed.templates import templates_dir
 from wcofeed.web.errors import text_error
-from wcofeed.web.messages import PAGES
+from wcofeed.web.messages import PAGE_TEXT
 from wcofeed.web.state import SETTINGS, STORE, TEMPLATES
 
 PAGE_SIZE = 20
@@ -93,8 +93,8 @@ def closes_label(call: Item, today: date, hl: str) -> str:
     assert call.deadline is not None
     days = (call.deadline.day - today).days
     if days <= 0:
-        return PAGES.get(hl, "closes_today")
-    return PAGES.get(hl, "closes_in", when=format_in(timedelta(days=days), hl))
+        return PAGE_TEXT.get(hl, "closes_today")
+    return PAGE_TEXT.get(hl, "closes_in", when=format_in(timedelta(days=days), hl))
 
 
 def _render(request: web.Request, template: str, hl: str, **context: Any) -> web.Response:
@@ -103,7 +103,7 @@ def _render(request: web.Request, template: str, hl: str, **context: Any) -> web
     html = env.get_template(template).render(
         lang=hl,
         site_title=settings.site.title,
-        t=lambda key, **kw: PAGES.get(hl, key, **kw),
+        t=lambda key, **kw: PAGE_TEXT.get(hl, key, **kw),
         topic_label=lambda slug: settings.topic_label(slug, hl),
         day=lambda value: format_day(value, hl),
         safe_url=safe_url,

@@ -1,6 +1,6 @@
 """A per-client limit on form posts, so `/subscribe` cannot be scripted into a mailer.
 
-The per-address interval (`digest.run.CONFIRM_INTERVAL`) stops one inbox being
+The per-address interval (`digest.confirm.CONFIRM_INTERVAL`) stops one inbox being
 flooded; this stops one client sending confirmations to many addresses. It is kept
 in memory: the web server is one process, and a restart forgetting counts is harmless.
 Clients are told by their socket address; behind a reverse proxy every client shares

@@ -10,7 +10,7 @@ address is known, so it cannot be used to find out who subscribed.
 A confirmation link only shows a button: mail scanners follow links, so a GET that
 activated would confirm addresses nobody asked for. Each client may post
 `/subscribe` at most `SUBSCRIBE_POSTS` times a `SUBSCRIBE_WINDOW`, and one address
-gets at most one confirmation email an hour (`digest.run.CONFIRM_INTERVAL`), even
+gets at most one confirmation email an hour (`digest.confirm.CONFIRM_INTERVAL`), even
 when several posts for it arrive at once.
 """
 
@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from wcofeed.config import Settings
-from wcofeed.digest.messages import MESSAGES
-from wcofeed.digest.run import DeliveryError, request_confirmation
+from wcofeed.digest.confirm import DeliveryError, request_confirmation
+from wcofeed.digest.messages import EMAIL_TEXT
 from wcofeed.digest.send import SmtpDownError
 from wcofeed.digest.subscription import SubscriptionError, build_subscriber
 from wcofeed.digest.tokens import MissingSecretError, Purpose, Signer, TokenClaims, TokenError
@@ -77,7 +77,7 @@ def _page(
         .render(
             lang=lang,
             site_title=settings.site.title,
-            t=lambda key, **v: MESSAGES.get(lang, key, **v),
+            t=lambda key, **v: EMAIL_TEXT.get(lang, key, **v),
             **context,
         )
     )
@@ -112,7 +112,7 @@ def _claims(request: web.Request, token: str, purpose: Purpose) -> TokenClaims:
         return signer.check(token, purpose, datetime.now(UTC))
     except TokenError as exc:
         lang = _language(request)
-        text = MESSAGES.get(lang, "invalid_link", reason=exc)
+        text = EMAIL_TEXT.get(lang, "invalid_link", reason=exc)
         raise _message_error(request, lang, text) from None
 
 
@@ -199,7 +199,7 @@ async def subscribe(request: web.Request) -> web.Response:
                     503, "the confirmation email could not be sent; please try again later"
                 ) from None
     return _message(
-        request, wanted.language, MESSAGES.get(wanted.language, "check_inbox", email=wanted.email)
+        request, wanted.language, EMAIL_TEXT.get(wanted.language, "check_inbox", email=wanted.email)
     )
 
 
@@ -210,7 +210,7 @@ async def _awaiting_confirmation(request: web.Request, token: str) -> Subscriber
     if subscriber is None or subscriber.status == "unsubscribed":
         lang = _language(request)
         reason = "no subscription is waiting for confirmation"
-        raise _message_error(request, lang, MESSAGES.get(lang, "invalid_link", reason=reason))
+        raise _message_error(request, lang, EMAIL_TEXT.get(lang, "invalid_link", reason=reason))
     return subscriber
 
 
@@ -218,7 +218,7 @@ async def confirm_form(request: web.Request) -> web.Response:
     token = request.query.get("token", "")
     subscriber = await _awaiting_confirmation(request, token)
     lang = subscriber.language
-    title = MESSAGES.get(lang, "subject_confirm", site=request.app[SETTINGS].site.title)
+    title = EMAIL_TEXT.get(lang, "subject_confirm", site=request.app[SETTINGS].site.title)
     return _page(request, "confirm.html", lang, token=token, title=title, email=subscriber.email)
 
 
@@ -231,7 +231,7 @@ async def confirm(request: web.Request) -> web.Response:
         await request.app[STORE].set_subscriber_status(
             subscriber.email, "active", datetime.now(UTC)
         )
-    return _message(request, subscriber.language, MESSAGES.get(subscriber.language, "confirmed"))
+    return _message(request, subscriber.language, EMAIL_TEXT.get(subscriber.language, "confirmed"))
 
 
 async def unsubscribe_form(request: web.Request) -> web.Response:
@@ -253,7 +253,7 @@ async def unsubscribe(request: web.Request) -> web.Response:
     if subscriber is not None:
         await store.set_subscriber_status(claims.email, "unsubscribed", datetime.now(UTC))
     lang = subscriber.language if subscriber else _language(request)
-    return _message(request, lang, MESSAGES.get(lang, "unsubscribed", email=claims.email))
+    return _message(request, lang, EMAIL_TEXT.get(lang, "unsubscribed", email=claims.email))
 
 
 async def _subscriber_for(request: web.Request, token: str) -> Subscriber:
@@ -262,7 +262,7 @@ async def _subscriber_for(request: web.Request, token: str) -> Subscriber:
     if subscriber is None:
         lang = _language(request)
         raise _message_error(
-            request, lang, MESSAGES.get(lang, "invalid_link", reason="unknown address")
+            request, lang, EMAIL_TEXT.get(lang, "invalid_link", reason="unknown address")
         )
     return subscriber
 
@@ -288,4 +288,4 @@ async def preferences(request: web.Request) -> web.Response:
         context["errors"] = exc.errors
         return _page(request, "preferences.html", subscriber.language, 400, token=token, **context)
     saved = await store.save_subscriber(wanted, datetime.now(UTC))
-    return _message(request, saved.language, MESSAGES.get(saved.language, "saved"))
+    return _message(request, saved.language, EMAIL_TEXT.get(saved.language, "saved"))
