@@ -6,8 +6,9 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from email import message_from_bytes
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.policy import default
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import icalendar
@@ -30,7 +31,7 @@ def renderer(digest_settings: Settings) -> Renderer:
     return Renderer(digest_settings, Signer(digest_settings.security.secret_key))
 
 
-def parsed(message: EmailMessage) -> EmailMessage:
+def parsed(message: Message) -> EmailMessage:
     """What a receiver sees: the bytes sent over SMTP, parsed back."""
     result = message_from_bytes(Outgoing.of(message).data, policy=default)
     assert isinstance(result, EmailMessage)
@@ -38,7 +39,7 @@ def parsed(message: EmailMessage) -> EmailMessage:
 
 
 def reminder(
-    renderer: Renderer, item_factory: Callable[..., Item], lang: str = "en", **sub: object
+    renderer: Renderer, item_factory: Callable[..., Item], lang: str = "en", **sub: Any
 ) -> EmailMessage:
     item = item_factory(
         kind="call",
@@ -54,7 +55,7 @@ def reminder(
         topics=("capacity-building", "origin"),
         name="Ana",
         timezone="Europe/Brussels",
-        **sub,  # type: ignore[arg-type]
+        **sub,
     )
     return parsed(renderer.digest(subscriber, [DueCall(item, (3,))], [], None, MID, NOW))
 
@@ -66,7 +67,7 @@ def test_reminder_structure_headers_and_links(
     assert message.get_content_type() == "multipart/mixed"
     alternative, attachment = message.iter_parts()
     assert alternative.get_content_type() == "multipart/alternative"
-    text, html = alternative.iter_parts()  # type: ignore[attr-defined]
+    text, html = alternative.iter_parts()
     assert (text.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
     assert text.get_content_charset() == html.get_content_charset() == "utf-8"
 
@@ -157,7 +158,7 @@ def test_line_breaks_in_stored_fields_cannot_add_headers(
         assert message[name] is None
     assert message["Subject"] == "Closes in 3 days: Call Bcc: victim@evil.example body"
     assert message["To"].addresses[0].addr_spec == "ana@example.org"
-    assert len(message.get_all("To")) == 1
+    assert len(message.get_all("To") or []) == 1
 
 
 def test_new_items_are_grouped_by_topic_with_links(

@@ -92,7 +92,7 @@ async def test_one_email_groups_today_week_later(
     report = await run_digest(store, digest_settings, NOW)
     assert report.sent == 1
     (received,) = smtp.received
-    text = received.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    text = received.message.get_body(("plain",)).get_content()
     positions = [
         text.index(s)
         for s in (

@@ -72,7 +72,7 @@ async def _at_least(pending: Any, n: int) -> list[Any] | None:
 
 def _link(text: str, path: str) -> str:
     (url,) = {u for u in re.findall(r"https?://\S+", text) if urlsplit(u).path == path}
-    return url
+    return str(url)
 
 
 async def test_subscribe_confirm_remind_once_then_unsubscribe(service: Running) -> None:
@@ -120,7 +120,9 @@ async def test_subscribe_confirm_remind_once_then_unsubscribe(service: Running) 
         assert service.cli("digest").returncode == 0
         assert len(service.smtp.to(address)) == 2, "a reminder was sent twice"
         reminder = service.smtp.to(address)[1].message
-        assert "End-to-end scholarship programme" in reminder.get_body(("plain",)).get_content()
+        body = reminder.get_body(("plain",))
+        assert body is not None
+        assert "End-to-end scholarship programme" in body.get_content()
 
         assert reminder["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         (one_click,) = re.findall(r"<(https?://[^>]+)>", reminder["List-Unsubscribe"])

@@ -107,7 +107,8 @@ async def server(site: Site) -> AsyncIterator[TestServer]:
     for name in ("page", "flaky", "down", "missing", "slow", "loop", "big", "agent", "busy"):
         app.router.add_get(f"/{name}", getattr(site, name))
     app.router.add_get("/big-chunked", site.big_chunked)
-    async with TestServer(app) as srv:
+    srv = TestServer(app)
+    async with srv:
         yield srv
 
 

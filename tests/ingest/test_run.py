@@ -57,7 +57,8 @@ async def server(pages: Pages) -> AsyncIterator[TestServer]:
     app = web.Application()
     app.router.add_get("/missing", not_found)
     app.router.add_get("/{name}", pages.handle)
-    async with TestServer(app) as srv:
+    srv = TestServer(app)
+    async with srv:
         yield srv
 
 

@@ -17,12 +17,13 @@ from wcofeed.publish.messages import FEED_TEXT
 from wcofeed.publish.render import (
     JSON_EXTENSION,
     WCOFEED_NS,
+    FeedDoc,
     entry_id,
     render_atom,
     render_json,
     render_rss,
 )
-from wcofeed.publish.specs import FeedSpec
+from wcofeed.publish.specs import FeedSpec, Format
 
 RFC822 = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
@@ -70,7 +71,11 @@ async def test_atom_and_rss_round_trip_every_field(
         items = sorted(
             (i for i in filled if i.language == lang), key=lambda i: i.published_at, reverse=True
         )
-        for fmt, render in (("atom", render_atom), ("rss", render_rss)):
+        renderers: tuple[tuple[Format, Callable[[FeedDoc], bytes]], ...] = (
+            ("atom", render_atom),
+            ("rss", render_rss),
+        )
+        for fmt, render in renderers:
             doc = spec_doc(pub_settings, spec, fmt, items)
             data = render(doc)
             strict_checks(data, file_url(pub_settings, spec, fmt))
@@ -168,7 +173,12 @@ def test_hostile_text_yields_valid_escaped_xml(
     ).with_times(datetime(2025, 1, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC))
     spec = FeedSpec("en", "all")
     clean_title = "End ]]> <script>alert('t')</script>  bell \u202eRTL\u202c مرحبا"
-    for fmt, render in (("atom", render_atom), ("rss", render_rss), ("json", render_json)):
+    renderers: tuple[tuple[Format, Callable[[FeedDoc], bytes]], ...] = (
+        ("atom", render_atom),
+        ("rss", render_rss),
+        ("json", render_json),
+    )
+    for fmt, render in renderers:
         data = render(spec_doc(pub_settings, spec, fmt, [hostile]))
         text = data.decode("utf-8")
         assert "\x00" not in text and "\x07" not in text and "\x1b" not in text

@@ -22,15 +22,15 @@ from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-import feedparser  # type: ignore[import-untyped]
+import feedparser
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 from selectolax.lexbor import LexborHTMLParser
 
 from tests.conftest import make_item
-from wcofeed.config import SelectorSettings, Settings, SourceSettings, load_settings
+from wcofeed.config import Profile, SelectorSettings, Settings, SourceSettings, load_settings
 from wcofeed.ingest.build import PageContext, ParseError, ParseResult
 from wcofeed.ingest.charset import decode_body
 from wcofeed.ingest.dates import parse_date
@@ -82,7 +82,7 @@ NASTY = [
     "closes 2025-13-45T25:61:00+99:00",
     "Read more",
 ]
-printable = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+printable = st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=40)
 fragment = st.one_of(printable, st.sampled_from(NASTY))
 hostile_text = st.lists(fragment, max_size=4).map("".join)
 
@@ -279,8 +279,12 @@ def feeds(draw: st.DrawFn) -> tuple[str, bytes]:
             }
             for e in raw
         ]
-        doc = {"version": "https://jsonfeed.org/version/1.1", "title": "P", "language": lang}
-        doc["items"] = items
+        doc: dict[str, object] = {
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": "P",
+            "language": lang,
+            "items": items,
+        }
         return fmt, json.dumps(doc, ensure_ascii=draw(st.booleans())).encode()
     wrap = draw(st.sampled_from(["escape", "cdata", "raw"]))
 
@@ -307,7 +311,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     yield load_settings(config, env={})
 
 
-def context(ui: str, profile: str = "auto", url: str = "https://www.wcoomd.org/") -> PageContext:
+def context(
+    ui: str, profile: Profile = "auto", url: str = "https://www.wcoomd.org/"
+) -> PageContext:
     selectors = CSS_SELECTORS if profile == "css" else None
     source = SourceSettings(
         id="generated", url=url, ui_language=ui, profile=profile, selectors=selectors
@@ -377,7 +383,7 @@ def _many(examples: int) -> settings:
 def test_generated_wco_pages(site: Settings, page: tuple[str, bytes, str | None, str]) -> None:
     kind, body, header, ui = page
     GENERATED["page"] += 1
-    profile = "css" if kind == "css" else "auto"
+    profile: Profile = "css" if kind == "css" else "auto"
     try:
         result = parse_html(body, context(ui, profile), header)
     except ParseError as exc:  # a page with no WCO marker left: a clear, named error

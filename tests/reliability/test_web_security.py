@@ -16,7 +16,7 @@ import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode, urlsplit
 
 import aiohttp
@@ -325,15 +325,15 @@ async def test_script_in_titles_is_escaped_in_pages_feeds_and_emails(
     await publish_all(web_settings, store)
     files = [p for p in web_settings.publish.feeds_dir.rglob("*") if p.is_file()]
     assert any(p.suffix == ".atom" for p in files) and any(p.suffix == ".html" for p in files)
-    for path in files:
-        tail = path.relative_to(web_settings.publish.feeds_dir).as_posix()
+    for file in files:
+        tail = file.relative_to(web_settings.publish.feeds_dir).as_posix()
         response = await client.get(f"/feeds/{tail}")
         body = await response.read()
-        if path.suffix in (".ics", ".json"):  # plain text and JSON strings: no markup to run
+        if file.suffix in (".ics", ".json"):  # plain text and JSON strings: no markup to run
             assert not response.content_type.endswith(("html", "xml")), tail
             continue
         assert b"<script>" not in body and b"onerror" not in body, tail
-        if path.suffix in (".atom", ".rss"):
+        if file.suffix in (".atom", ".rss"):
             assert not feedparser.parse(body).bozo, tail
 
     await store.save_subscriber(
@@ -675,7 +675,7 @@ FOREIGN = [
 async def test_cross_site_posts_are_refused_on_every_form(
     client: TestClient[Any, Any], people: Store, web_settings: Settings, path: str
 ) -> None:
-    purpose = "unsubscribe" if path == "/unsubscribe" else path.strip("/")
+    purpose = cast(Purpose, path.strip("/"))
     who = BO if purpose != "confirm" else ANA
     token = Signer(SECRET).make(purpose, who, datetime.now(UTC)) if path != "/subscribe" else ""
     form = {"token": token, "email": "new@example.org", "language": "fr", "topic": "origin"}

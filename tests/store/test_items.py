@@ -192,10 +192,26 @@ async def test_full_text_search_follows_edits_and_deletes(store: Store) -> None:
     assert await hits("valuation") == []
 
 
-@pytest.mark.parametrize("text", ['"unbalanced', "AND OR NOT", "title:x*", "(", "-", "NEAR("])
-async def test_search_syntax_is_taken_literally(store: Store, text: str) -> None:
-    await store.upsert_item(make_item(title="AND OR NOT words"), now=NOW)
-    await store.query_items(ItemQuery(q=text))  # no FTS syntax error may escape
+@pytest.mark.parametrize(
+    ("text", "matches"),
+    [
+        ('"unbalanced', False),
+        ("AND OR NOT", True),
+        ("title:x*", True),
+        ("(", False),
+        ("-", False),
+        ("NEAR(", True),
+        ("NOT words", True),
+        ("words NOT unbalanced", False),
+    ],
+)
+async def test_search_syntax_is_taken_literally(store: Store, text: str, matches: bool) -> None:
+    """FTS5 operators are searched as the words they are: every word required, no
+    syntax error, no operator meaning ("NOT words" finds the item that has both)."""
+    item = make_item(title="AND OR NOT words near the title x")
+    await store.upsert_item(item, now=NOW)
+    found = await store.query_items(ItemQuery(q=text))
+    assert [i.guid for i in found] == ([item.guid] if matches else [])
 
 
 async def test_search_ignores_accents(store: Store) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from wcofeed.models import Subscriber
 from wcofeed.store import Claim, Store
@@ -11,11 +12,8 @@ NOW = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
 DEADLINE = int(datetime(2025, 2, 10, tzinfo=UTC).timestamp())
 
 
-async def active(store: Store, address: str = "ana@example.org", **fields: object) -> Subscriber:
-    sub = await store.save_subscriber(
-        Subscriber(address, status="active", **fields),
-        NOW,  # type: ignore[arg-type]
-    )
+async def active(store: Store, address: str = "ana@example.org", **fields: Any) -> Subscriber:
+    sub = await store.save_subscriber(Subscriber(address, status="active", **fields), NOW)
     assert sub.id is not None
     return sub
 

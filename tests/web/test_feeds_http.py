@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from typing import Any
 
 import feedparser
 import icalendar
@@ -26,7 +27,7 @@ def web_config() -> str:
     return FEEDS_CONFIG
 
 
-async def entries(client: TestClient, url: str) -> list[feedparser.FeedParserDict]:
+async def entries(client: TestClient[Any, Any], url: str) -> list[feedparser.FeedParserDict]:
     resp = await client.get(url)
     assert resp.status == 200, await resp.text()
     parsed = feedparser.parse(await resp.read())
@@ -34,7 +35,9 @@ async def entries(client: TestClient, url: str) -> list[feedparser.FeedParserDic
     return list(parsed.entries)
 
 
-async def test_content_types_and_cache_headers(client: TestClient, web_items: list[Item]) -> None:
+async def test_content_types_and_cache_headers(
+    client: TestClient[Any, Any], web_items: list[Item]
+) -> None:
     expected = {
         "atom": "application/atom+xml",
         "rss": "application/rss+xml",
@@ -52,7 +55,10 @@ async def test_content_types_and_cache_headers(client: TestClient, web_items: li
 
 
 async def test_conditional_get_200_304_then_200_after_new_item(
-    client: TestClient, store: Store, web_items: list[Item], item_factory: Callable[..., Item]
+    client: TestClient[Any, Any],
+    store: Store,
+    web_items: list[Item],
+    item_factory: Callable[..., Item],
 ) -> None:
     first = await client.get("/feed.atom?lang=en")
     assert first.status == 200
@@ -77,7 +83,7 @@ async def test_conditional_get_200_304_then_200_after_new_item(
     assert fr_again.headers["Last-Modified"] == fr.headers["Last-Modified"]
 
 
-async def test_gzip_when_accepted(client: TestClient, web_items: list[Item]) -> None:
+async def test_gzip_when_accepted(client: TestClient[Any, Any], web_items: list[Item]) -> None:
     plain = await client.get("/feed.rss", headers={"Accept-Encoding": "identity"})
     assert "Content-Encoding" not in plain.headers
     zipped = await client.get("/feed.rss", headers={"Accept-Encoding": "gzip, deflate"})
@@ -108,7 +114,7 @@ async def test_gzip_when_accepted(client: TestClient, web_items: list[Item]) -> 
     ],
 )
 async def test_each_filter_alone_and_combined(
-    client: TestClient, web_items: list[Item], query: str, check: Callable[[Item], bool]
+    client: TestClient[Any, Any], web_items: list[Item], query: str, check: Callable[[Item], bool]
 ) -> None:
     want = sorted((i for i in web_items if check(i)), key=lambda i: i.published_at, reverse=True)
     got = await entries(client, f"/feed.atom?{query}&limit=20")
@@ -134,7 +140,7 @@ async def test_each_filter_alone_and_combined(
     ],
 )
 async def test_bad_parameters_are_named(
-    client: TestClient, web_items: list[Item], query: str, status: int, names: str
+    client: TestClient[Any, Any], web_items: list[Item], query: str, status: int, names: str
 ) -> None:
     resp = await client.get(f"/feed.json?{query}")
     assert resp.status == status
@@ -143,14 +149,14 @@ async def test_bad_parameters_are_named(
     assert text.count("\n") == 1
 
 
-async def test_limit_is_capped(client: TestClient, web_items: list[Item]) -> None:
+async def test_limit_is_capped(client: TestClient[Any, Any], web_items: list[Item]) -> None:
     got = await entries(client, "/feed.atom?limit=1000")
     assert len(got) == 20
     assert len(await entries(client, "/feed.atom")) == 5
 
 
 async def test_paging_walks_every_item_exactly_once(
-    client: TestClient, web_items: list[Item]
+    client: TestClient[Any, Any], web_items: list[Item]
 ) -> None:
     url: str | None = "/feed.atom?limit=4"
     seen: list[str] = []
@@ -173,7 +179,9 @@ async def test_paging_walks_every_item_exactly_once(
     assert "previous" in rss_links and "next" not in rss_links
 
 
-async def test_calendar_query_lists_open_calls(client: TestClient, web_items: list[Item]) -> None:
+async def test_calendar_query_lists_open_calls(
+    client: TestClient[Any, Any], web_items: list[Item]
+) -> None:
     resp = await client.get("/feed.ics?lang=en&topic=origin")
     calendar = icalendar.Calendar.from_ical(await resp.read())
     urls = [str(e["URL"]) for e in calendar.walk("VEVENT")]
@@ -184,7 +192,7 @@ async def test_calendar_query_lists_open_calls(client: TestClient, web_items: li
 
 
 async def test_static_files_served_safely(
-    client: TestClient, web_settings: Settings, store: Store, web_items: list[Item]
+    client: TestClient[Any, Any], web_settings: Settings, store: Store, web_items: list[Item]
 ) -> None:
     await publish_all(web_settings, store)
     on_disk = (web_settings.publish.feeds_dir / "en/topics/origin.atom").read_bytes()

@@ -6,13 +6,14 @@ from __future__ import annotations
 import email
 import email.policy
 from datetime import UTC, datetime
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from aiohttp.test_utils import TestClient
 
 from wcofeed.config import Settings
-from wcofeed.digest.tokens import Signer
+from wcofeed.digest.tokens import Purpose, Signer
 from wcofeed.models import Subscriber
 from wcofeed.store import Store
 
@@ -40,7 +41,7 @@ def outbox_link(settings: Settings, path: str) -> str:
     """The `path?token=…` link of the one email in the outbox folder."""
     (eml,) = settings.email.outbox_dir.glob("*.eml")
     message = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
-    body = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    body: str = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     (line,) = [w for w in body.split() if w.startswith(f"http://feeds.example.org{path}?")]
     return line.removeprefix("http://feeds.example.org")
 
@@ -50,7 +51,7 @@ def token_of(link: str) -> str:
 
 
 async def test_subscribe_then_confirm_activates(
-    client: TestClient, store: Store, web_settings: Settings
+    client: TestClient[Any, Any], store: Store, web_settings: Settings
 ) -> None:
     form_page = await client.get("/subscribe?lang=fr")
     html = await form_page.text()
@@ -85,7 +86,7 @@ async def test_subscribe_then_confirm_activates(
 
 
 async def test_subscribe_form_errors_are_shown_and_nothing_is_stored(
-    client: TestClient, store: Store
+    client: TestClient[Any, Any], store: Store
 ) -> None:
     response = await client.post(
         "/subscribe",
@@ -103,7 +104,7 @@ async def test_subscribe_form_errors_are_shown_and_nothing_is_stored(
     assert await store.list_subscribers() == []
 
 
-async def test_cross_site_form_post_is_refused(client: TestClient, store: Store) -> None:
+async def test_cross_site_form_post_is_refused(client: TestClient[Any, Any], store: Store) -> None:
     response = await client.post(
         "/subscribe",
         data={"email": "ana@example.org", "language": "en"},
@@ -114,7 +115,7 @@ async def test_cross_site_form_post_is_refused(client: TestClient, store: Store)
 
 
 async def test_resubscribing_an_active_address_changes_nothing(
-    client: TestClient, store: Store, web_settings: Settings
+    client: TestClient[Any, Any], store: Store, web_settings: Settings
 ) -> None:
     await store.save_subscriber(
         Subscriber("ana@example.org", status="active", topics=("origin",)), datetime.now(UTC)
@@ -126,7 +127,9 @@ async def test_resubscribing_an_active_address_changes_nothing(
     assert not list(web_settings.email.outbox_dir.glob("*.eml"))
 
 
-async def test_unsubscribe_page_and_one_click_post(client: TestClient, store: Store) -> None:
+async def test_unsubscribe_page_and_one_click_post(
+    client: TestClient[Any, Any], store: Store
+) -> None:
     now = datetime.now(UTC)
     for address in ("ana@example.org", "bo@example.org"):
         await store.save_subscriber(Subscriber(address, status="active"), now)
@@ -154,7 +157,7 @@ async def test_unsubscribe_page_and_one_click_post(client: TestClient, store: St
 
 @pytest.mark.parametrize("path", ["/confirm", "/unsubscribe", "/preferences"])
 async def test_forged_or_misused_tokens_are_refused(
-    client: TestClient, store: Store, path: str
+    client: TestClient[Any, Any], store: Store, path: str
 ) -> None:
     now = datetime.now(UTC)
     await store.save_subscriber(Subscriber("ana@example.org", status="pending"), now)
@@ -162,9 +165,7 @@ async def test_forged_or_misused_tokens_are_refused(
         "preferences" if path != "/preferences" else "confirm", "ana@example.org", now
     )
     forged = Signer("another-secret-entirely-xx").make(
-        path.strip("/"),
-        "ana@example.org",
-        now,  # type: ignore[arg-type]
+        cast(Purpose, path.strip("/")), "ana@example.org", now
     )
     for token in (wrong_purpose, forged, "garbage"):
         response = await client.get(path, params={"token": token})
@@ -175,7 +176,7 @@ async def test_forged_or_misused_tokens_are_refused(
 
 
 async def test_preferences_page_updates_the_token_holder_only(
-    client: TestClient, store: Store
+    client: TestClient[Any, Any], store: Store
 ) -> None:
     now = datetime.now(UTC)
     await store.save_subscriber(Subscriber("ana@example.org", status="active"), now)
@@ -203,7 +204,7 @@ async def test_preferences_page_updates_the_token_holder_only(
 
 
 async def test_repeated_subscribe_posts_send_one_confirmation(
-    client: TestClient, web_settings: Settings
+    client: TestClient[Any, Any], web_settings: Settings
 ) -> None:
     for _ in range(3):
         response = await client.post(

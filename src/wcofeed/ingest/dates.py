@@ -14,7 +14,7 @@ import warnings
 from datetime import date
 from functools import lru_cache
 
-import dateparser  # type: ignore[import-untyped]
+import dateparser
 
 MIN_YEAR = 1950
 _MONTHS: dict[str, int] = {}

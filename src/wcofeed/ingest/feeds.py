@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import feedparser  # type: ignore[import-untyped]
+import feedparser
 
 from wcofeed.ingest.build import Entry, PageContext, ParseError, ParseResult, build_items
 from wcofeed.ingest.dates import MIN_YEAR

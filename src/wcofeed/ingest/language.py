@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-from langdetect import (  # type: ignore[import-untyped]
+from langdetect import (
     DetectorFactory,
     LangDetectException,
     detect,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree
 
 from wcofeed.config import Settings
 from wcofeed.markup import xml_safe

@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-from feedgen.ext.base import (  # type: ignore[import-untyped]
+from feedgen.ext.base import (
     BaseEntryExtension,
     BaseExtension,
 )
-from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped]
-from lxml import etree  # type: ignore[import-untyped]
+from feedgen.feed import FeedEntry, FeedGenerator
+from lxml import etree
 
 from wcofeed.i18n import format_day
 from wcofeed.markup import html_to_text, sanitise_html, xml_safe, xml_safe_url
