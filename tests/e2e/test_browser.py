@@ -15,6 +15,8 @@ from playwright.async_api import Browser, Page, async_playwright
 from tests.conftest import REPO
 from tests.e2e.conftest import Running, wait_for
 
+pytestmark = pytest.mark.slow
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
 FLAGS = [

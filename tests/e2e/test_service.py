@@ -9,8 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import feedparser
+import pytest
 
 from tests.e2e.conftest import NEWSROOM, Pages, Running, wait_for
+
+pytestmark = pytest.mark.slow
 
 NEW_ITEM = """<div class="news-item">
   <span class="news-date">2 ноября 2020</span>

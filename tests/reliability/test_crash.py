@@ -11,11 +11,15 @@ import random
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import SmtpServer
 from tests.reliability.crash_helpers import COMMANDS, Harness, verify
 from wcofeed.config import Settings
 from wcofeed.publish.run import publish_all
 from wcofeed.store import Store, open_store
+
+pytestmark = pytest.mark.slow
 
 ROUNDS = 25
 KILLS_PER_ROUND = 2

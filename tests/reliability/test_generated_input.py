@@ -45,6 +45,8 @@ from wcofeed.models import Item, ItemError
 from wcofeed.publish.build import query_doc
 from wcofeed.publish.render import render_atom, render_json, render_rss
 
+pytestmark = pytest.mark.slow
+
 NOW = datetime(2025, 2, 15, 9, 0, tzinfo=UTC)
 #: WCOFEED_GENERATED_SCALE=10 runs ten times the examples (a longer local run).
 SCALE = max(1, int(os.environ.get("WCOFEED_GENERATED_SCALE", "1")))

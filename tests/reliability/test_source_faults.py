@@ -31,6 +31,8 @@ from wcofeed.ingest.run import ingest
 from wcofeed.store import ItemQuery, Store, open_store
 from wcofeed.web.app import create_app
 
+pytestmark = pytest.mark.slow
+
 REPO = Path(__file__).resolve().parents[2]
 HEALTHY_PAGE = (REPO / "samples" / "wco-home-en.html").read_bytes()
 READ_TIMEOUT = 0.5
