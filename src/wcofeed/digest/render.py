@@ -33,7 +33,7 @@ from wcofeed.config import Settings
 from wcofeed.digest.messages import MESSAGES
 from wcofeed.digest.select import DueCall, group_by_topic, group_calls
 from wcofeed.digest.tokens import Signer
-from wcofeed.i18n import format_day, format_in
+from wcofeed.i18n import format_day, format_deadline_day, format_in
 from wcofeed.models import Item
 from wcofeed.store.base import Subscriber
 
@@ -334,7 +334,7 @@ def _bounded(cache: dict[tuple[object, ...], Any]) -> dict[tuple[object, ...], A
 
 def _call_view(item: Item, now: datetime, lang: str) -> dict[str, str]:
     assert item.deadline is not None
-    day = format_day(item.deadline.day, lang)
+    day = format_deadline_day(item.deadline, lang)
     if item.deadline.at is not None:
         day = f"{day} {item.deadline.at.strftime('%H:%M')} ({item.deadline.tz or 'CET'})"
     when = format_in(item.deadline.closes_at() - now, lang)
@@ -342,5 +342,8 @@ def _call_view(item: Item, now: datetime, lang: str) -> dict[str, str]:
         "title": item.title,
         "url": item.url,
         "summary": item.summary,
-        "closes": MESSAGES.get(lang, "closes", date=day, when=when),
+        # An approximate deadline is scheduled at the latest day its words allow.
+        "closes": MESSAGES.get(
+            lang, "closes" if item.deadline.precision == "day" else "closes_by", date=day, when=when
+        ),
     }

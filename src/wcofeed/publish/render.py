@@ -28,7 +28,7 @@ from feedgen.ext.base import (  # type: ignore[import-untyped]
 from feedgen.feed import FeedEntry, FeedGenerator  # type: ignore[import-untyped]
 from lxml import etree  # type: ignore[import-untyped]
 
-from wcofeed.i18n import format_day
+from wcofeed.i18n import format_deadline_day
 from wcofeed.models import Item
 from wcofeed.publish import messages
 from wcofeed.publish.specs import Format
@@ -95,10 +95,11 @@ def entry_id(item: Item) -> str:
 
 
 def deadline_text(item: Item, language: str) -> str:
-    """`Deadline: 14 February 2025, 17:00 (Europe/Brussels)` in the feed's language."""
+    """`Deadline: 14 February 2025, 17:00 (Europe/Brussels)` in the feed's language
+    (`Deadline: mid-July 2026` when the source gives no day)."""
     if item.deadline is None:
         return ""
-    when = format_day(item.deadline.day, language)
+    when = format_deadline_day(item.deadline, language)
     if item.deadline.at is not None:
         when += f", {item.deadline.at.strftime('%H:%M')} ({item.deadline.tz or 'Europe/Brussels'})"
     return messages.text(language, "deadline", when=when)
@@ -213,6 +214,9 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
             node.set("time", deadline.at.isoformat(timespec="minutes"))
         if deadline.tz:
             node.set("timezone", deadline.tz)
+        node.set("precision", deadline.precision)
+        if deadline.wording:
+            node.set("wording", xml_safe(deadline.wording))
         # The instant as an attribute too: feedparser keeps only attributes when present.
         node.set("closes", rfc3339(deadline.closes_at()))
         node.text = node.get("closes")
@@ -316,6 +320,8 @@ def _json_item(entry: Entry) -> dict[str, Any]:
             "date": item.deadline.day.isoformat(),
             "time": item.deadline.at.isoformat(timespec="minutes") if item.deadline.at else None,
             "timezone": item.deadline.tz,
+            "precision": item.deadline.precision,
+            "wording": item.deadline.wording or None,
             "closes_at": rfc3339(item.deadline.closes_at()),
             "text": entry.deadline_text,
         }
