@@ -174,8 +174,8 @@ def _build_one(
         return None
     label = repair.fix(entry.label)
     deadline_line = repair.fix(entry.deadline_text)
-    deadline_text = deadline_line or _deadline_in(summary)
     language = _language(entry, f"{title} {summary}", ctx)
+    deadline_text = deadline_line or _deadline_in(summary, (ctx.source.ui_language, language))
     deadline: Deadline | None = None
     if deadline_text:
         deadline = parse_deadline(deadline_text, ctx.source.ui_language, page_date)
@@ -229,10 +229,10 @@ def _page_language(entries: list[Entry], ctx: PageContext) -> str | None:
     return detect_language(sample) or ctx.language
 
 
-def _deadline_in(summary: str) -> str:
+def _deadline_in(summary: str, languages: tuple[str, ...]) -> str:
     """The words around the first deadline label of a summary ("... Date limite : 14 mars
     2025."), room enough for a date written before the label or a time after it."""
-    label = find_label(summary)
+    label = find_label(summary, languages)
     if label is None:
         return ""
     start, end = label

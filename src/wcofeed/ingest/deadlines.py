@@ -14,10 +14,13 @@ in the same sentence; forms the patterns do not know go to dateparser (`dates`).
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time
 
+from wcofeed.ingest.cues import windows
 from wcofeed.ingest.dates import (
     EASTERN_DIGITS,
     MONTH_NAMES,
@@ -66,22 +69,55 @@ _BY = (
 _AFTER_DATE = (
     r"(?:之)?前\s*(?:向\S{0,10})?(?:提交|报送|报名|申请|发送|递交|寄送|推荐|提名|注册|上传|投稿)"
 )
-_LABEL = re.compile(
-    rf"(?<![^\W\d_])(?P<noun>{_NOUNS})"
-    rf"|(?<![^\W\d_]){_SENT}[^.;:。；]{{0,60}}?(?<![^\W\d_])(?P<by>{_BY})(?![^\W\d_])"
-    rf"|(?P<after>{_AFTER_DATE})",
-    re.IGNORECASE,
-)
-# Cheap tests that rule out most texts before the label pattern runs.
-_NOUN_HINTS = (
-    *("deadline", "closing date", "due date", "period", "close", "limite", "délai", "clôture"),
-    *("fecha", "plazo", "cierre", "срок", "截止", "截至", "申请时间", "报名时间", "申请期限"),
-    *("موعد", "الإغلاق", "أجل"),
-)
-_BY_HINTS = (
-    *("by", "before", "until", "till", "later than", "due", "tard", "avant", "jusqu", "d'ici"),
-    *("d’ici", "antes", "hasta", "позднее", "до", "前", "حتى", "قبل", "بحلول", "أقصاه", "يتجاوز"),
-)
+_NOUN = re.compile(rf"(?<![^\W\d_])(?:{_NOUNS})", re.IGNORECASE)
+_BY_WORD = re.compile(rf"(?<![^\W\d_]){_BY}(?![^\W\d_])", re.IGNORECASE)
+_SENT_WORD = re.compile(rf"(?<![^\W\d_]){_SENT}", re.IGNORECASE)
+_AFTER = re.compile(_AFTER_DATE)
+_SENT_REACH = 60
+
+
+@dataclass(frozen=True, slots=True)
+class _Label:
+    start: int
+    end: int
+    kind: str  # "noun", "by" (what is sent, then by when) or "after" (the date comes first)
+
+
+def _labels(text: str, start: int = 0, end: int | None = None) -> list[_Label]:
+    """Every deadline label in `text[start:end]`, in order. A "by" word counts after what
+    is sent ("applications must be received by"), within the same sentence."""
+    stop = len(text) if end is None else end
+    found = [_Label(m.start(), m.end(), "noun") for m in _NOUN.finditer(text, start, stop)]
+    found += [_Label(m.start(), m.end(), "after") for m in _AFTER.finditer(text, start, stop)]
+    for m in _BY_WORD.finditer(text, start, stop):
+        start = max(0, m.start() - _SENT_REACH)
+        sent = _SENT_WORD.search(text, start, m.start())
+        if sent is not None and not _STOP_OR_COLON.search(text, sent.end(), m.start()):
+            found.append(_Label(sent.start(), m.end(), "by"))
+    return sorted(found, key=lambda label: label.start)
+
+
+# Words no label can do without, per language (lower-cased), so most texts are ruled
+# out by substring search (`cues.windows`).
+_HINTS: dict[str, tuple[str, ...]] = {
+    "en": (
+        "deadline",
+        "closing",
+        "due",
+        "period",
+        "close",
+        "by",
+        "before",
+        "until",
+        "till",
+        "later",
+    ),
+    "fr": ("limite", "délai", "clôture", "tard", "avant", "jusqu", "d'ici", "d’ici"),
+    "es": ("fecha", "plazo", "cierre", "tardar", "antes", "hasta"),
+    "ru": ("срок", "окончание", "позднее", "до"),
+    "zh": ("截止", "截至", "申请时间", "报名时间", "申请期限", "前"),
+    "ar": ("موعد", "الإغلاق", "أجل", "حتى", "قبل", "بحلول", "يتجاوز"),
+}
 
 _DAY_FIRST = re.compile(
     rf"(?<!\d)(?P<day>\d{{1,2}}){ORDINAL}\.?\s+(?:de\s+|of\s+)?(?P<month>{MONTH_NAMES})(?!\w)\.?"
@@ -114,6 +150,7 @@ _CLOCK = re.compile(
 )
 _NOON = re.compile(r"(?<!\w)(?:noon|midday|midi|mediod[ií]a|полд(?:ень|ня))(?!\w)", re.IGNORECASE)
 _STOP = re.compile(r"[.!?;。；！？]")
+_STOP_OR_COLON = re.compile(r"[.;:。；]")
 _NOUN_REACH = 80
 # After "by", "au plus tard", "до"…: the date itself, or a time and then the date
 # ("by 5 pm (EST) on 14 March"); "papers presented by experts … on 14 March" is no deadline.
@@ -133,37 +170,43 @@ class _Found:
     deadline: Deadline
 
 
-def find_label(text: str) -> tuple[int, int] | None:
-    """Where the first deadline label in `text` is, or None (most texts: cheaply)."""
-    lowered = text.lower()
-    if not any(h in lowered for h in _NOUN_HINTS) and not any(h in lowered for h in _BY_HINTS):
-        return None
-    m = _LABEL.search(text)
-    return (m.start(), m.end()) if m else None
+def find_label(text: str, languages: Sequence[str] = ()) -> tuple[int, int] | None:
+    """Where the first deadline label in `text` is, or None (most texts: cheaply).
+    Labels are looked for in `languages` and English."""
+    for start, end in windows(text, _hints(tuple(languages)), 20, 40):
+        labels = _labels(text, start, end)
+        if labels:
+            return labels[0].start, labels[0].end
+    return None
+
+
+@functools.lru_cache(maxsize=64)
+def _hints(languages: tuple[str, ...]) -> tuple[str, ...]:
+    chosen = {"en", *(language.split("-")[0].lower() for language in languages)}
+    return tuple(w for language in sorted(chosen) for w in _HINTS.get(language, ()))
 
 
 def parse_deadline(text: str, language: str, page_date: date) -> Deadline | None:
     """The deadline a line or a sentence gives (label optional), or None if no date."""
     text = text.translate(EASTERN_DIGITS)
-    labels = list(_LABEL.finditer(text))
+    labels = _labels(text)
     if not labels:
         found = _first(text, 0, len(text), page_date, len(text))
         found = found or _dateparser(text, 0, len(text), language, page_date)
         return _with_time(text, found, 0, language) if found else None
     for label in labels:
-        kind = label.lastgroup or "noun"
-        if kind == "after":
-            found = _before(text, label.start(), page_date)
+        if label.kind == "after":
+            found = _before(text, label.start, page_date)
         else:
-            stop = _sentence_end(text, label.end(), label.end() + _WINDOW)
-            reach = _by_reach(text, label.end()) if kind == "by" else label.end() + _NOUN_REACH
-            found = _first(text, label.end(), stop, page_date, reach)
-            if found is None and kind == "noun":
-                found = _before(text, label.start(), page_date)
-            if found is None and _first(text, label.end(), stop, page_date, stop) is None:
-                found = _dateparser(text, label.end(), stop, language, page_date)
+            stop = _sentence_end(text, label.end, label.end + _WINDOW)
+            reach = _by_reach(text, label.end) if label.kind == "by" else label.end + _NOUN_REACH
+            found = _first(text, label.end, stop, page_date, reach)
+            if found is None and label.kind == "noun":
+                found = _before(text, label.start, page_date)
+            if found is None and _first(text, label.end, stop, page_date, stop) is None:
+                found = _dateparser(text, label.end, stop, language, page_date)
         if found is not None:
-            return _with_time(text, found, min(found.start, label.start()), language)
+            return _with_time(text, found, min(found.start, label.start), language)
     return None
 
 

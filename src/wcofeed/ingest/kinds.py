@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from wcofeed.ingest.cues import windows
 from wcofeed.models import KINDS, Kind
 
 _INVITES: dict[str, tuple[str, ...]] = {
@@ -128,27 +129,29 @@ _REPORTS: dict[str, tuple[str, ...]] = {
     "zh": (r"结果|获奖|毕业|结业|圆满结束|闭幕|抵达|选出|入选|颁奖|祝贺",),
     "ar": (r"نتائج|الفائز|تخرج|خريج|اختتام|اختتمت|استقبال|استقبل|اختير|اختار|أكمل|حفل|تهنئ",),
 }
+# How far around a cue word an invitation may start and end.
+_BEFORE_CUE, _AFTER_CUE = 60, 120
 # Languages whose words are not set off by spaces, or take glued-on prefixes.
 _UNBOUNDED = {"zh", "ar"}
 # Cheap tests that rule out most texts before the patterns run: every invitation
 # pattern above holds one of these (lower-cased).
 _HINTS: dict[str, tuple[str, ...]] = {
     "en": (
-        *("call", "vacanc", "job ", "invit", "request", "applica", "accepting", "apply"),
-        *("nominat", "recruit", "hiring", "tender", "seek", "looking for", "submit"),
-        *("deadline for", "interest"),
+        *("call", "vacanc", "job ", "invit", "request", "appl", "nominat", "recruit"),
+        *("hiring", "tender", "seek", "looking for", "submi", "deadline for", "interest"),
     ),
     "fr": (
         *("appel", "avis de", "vacance", "intérêt", "demande", "candidat", "invit", "postul"),
         *("peuvent", "pouvez", "recrut", "désignation", "soumettre"),
     ),
     "es": (
-        *("convocatori", "licitaci", "vacante", "llamad", "solicitud", "inter", "inscripci"),
+        *("convocatori", "licitaci", "vacante", "llamad", "solicitud", "manifestaci", "expresi"),
+        "inscripci",
         *("abiert", "invita", "pueden", "podrán", "postula", "busca", "presentar"),
     ),
     "ru": (
         *("при", "объявл", "открыт", "конкурс", "ваканси", "тендер", "заинтересованност"),
-        *("запрос", "приглаш", "предлагается", "может", "могут", "выдвижени", "подать", "подач"),
+        *("запрос", "предлагается", "может", "могут", "выдвижени", "пода"),
         *("набор", "ищет"),
     ),
     "zh": (*("征", "招", "投标", "空缺", "申请", "截止", "提名", "意向", "诚邀", "邀请", "可于"),),
@@ -178,15 +181,25 @@ class KindGuesser:
         self._invites = {lang: _compile(lang, p) for lang, p in invites.items() if p}
         self._hints = {lang: tuple(words) for lang, words in hints.items()}
         self._reports = {lang: _compile(lang, p) for lang, p in _REPORTS.items()}
+        self._by_languages: dict[tuple[str, ...], tuple[tuple[str, ...], list[re.Pattern[str]]]]
+        self._by_languages = {}
+
+    def _for(self, languages: tuple[str, ...]) -> tuple[tuple[str, ...], list[re.Pattern[str]]]:
+        """The cue words and invitation patterns of these languages and English."""
+        found = self._by_languages.get(languages)
+        if found is None:
+            chosen = sorted(_with_english(languages) & set(self._invites))
+            words = tuple(dict.fromkeys(w for lang in chosen for w in self._hints.get(lang, ())))
+            found = self._by_languages[languages] = (words, [self._invites[c] for c in chosen])
+        return found
 
     def invites(self, text: str, languages: Sequence[str]) -> bool:
         """Whether `text` invites applications, nominations, proposals, bids…"""
-        lowered = text.lower()
+        hints, patterns = self._for(tuple(languages))
         return any(
-            any(hint in lowered for hint in self._hints.get(language, ()))
-            and self._invites[language].search(text) is not None
-            for language in _with_english(languages)
-            if language in self._invites
+            pattern.search(text, start, end) is not None
+            for start, end in windows(text, hints, _BEFORE_CUE, _AFTER_CUE)
+            for pattern in patterns
         )
 
     def reports(self, text: str, languages: Sequence[str]) -> bool:
@@ -218,14 +231,12 @@ class KindGuesser:
             return forced
         if has_deadline:
             return "call"
-        if self.reports(cue_text, languages):
-            return default
+        # Reports are looked for only once something invites: most items invite nothing.
         if self.invites(cue_text, languages):
-            return "call"
-        if (summary_deadline or self.invites(summary, languages)) and not self.reports(
-            summary, languages
-        ):
-            return "call"
+            return default if self.reports(cue_text, languages) else "call"
+        if summary_deadline or self.invites(summary, languages):
+            reported = self.reports(cue_text, languages) or self.reports(summary, languages)
+            return default if reported else "call"
         return default
 
 
