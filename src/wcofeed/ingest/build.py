@@ -15,7 +15,7 @@ from typing import Literal
 
 from wcofeed.config import SourceSettings
 from wcofeed.ingest.dates import parse_date
-from wcofeed.ingest.deadlines import find_label, parse_deadline
+from wcofeed.ingest.deadlines import find_deadline_text, parse_deadline
 from wcofeed.ingest.identity import make_guid
 from wcofeed.ingest.kinds import KindGuesser
 from wcofeed.ingest.language import content_language, detect_language, script_agrees
@@ -28,8 +28,6 @@ log = logging.getLogger("wcofeed.ingest")
 _SENTENCE_END = re.compile(r"[.!?。](?=\s)")
 _ABBREVIATIONS = ("Dr", "Mr", "Ms", "Mrs", "No", "St", "Prof")
 TITLE_MAX = 160
-# How much of a summary around a deadline label is read as its deadline line.
-_BEFORE_LABEL, _AFTER_LABEL = 60, 160
 _BADGE = re.compile(r"^(?:new|nouveau|nuevo|новое|新)\s*[-\u2013:]\s*", re.IGNORECASE)
 
 
@@ -153,7 +151,9 @@ def _published(
         return None
     day = parse_date(text, ctx.source.ui_language, today=ctx.now.date())
     if day is None:
-        title = ctx.repair.fix(entry.title)
+        title = ctx.repair.fix(entry.title) or title_from_summary(
+            html_to_text(ctx.repair.fix_block(entry.summary_html))
+        )
         result.note_unread(ctx.source.id, Unread(position, title, "date", text))
     return day
 
@@ -175,7 +175,8 @@ def _build_one(
     label = repair.fix(entry.label)
     deadline_line = repair.fix(entry.deadline_text)
     language = _language(entry, f"{title} {summary}", ctx)
-    deadline_text = deadline_line or _deadline_in(summary, (ctx.source.ui_language, language))
+    languages = (ctx.source.ui_language, language)
+    deadline_text = deadline_line or find_deadline_text(summary, languages) or ""
     deadline: Deadline | None = None
     if deadline_text:
         deadline = parse_deadline(deadline_text, ctx.source.ui_language, page_date)
@@ -183,9 +184,9 @@ def _build_one(
             result.note_unread(ctx.source.id, Unread(position, title, "deadline", deadline_text))
     kind = ctx.kinds.guess(
         cue_text=f"{title} {label}",
-        languages=(ctx.source.ui_language, language),
+        languages=languages,
         has_deadline=bool(deadline_line)
-        and (deadline is not None or find_label(deadline_line) is not None),
+        and (deadline is not None or find_deadline_text(deadline_line, languages) is not None),
         default=entry.kind,
         forced=ctx.source.kind,
         summary=summary,
@@ -227,16 +228,6 @@ def _page_language(entries: list[Entry], ctx: PageContext) -> str | None:
     if ctx.language and script_agrees(sample, ctx.language):
         return ctx.language
     return detect_language(sample) or ctx.language
-
-
-def _deadline_in(summary: str, languages: tuple[str, ...]) -> str:
-    """The words around the first deadline label of a summary ("... Date limite : 14 mars
-    2025."), room enough for a date written before the label or a time after it."""
-    label = find_label(summary, languages)
-    if label is None:
-        return ""
-    start, end = label
-    return summary[max(0, start - _BEFORE_LABEL) : end + _AFTER_LABEL]
 
 
 def _language(entry: Entry, text: str, ctx: PageContext) -> str:

@@ -90,8 +90,7 @@ def _labels(text: str, start: int = 0, end: int | None = None) -> list[_Label]:
     found = [_Label(m.start(), m.end(), "noun") for m in _NOUN.finditer(text, start, stop)]
     found += [_Label(m.start(), m.end(), "after") for m in _AFTER.finditer(text, start, stop)]
     for m in _BY_WORD.finditer(text, start, stop):
-        start = max(0, m.start() - _SENT_REACH)
-        sent = _SENT_WORD.search(text, start, m.start())
+        sent = _SENT_WORD.search(text, max(0, m.start() - _SENT_REACH), m.start())
         if sent is not None and not _STOP_OR_COLON.search(text, sent.end(), m.start()):
             found.append(_Label(sent.start(), m.end(), "by"))
     return sorted(found, key=lambda label: label.start)
@@ -148,7 +147,9 @@ _CLOCK = re.compile(
     r"|(上午|下午|晚上|中午)?\s*(\d{1,2})\s*[时點点](?:\s*(\d{1,2})\s*分)?",
     re.IGNORECASE,
 )
-_NOON = re.compile(r"(?<!\w)(?:noon|midday|midi|mediod[ií]a|полд(?:ень|ня))(?!\w)", re.IGNORECASE)
+_NOON = re.compile(
+    r"(?<!\w)(?:noon|midday|midi|mediod[ií]a|полд(?:ень|ня))(?!\w)|中午", re.IGNORECASE
+)
 _STOP = re.compile(r"[.!?;。；！？]")
 _STOP_OR_COLON = re.compile(r"[.;:。；]")
 _NOUN_REACH = 80
@@ -159,6 +160,8 @@ _CLOCK_REACH = 30
 _BEFORE_REACH = 20
 _ASIDE = re.compile(r"\([^()]*\)|（[^（）]*）")
 _WINDOW = 160
+# How much of a text around a deadline label is its deadline line.
+_BEFORE_LABEL, _AFTER_LABEL = 60, 160
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,13 +173,15 @@ class _Found:
     deadline: Deadline
 
 
-def find_label(text: str, languages: Sequence[str] = ()) -> tuple[int, int] | None:
-    """Where the first deadline label in `text` is, or None (most texts: cheaply).
-    Labels are looked for in `languages` and English."""
+def find_deadline_text(text: str, languages: Sequence[str] = ()) -> str | None:
+    """The words around the first deadline label in `text` (room for a date before the
+    label and a time after it), or None when there is no label: most texts, ruled out
+    cheaply. Labels are looked for in `languages` and English."""
     for start, end in windows(text, _hints(tuple(languages)), 20, 40):
         labels = _labels(text, start, end)
         if labels:
-            return labels[0].start, labels[0].end
+            first = labels[0]
+            return text[max(0, first.start - _BEFORE_LABEL) : first.end + _AFTER_LABEL]
     return None
 
 
@@ -335,7 +340,7 @@ def _clock(text: str) -> tuple[time | None, int | None]:
         elif half and half.lower().startswith("a") and hour == 12:
             hour = 0
         return time(hour, minute), m.end()
-    noon = _NOON.search(text) or re.search("中午", text)
+    noon = _NOON.search(text)
     if noon is not None:
         return time(12, 0), noon.end()
     return None, None
