@@ -216,3 +216,4 @@ def test_approximate_deadline_line_shows_the_source_words(
     text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "Deadline mid-February, in 19 days at the latest" in text
     assert "February 20" not in text
+    assert message["Subject"] == "Closes in 19 days at the latest: Call for papers"

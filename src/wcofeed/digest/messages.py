@@ -12,6 +12,7 @@ MESSAGES = Catalog(
     {
         "en": {
             "subject_one": "Closes {when}: {title}",
+            "subject_one_by": "Closes {when} at the latest: {title}",
             "subject_many": "{count} calls for applications close soon",
             "subject_digest": "New on {site}: {count} items",
             "subject_confirm": "Confirm your subscription to {site}",
@@ -61,6 +62,7 @@ MESSAGES = Catalog(
         },
         "fr": {
             "subject_one": "Clôture {when} : {title}",
+            "subject_one_by": "Clôture {when} au plus tard : {title}",
             "subject_many": "{count} appels à candidatures se terminent bientôt",
             "subject_digest": "Nouveau sur {site} : {count} éléments",
             "subject_confirm": "Confirmez votre abonnement à {site}",

@@ -280,7 +280,8 @@ class Renderer:
             item = calls[0].item
             assert item.deadline is not None
             when = format_in(item.deadline.closes_at() - now, lang)
-            return MESSAGES.get(lang, "subject_one", when=when, title=item.title)
+            key = "subject_one" if item.deadline.precision == "day" else "subject_one_by"
+            return MESSAGES.get(lang, key, when=when, title=item.title)
         if calls:
             return MESSAGES.get(lang, "subject_many", count=len(calls))
         site = self.settings.site.title
