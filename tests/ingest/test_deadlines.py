@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from datetime import date, time
+from time import monotonic
 from typing import Any
 
 import pytest
@@ -142,3 +143,9 @@ def test_unreadable_deadline_is_reported_with_its_text() -> None:
         "deadline: to be announced",
     )
     assert unread.title == "Call for papers: PICARD 2025"
+
+
+def test_a_text_of_endless_labels_is_read_quickly() -> None:
+    started = monotonic()
+    assert parse_deadline("deadline: soon. " * 5000, "en", PAGE_DATE) is None
+    assert monotonic() - started < 2

@@ -160,6 +160,9 @@ _CLOCK_REACH = 30
 _BEFORE_REACH = 20
 _ASIDE = re.compile(r"\([^()]*\)|（[^（）]*）")
 _WINDOW = 160
+# A deadline line has a label or two; a text with dozens is not one, and each costs a
+# look (and maybe a dateparser call).
+_MAX_LABELS = 4
 # How much of a text around a deadline label is its deadline line.
 _BEFORE_LABEL, _AFTER_LABEL = 60, 160
 
@@ -199,7 +202,7 @@ def parse_deadline(text: str, language: str, page_date: date) -> Deadline | None
         found = _first(text, 0, len(text), page_date, len(text))
         found = found or _dateparser(text, 0, len(text), language, page_date)
         return _with_time(text, found, 0, language) if found else None
-    for label in labels:
+    for label in labels[:_MAX_LABELS]:
         if label.kind == "after":
             found = _before(text, label.start, page_date)
         else:
