@@ -147,5 +147,6 @@ def test_unreadable_deadline_is_reported_with_its_text() -> None:
 
 def test_a_text_of_endless_labels_is_read_quickly() -> None:
     started = monotonic()
-    assert parse_deadline("deadline: soon. " * 5000, "en", PAGE_DATE) is None
+    text = " ".join(f"deadline: in {n} weeks or so." for n in range(5000))
+    assert parse_deadline(text, "en", PAGE_DATE) is None
     assert monotonic() - started < 2
