@@ -6,7 +6,14 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 import pytest
 
 from tests.conftest import make_item
-from wcofeed.models import Deadline, ItemError, deadline_from_value, item_from_dict, item_to_dict
+from wcofeed.models import (
+    Deadline,
+    Item,
+    ItemError,
+    deadline_from_value,
+    item_from_dict,
+    item_to_dict,
+)
 
 
 def test_json_form_round_trips() -> None:
@@ -19,7 +26,13 @@ def test_json_form_round_trips() -> None:
     data = item_to_dict(item)
     assert data["topics"] == ["origin", "research"]  # topics are a sorted set
     assert data["published"] == "2025-02-13T08:00:00+00:00"
-    assert data["deadline"] == {"date": "2025-03-30", "time": "12:00:00", "timezone": "Asia/Tokyo"}
+    assert data["deadline"] == {
+        "date": "2025-03-30",
+        "time": "12:00:00",
+        "timezone": "Asia/Tokyo",
+        "precision": "day",
+        "wording": None,
+    }
     again = item_from_dict(data)
     assert again == item and again.content_hash == item.content_hash
 
@@ -122,3 +135,64 @@ def test_deadline_closes_at_the_end_of_its_day_or_its_time() -> None:
     assert tokyo.closes_at() == datetime(2025, 3, 30, 3, 0, tzinfo=UTC)
     offset = Deadline(date(2025, 2, 14), time(17, 0), "Etc/GMT-1")
     assert offset.closes_at() == datetime(2025, 2, 14, 17, 0, tzinfo=timezone(timedelta(hours=1)))
+
+
+def test_approximate_deadline_round_trips_with_its_wording() -> None:
+    deadline = Deadline(date(2026, 7, 20), precision="approximate", wording="mid-July 2026")
+    item = make_item(kind="call", deadline=deadline)
+    data = item_to_dict(item)
+    assert data["deadline"] == {
+        "date": "2026-07-20",
+        "time": None,
+        "timezone": None,
+        "precision": "approximate",
+        "wording": "mid-July 2026",
+    }
+    again = item_from_dict(data)
+    assert again.deadline == deadline and again.content_hash == item.content_hash
+    # the latest instant the text allows, in Brussels
+    assert deadline.closes_at() == datetime(2026, 7, 20, 21, 59, 59, tzinfo=UTC)
+
+
+def test_deadline_json_without_precision_is_a_day() -> None:
+    assert deadline_from_value({"date": "2025-03-14"}) == Deadline(date(2025, 3, 14))
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        ({"date": "2025-03-31", "precision": "week"}, "precision must be one of"),
+        ({"date": "2025-03-20", "precision": "approximate"}, "needs its 'wording'"),
+        ({"date": "2025-03-14", "precision": "month"}, "last day of its month"),
+        ({"date": "2025-03-31", "time": "17:00", "precision": "month"}, "needs precision 'day'"),
+        ({"date": "2025-03-14", "wording": "mid-March"}, "only kept for month and approximate"),
+        ({"date": "2025-03-31", "precision": "month", "wording": 5}, "must be a string"),
+    ],
+)
+def test_bad_precision_is_refused(value: dict[str, object], error: str) -> None:
+    with pytest.raises(ValueError, match=error):
+        deadline_from_value(value)
+
+
+def test_content_hash_of_day_deadlines_is_unchanged_and_precision_counts() -> None:
+    item = Item(
+        guid="g",
+        kind="call",
+        title="Call for experts",
+        url="https://example.org/c",
+        language="en",
+        published=date(2025, 2, 1),
+        source="s",
+        deadline=Deadline(date(2025, 3, 14), time(17, 0), "Europe/Brussels"),
+    )
+    # the hash this item had before deadlines had a precision: stored rows stay unchanged
+    assert item.content_hash == "c21dc1eb4ada28210ce5fdc44d29e58abdfe6e350436984b2e63f120464873e9"
+    month = dataclasses.replace(item, deadline=Deadline(date(2025, 3, 31), precision="month"))
+    approximate = dataclasses.replace(
+        item, deadline=Deadline(date(2025, 3, 31), precision="approximate", wording="end of March")
+    )
+    reworded = dataclasses.replace(
+        item, deadline=Deadline(date(2025, 3, 31), precision="approximate", wording="late March")
+    )
+    hashes = {i.content_hash for i in (item, month, approximate, reworded)}
+    assert len(hashes) == 4

@@ -12,7 +12,9 @@ from datetime import date, datetime, timedelta
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _babel_date
-from babel.dates import format_timedelta
+from babel.dates import format_skeleton, format_timedelta
+
+from wcofeed.models import Deadline
 
 FALLBACK = "en"
 
@@ -39,6 +41,17 @@ def format_day(value: date | datetime, language: str, form: str = "long") -> str
     """`14 February 2025`, `14 février 2025`, `2025年2月14日`…"""
     day = value.date() if isinstance(value, datetime) else value
     return _babel_date(day, format=form, locale=_locale(language))
+
+
+def format_deadline_day(deadline: Deadline, language: str) -> str:
+    """The day a call closes, no more exact than its source: `14 February 2025`; `March
+    2025` (`mars 2025`…) for a month; the source's own words ("mid-July 2026") for an
+    approximate deadline, never the made-up day it is scheduled on."""
+    if deadline.precision == "approximate" and deadline.wording:
+        return deadline.wording
+    if deadline.precision != "day":
+        return format_skeleton("yMMMM", deadline.day, locale=_locale(language))
+    return format_day(deadline.day, language)
 
 
 def format_in(delta: timedelta, language: str) -> str:

@@ -19,11 +19,16 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal, get_args
+from typing import Any, Literal, cast, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Kind = Literal["news", "call", "publication", "event"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
+
+#: How exactly a source gives a deadline: a day ("14 March 2025"), a month ("March
+#: 2025") or an approximate period ("mid-July 2026", "early 2026").
+Precision = Literal["day", "month", "approximate"]
+PRECISIONS: tuple[Precision, ...] = get_args(Precision)
 
 #: The WCO sits in Brussels: a deadline printed without a time zone is read there.
 DEFAULT_DEADLINE_TZ = "Europe/Brussels"
@@ -67,11 +72,19 @@ class UpsertOutcome(enum.Enum):
 
 @dataclass(frozen=True, slots=True)
 class Deadline:
-    """When a call closes: a day, optionally a time of day and the zone it is read in."""
+    """When a call closes: a day, optionally a time of day and the zone it is read in.
+
+    A deadline the source gives only as a month or a period is kept at the latest day
+    the text allows (`day`: 31 March for "end of March", 20 July for "mid-July"), so it
+    sorts, stays open and is reminded like any other; `precision` says how exact it is
+    and `wording` keeps the source's phrase, which is what readers are shown.
+    """
 
     day: date
     at: time | None = None
     tz: str | None = None
+    precision: Precision = "day"
+    wording: str = ""
 
     def closes_at(self) -> datetime:
         """The instant the call closes: the given time, or the end of the day, in its zone."""
@@ -225,12 +238,32 @@ def _validate(values: Mapping[str, Any]) -> dict[str, str]:
     deadline = values.get("deadline")
     if deadline is not None and not isinstance(deadline, Deadline):
         errors["deadline"] = "must be a Deadline"
-    elif deadline is not None and deadline.tz is not None:
+    elif deadline is not None and (problem := _deadline_problem(deadline)):
+        errors["deadline"] = problem
+    return errors
+
+
+def _deadline_problem(deadline: Deadline) -> str | None:
+    if deadline.tz is not None:
         try:
             ZoneInfo(deadline.tz)
         except (ZoneInfoNotFoundError, ValueError):
-            errors["deadline"] = f"unknown time zone {deadline.tz!r}"
-    return errors
+            return f"unknown time zone {deadline.tz!r}"
+    if deadline.precision not in PRECISIONS:
+        return f"precision must be one of {', '.join(PRECISIONS)}"
+    if deadline.precision == "day":
+        return (
+            "'wording' is only kept for month and approximate deadlines"
+            if deadline.wording
+            else None
+        )
+    if deadline.at is not None:
+        return "a time of day needs precision 'day'"
+    if deadline.precision == "month" and (deadline.day + timedelta(days=1)).day != 1:
+        return "a month deadline's date is the last day of its month"
+    if deadline.precision == "approximate" and not deadline.wording.strip():
+        return "an approximate deadline needs its 'wording', as the source gives it"
+    return None
 
 
 def _content_hash(item: Item) -> str:
@@ -246,6 +279,9 @@ def _content_hash(item: Item) -> str:
         item.deadline.isoformat() if item.deadline else None,
         item.deadline.tz if item.deadline else None,
     ]
+    if item.deadline is not None and item.deadline.precision != "day":
+        # Only when not the default: items stored before precision existed keep their hash.
+        content += [item.deadline.precision, item.deadline.wording]
     raw = _HASH_JSON.encode(content)
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
@@ -281,6 +317,8 @@ def deadline_to_dict(deadline: Deadline | None) -> dict[str, str | None] | None:
         "date": deadline.day.isoformat(),
         "time": deadline.at.isoformat() if deadline.at else None,
         "timezone": deadline.tz,
+        "precision": deadline.precision,
+        "wording": deadline.wording or None,
     }
 
 
@@ -358,7 +396,7 @@ def deadline_from_value(value: Any) -> Deadline | None:
             return Deadline(parsed.date(), parsed.time().replace(tzinfo=None), zone)
         return Deadline(parsed)
     if isinstance(value, Mapping):
-        unknown = set(value) - {"date", "time", "timezone"}
+        unknown = set(value) - {"date", "time", "timezone", "precision", "wording"}
         if unknown:
             raise ValueError(f"unknown deadline keys: {', '.join(sorted(unknown))}")
         try:
@@ -372,8 +410,18 @@ def deadline_from_value(value: Any) -> Deadline | None:
                 ZoneInfo(tz)
             except (ZoneInfoNotFoundError, ValueError, TypeError):
                 raise ValueError(f"unknown time zone {tz!r}") from None
-        return Deadline(day, at, tz)
-    raise ValueError("must be null, an ISO date string or {date, time, timezone}")
+        precision, wording = value.get("precision") or "day", value.get("wording") or ""
+        if precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}")
+        if not isinstance(wording, str):
+            raise ValueError("'wording' must be a string")
+        deadline = Deadline(day, at, tz, cast(Precision, precision), wording.strip())
+        if problem := _deadline_problem(deadline):
+            raise ValueError(problem)
+        return deadline
+    raise ValueError(
+        "must be null, an ISO date string or {date, time, timezone, precision, wording}"
+    )
 
 
 def _zone_name(value: datetime) -> str:

@@ -34,7 +34,13 @@ async def test_items_json_prints_every_stored_field(config: Path) -> None:
     assert [line["guid"] for line in lines] == [call.guid, news.guid]
     assert lines[0] == item_to_dict(call.with_times(NOW, NOW))
     assert item_from_dict(lines[0]).content_hash == call.content_hash
-    assert lines[0]["deadline"] == {"date": "2025-02-14", "time": None, "timezone": None}
+    assert lines[0]["deadline"] == {
+        "date": "2025-02-14",
+        "time": None,
+        "timezone": None,
+        "precision": "day",
+        "wording": None,
+    }
     assert lines[0]["first_seen"] == NOW.isoformat()
 
     filtered = wcofeed("items", "--json", "--kind", "call", "--lang", "fr", "--config", str(config))

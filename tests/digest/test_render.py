@@ -201,3 +201,20 @@ def test_unusable_addresses_are_refused(bad: str) -> None:
 
 def test_plain_addresses_are_accepted() -> None:
     assert normalise_email("  ana.maria+wco@sub.example.org ") == "ana.maria+wco@sub.example.org"
+
+
+def test_approximate_deadline_line_shows_the_source_words(
+    renderer: Renderer, item_factory: Callable[..., Item]
+) -> None:
+    item = item_factory(
+        kind="call",
+        title="Call for papers",
+        deadline=Deadline(date(2025, 2, 20), precision="approximate", wording="mid-February"),
+        topics=("capacity-building",),
+    )
+    subscriber = Subscriber("ana@example.org", language="en", timezone="Europe/Brussels")
+    message = parsed(renderer.digest(subscriber, [DueCall(item, (14,))], [], None, MID, NOW))
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Deadline mid-February, in 19 days at the latest" in text
+    assert "February 20" not in text
+    assert message["Subject"] == "Closes in 19 days at the latest: Call for papers"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import date
@@ -56,9 +57,48 @@ def test_ingest_command_logs_lines_and_prints_table(
     lines = out.splitlines()
     header = lines.index(next(line for line in lines if line.startswith("source ")))
     table = lines[header + 1 :]
-    assert table[0].split()[:5] == ["home", "23", "0", "0", "ok"]
+    assert table[0].split()[:6] == ["home", "23", "0", "0", "0", "ok"]
     assert table[1].startswith("gone") and "failed: http://127.0.0.1:9/x" in table[1]
     assert len(stored(config, limit=100)) == 23
+
+
+def test_ingest_command_counts_and_lists_items_not_understood(
+    tmp_path: Path, write_config: Callable[[str], Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "calls.html"
+    page.write_text(
+        '<div class="newsroom-list">'
+        '<div class="news-item"><span class="news-date">sometime soon</span>'
+        '<h3 class="news-title"><a href="/a">Call for papers</a></h3>'
+        '<p class="news-deadline">deadline: when the board decides</p></div>'
+        '<div class="news-item"><span class="news-date">14 February 2025</span>'
+        '<h3 class="news-title"><a href="/b">Vacancy: analyst</a></h3>'
+        '<p class="news-deadline">deadline: soon-ish</p></div>'
+        '<div class="news-item"><span class="news-date">13 February 2025</span>'
+        '<h3 class="news-title"><a href="/c">WCO news</a></h3></div></div>',
+        encoding="utf-8",
+    )
+    config = write_config(f"""
+        [[sources]]
+        id = "calls"
+        url = "{page}"
+    """)
+    assert main(["--config", str(config), "ingest"]) == 0
+    quiet = capsys.readouterr().out.splitlines()
+    header = next(n for n, line in enumerate(quiet) if line.startswith("source "))
+    assert quiet[header].split() == ["source", "new", "changed", "unchanged", "warnings", "status"]
+    assert quiet[header + 1].split()[:6] == ["calls", "3", "0", "0", "2", "ok"]
+    assert not any("unreadable" in line for line in quiet)
+
+    later = page.stat().st_mtime + 60
+    os.utime(page, (later, later))  # a changed page: no 304
+    assert main(["--config", str(config), "ingest", "--verbose"]) == 0
+    verbose = capsys.readouterr().out.splitlines()
+    assert "calls: 'Call for papers': unreadable date: 'sometime soon'" in verbose
+    assert "calls: 'Call for papers': unreadable deadline: 'deadline: when the board decides'" in (
+        verbose
+    )
+    assert "calls: 'Vacancy: analyst': unreadable deadline: 'deadline: soon-ish'" in verbose
 
 
 def test_ingest_command_exit_1_when_all_fail(

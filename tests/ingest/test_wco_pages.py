@@ -150,3 +150,24 @@ def test_yearless_deadline_on_an_undated_page_uses_last_modified() -> None:
     ctx.page_date = date(2025, 11, 20)
     (call,) = parse_html(page, ctx).items
     assert call.deadline == Deadline(date(2026, 1, 10))
+
+
+def test_home_call_with_its_deadline_in_the_subtitle() -> None:
+    """The home page as a text rendering joins a call's subtitle and deadline line
+    ("call for application deadline: 24 march 2025", seed 004): the deadline is kept."""
+    page = (
+        b'<div id="highlights"></div><div id="calls"><div class="call">'
+        b'<span class="call-category">pscg</span>'
+        b'<a class="call-title" href="/en/about-us/pscg/call-2025.aspx">new - join the wco '
+        b"private sector consultative group (pscg)</a>"
+        b'<p class="call-subtitle">call for application deadline: 24 march 2025</p></div>'
+        b'<div class="call"><a class="call-title" href="/en/papers.aspx">call for papers: '
+        b'picard 2025</a><p class="call-subtitle">deadline: mid-july</p></div></div>'
+    )
+    ctx = context("home", "en", url="https://www.wcoomd.org/en.aspx")
+    pscg, picard = parse_html(page, ctx).items
+    assert pscg.deadline == Deadline(date(2025, 3, 24)) and pscg.kind == "call"
+    assert picard.kind == "call"
+    assert picard.deadline == Deadline(
+        date(2025, 7, 20), precision="approximate", wording="mid-july"
+    )

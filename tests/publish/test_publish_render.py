@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import feedparser
 from lxml import etree
 
 from wcofeed.config import Settings
-from wcofeed.models import Item
+from wcofeed.models import Deadline, Item
 from wcofeed.publish.build import entries, file_url, spec_doc
 from wcofeed.publish.messages import FEED_TEXT
 from wcofeed.publish.render import (
@@ -102,7 +102,11 @@ async def test_atom_and_rss_round_trip_every_field(
                     assert got.language == item.language
                 if item.deadline:
                     closes = item.deadline.closes_at().strftime("%Y-%m-%dT%H:%M:%SZ")
-                    want_deadline = {"date": item.deadline.day.isoformat(), "closes": closes}
+                    want_deadline = {
+                        "date": item.deadline.day.isoformat(),
+                        "closes": closes,
+                        "precision": item.deadline.precision,
+                    }
                     if item.deadline.at:
                         want_deadline["time"] = item.deadline.at.strftime("%H:%M")
                     if item.deadline.tz:
@@ -123,6 +127,7 @@ async def test_deadline_element_and_words_per_language(
         "date": "2025-02-14",
         "time": "17:00",
         "timezone": "Europe/Brussels",
+        "precision": "day",
         "closes": "2025-02-14T16:00:00Z",
     }
     assert node.text == "2025-02-14T16:00:00Z"
@@ -157,6 +162,38 @@ async def test_json_feed_carries_every_field(pub_settings: Settings, filled: lis
         assert item.deadline is not None
         assert ext["deadline"]["date"] == item.deadline.day.isoformat()
         assert datetime.fromisoformat(ext["deadline"]["closes_at"]) == item.deadline.closes_at()
+
+
+def test_approximate_deadlines_keep_their_words_in_every_format(
+    pub_settings: Settings, item_factory: Callable[..., Item]
+) -> None:
+    approximate = item_factory(
+        kind="call",
+        deadline=Deadline(date(2026, 7, 20), precision="approximate", wording="mid-July 2026"),
+    )
+    month = item_factory(kind="call", deadline=Deadline(date(2026, 3, 31), precision="month"))
+    doc = spec_doc(pub_settings, FeedSpec("fr", "calls"), "atom", [approximate, month])
+    root = etree.fromstring(render_atom(doc))
+    first, second = root.findall(f"{ATOM}entry/{{{WCOFEED_NS}}}deadline")
+    assert first.attrib == {
+        "date": "2026-07-20",
+        "precision": "approximate",
+        "wording": "mid-July 2026",
+        "closes": "2026-07-20T21:59:59Z",
+    }
+    assert second.get("precision") == "month"
+    lines = [e.deadline_text for e in doc.entries]
+    assert lines == ["Date limite : mid-July 2026", "Date limite : mars 2026"]
+    assert all("20 juillet" not in e.text and "31 mars" not in e.text for e in doc.entries)
+    feed = json.loads(
+        render_json(spec_doc(pub_settings, FeedSpec("en", "calls"), "json", [approximate]))
+    )
+    ext = feed["items"][0][JSON_EXTENSION]["deadline"]
+    assert (ext["precision"], ext["wording"], ext["text"]) == (
+        "approximate",
+        "mid-July 2026",
+        "Deadline: mid-July 2026",
+    )
 
 
 def test_hostile_text_yields_valid_escaped_xml(

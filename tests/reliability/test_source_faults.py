@@ -217,8 +217,8 @@ async def _cli_ingest(settings: Settings) -> tuple[int, str]:
 def _table(output: str) -> dict[str, list[str]]:
     rows = {}
     for line in output.splitlines():
-        cells = line.split(maxsplit=4)
-        if len(cells) == 5 and cells[1].isdigit():
+        cells = line.split(maxsplit=5)  # source, new, changed, unchanged, warnings, status
+        if len(cells) == 6 and cells[1].isdigit():
             rows[cells[0]] = cells[1:]
     return rows
 
@@ -278,9 +278,9 @@ async def test_each_faulty_source_fails_alone_with_its_reason(
     assert code == 0, output
     rows = _table(output)
     for sid, (_, reason) in FAULTS.items():
-        assert rows[sid][3].startswith("failed: ") and reason in rows[sid][3], output
-    assert rows["healthy"][3] in ("ok", "not modified"), output
-    assert rows["encoding"] == ["0", "0", "2", "ok"], output  # same items, same text
+        assert rows[sid][4].startswith("failed: ") and reason in rows[sid][4], output
+    assert rows["healthy"][4] in ("ok", "not modified"), output
+    assert rows["encoding"] == ["0", "0", "2", "0", "ok"], output  # same items, same text
     assert len(faulty.hits["/encoding"]) == 2
     assert await _titles(store, "encoding") == RU_ITEMS
     for sid in FAULTS:

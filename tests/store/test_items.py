@@ -286,3 +286,22 @@ async def test_last_change_moves_on_upserts_and_deletes(store: Store) -> None:
     assert after_delete is not None and after_delete > NOW
     assert await store.delete_item(item.guid) is False
     assert await store.last_change() == after_delete
+
+
+async def test_approximate_deadline_is_stored_and_stays_open_to_its_latest_day(
+    store: Store,
+) -> None:
+    deadline = Deadline(date(2025, 7, 20), precision="approximate", wording="mid-July")
+    call = make_item(kind="call", deadline=deadline)
+    await store.upsert_item(call, now=NOW)
+    stored = await store.get_item(call.guid)
+    assert stored is not None and stored.deadline == deadline
+    assert stored.content_hash == call.content_hash
+    open_then = await store.query_items(
+        ItemQuery(open_at=datetime(2025, 7, 20, 20, 0, tzinfo=UTC), order="deadline")
+    )
+    assert [i.guid for i in open_then] == [call.guid]
+    after = await store.query_items(
+        ItemQuery(open_at=datetime(2025, 7, 20, 22, 0, tzinfo=UTC), order="deadline")
+    )
+    assert after == []

@@ -50,6 +50,28 @@ async def test_previous_schema_is_migrated_forward_keeping_data(tmp_path: Path) 
         assert found[0].published.isoformat() == "2020-10-06"
 
 
+async def test_stored_deadlines_read_back_as_days_after_the_precision_migration(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "v5.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(";".join(MIGRATIONS[:5]) + "\nPRAGMA user_version = 5;")
+        db.execute(
+            """INSERT INTO items (guid, kind, title, summary, summary_html, url, language,
+                published, published_ts, deadline_date, deadline_time, deadline_tz,
+                deadline_ts, source, first_seen, first_seen_ts, last_changed, content_hash)
+               VALUES ('call-1', 'call', 'Call for experts', '', '', 'https://example.org/c',
+                'en', '2025-02-01', 1738368000, '2025-03-14', '17:00:00', 'Europe/Brussels',
+                1741968000, 'legacy', '2025-02-01T00:00:00+00:00', 1738368000000000,
+                '2025-02-01T00:00:00+00:00', 'x')"""
+        )
+    async with await open_store(path) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        stored = await store.get_item("call-1")
+    assert stored is not None and stored.deadline is not None
+    assert stored.deadline.precision == "day" and stored.deadline.wording == ""
+
+
 async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
     path = tmp_path / "again.db"
     async with await open_store(path) as store:

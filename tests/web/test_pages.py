@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -166,6 +166,27 @@ async def test_calls_page_orders_by_deadline(client: TestClient[Any, Any], store
     assert "Later" in entries[1] and "dans 20 jours" in entries[1]
     ics = doc.cssselect('link[type="text/calendar"]')[0].get("href")
     assert ics == "/feed.ics?kind=call"
+
+
+async def test_month_and_approximate_deadlines_claim_no_day(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    year = _today().year + 1
+    month = make_item(
+        kind="call", title="Month", deadline=Deadline(date(year, 3, 31), precision="month")
+    )
+    approximate = make_item(
+        kind="call",
+        title="Approximate",
+        deadline=Deadline(date(year, 7, 20), precision="approximate", wording=f"mid-July {year}"),
+    )
+    await store.upsert_items([month, approximate])
+    doc = await page(client, "/calls?hl=fr")
+    entries = [li.text_content() for li in doc.cssselect("section.calls li")]
+    assert "Month" in entries[0] and f"mars {year}" in entries[0]
+    assert "31 mars" not in entries[0] and "au plus tard" in entries[0]
+    assert "Approximate" in entries[1] and f"mid-July {year}" in entries[1]
+    assert "20 juillet" not in entries[1] and "au plus tard" in entries[1]
 
 
 async def test_stylesheet_is_served(client: TestClient[Any, Any]) -> None:

@@ -22,19 +22,33 @@ def _ingest_arguments(p: argparse.ArgumentParser) -> None:
         metavar="SOURCE_ID",
         help="sources to fetch (default: every enabled source)",
     )
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="list the items whose date or deadline was not understood, with the text",
+    )
 
 
-def print_ingest_table(report: IngestReport, out: TextIO) -> None:
-    """One line per source: what it added, changed, kept, and why it failed."""
+def print_ingest_table(report: IngestReport, out: TextIO, verbose: bool = False) -> None:
+    """One line per source: what it added, changed, kept, how many items came with a
+    date or deadline not understood, and why it failed; `verbose` lists those items."""
     width = max([len("source"), *(len(s.id) for s in report.sources)])
-    print(f"{'source':<{width}}  {'new':>5}  {'changed':>7}  {'unchanged':>9}  status", file=out)
+    columns = f"{'new':>5}  {'changed':>7}  {'unchanged':>9}  {'warnings':>8}"
+    print(f"{'source':<{width}}  {columns}  status", file=out)
     for s in report.sources:
         status = (
             "failed: " + (s.error or "")
             if s.failed
             else ("not modified" if s.not_modified else "ok")
         )
-        print(f"{s.id:<{width}}  {s.new:>5}  {s.changed:>7}  {s.unchanged:>9}  {status}", file=out)
+        counts = f"{s.new:>5}  {s.changed:>7}  {s.unchanged:>9}  {s.items_with_warnings:>8}"
+        print(f"{s.id:<{width}}  {counts}  {status}", file=out)
+    if verbose:
+        for s in report.sources:
+            for unread in s.unread:
+                title = unread.title[:60] or "(untitled)"
+                print(f"{s.id}: {title!r}: unreadable {unread.field}: {unread.text!r}", file=out)
 
 
 class _Progress:
@@ -79,7 +93,7 @@ async def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     progress = _Progress(len(sources), sys.stderr if sys.stdout.isatty() else sys.stdout)
     async with await open_store(settings.database.path) as store:
         report = await ingest(settings, store, [s.id for s in sources], on_done=progress)
-        print_ingest_table(report, sys.stdout)
+        print_ingest_table(report, sys.stdout, args.verbose)
         if report.results:
             published = await publish_all(settings, store, report.results)
             print(f"feeds in {settings.publish.feeds_dir}: {published.summary()}")

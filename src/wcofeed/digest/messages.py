@@ -12,6 +12,7 @@ EMAIL_TEXT = Catalog(
     {
         "en": {
             "subject_one": "Closes {when}: {title}",
+            "subject_one_by": "Closes {when} at the latest: {title}",
             "subject_many": "{count} calls for applications close soon",
             "subject_digest": "New on {site}: {count} items",
             "subject_confirm": "Confirm your subscription to {site}",
@@ -19,6 +20,7 @@ EMAIL_TEXT = Catalog(
             "group_week": "Closes this week",
             "group_later": "Closes later",
             "closes": "Deadline {date}, {when}",
+            "closes_by": "Deadline {date}, {when} at the latest",
             "new_items": "New since {date}",
             "other_topic": "Other",
             "feed": "Feed of your topics",
@@ -60,6 +62,7 @@ EMAIL_TEXT = Catalog(
         },
         "fr": {
             "subject_one": "Clôture {when} : {title}",
+            "subject_one_by": "Clôture {when} au plus tard : {title}",
             "subject_many": "{count} appels à candidatures se terminent bientôt",
             "subject_digest": "Nouveau sur {site} : {count} éléments",
             "subject_confirm": "Confirmez votre abonnement à {site}",
@@ -67,6 +70,7 @@ EMAIL_TEXT = Catalog(
             "group_week": "Clôture cette semaine",
             "group_later": "Clôture plus tard",
             "closes": "Date limite {date}, {when}",
+            "closes_by": "Date limite {date}, {when} au plus tard",
             "new_items": "Nouveautés depuis le {date}",
             "other_topic": "Autres",
             "feed": "Flux de vos thèmes",

@@ -33,7 +33,7 @@ from wcofeed.digest.messages import EMAIL_TEXT
 from wcofeed.digest.select import DueCall, group_by_topic, group_calls
 from wcofeed.digest.subscription import AddressError
 from wcofeed.digest.tokens import Signer
-from wcofeed.i18n import format_day, format_in
+from wcofeed.i18n import format_day, format_deadline_day, format_in
 from wcofeed.models import Item, Subscriber
 from wcofeed.templates import template_environment, templates_dir
 
@@ -257,7 +257,8 @@ class Renderer:
             item = calls[0].item
             assert item.deadline is not None
             when = format_in(item.deadline.closes_at() - now, lang)
-            return EMAIL_TEXT.get(lang, "subject_one", when=when, title=item.title)
+            key = "subject_one" if item.deadline.precision == "day" else "subject_one_by"
+            return EMAIL_TEXT.get(lang, key, when=when, title=item.title)
         if calls:
             return EMAIL_TEXT.get(lang, "subject_many", count=len(calls))
         site = self.settings.site.title
@@ -311,7 +312,7 @@ def _bounded(cache: dict[tuple[object, ...], Any]) -> dict[tuple[object, ...], A
 
 def _call_view(item: Item, now: datetime, lang: str) -> dict[str, str]:
     assert item.deadline is not None
-    day = format_day(item.deadline.day, lang)
+    day = format_deadline_day(item.deadline, lang)
     if item.deadline.at is not None:
         day = f"{day} {item.deadline.at.strftime('%H:%M')} ({item.deadline.tz or 'CET'})"
     when = format_in(item.deadline.closes_at() - now, lang)
@@ -319,5 +320,8 @@ def _call_view(item: Item, now: datetime, lang: str) -> dict[str, str]:
         "title": item.title,
         "url": item.url,
         "summary": item.summary,
-        "closes": EMAIL_TEXT.get(lang, "closes", date=day, when=when),
+        # An approximate deadline is scheduled at the latest day its words allow.
+        "closes": EMAIL_TEXT.get(
+            lang, "closes" if item.deadline.precision == "day" else "closes_by", date=day, when=when
+        ),
     }

@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Literal
 
 from wcofeed.config import SourceSettings
 from wcofeed.ingest.dates import parse_date
@@ -69,13 +70,37 @@ class PageContext:
     batch_size: int = 1000
 
 
+@dataclass(frozen=True, slots=True)
+class Unread:
+    """Text of an item that was not understood: the item's place on its page, its
+    title, which field (`date` or `deadline`) and the text itself."""
+
+    position: int
+    title: str
+    field: Literal["date", "deadline"]
+    text: str
+
+
 @dataclass(slots=True)
 class ParseResult:
-    """Items of one page; `undated` guids got `published` = now and want the stored one."""
+    """Items of one page; `undated` guids got `published` = now and want the stored one.
+
+    `warnings` are log lines for the whole page; `unread` lists the items kept with a
+    date or deadline that could not be read.
+    """
 
     items: list[Item] = field(default_factory=list)
     undated: set[str] = field(default_factory=set)
     warnings: list[str] = field(default_factory=list)
+    unread: list[Unread] = field(default_factory=list)
+
+    def note_unread(self, source: str, unread: Unread) -> None:
+        message = f"source {source}: cannot read the {unread.field} {unread.text!r}"
+        if unread.field == "date":
+            message += "; using first seen"
+        log.warning(message)
+        self.warnings.append(message)
+        self.unread.append(unread)
 
 
 def title_from_summary(text: str) -> str:
@@ -92,14 +117,14 @@ def title_from_summary(text: str) -> str:
 
 def build_items(entries: list[Entry], ctx: PageContext) -> ParseResult:
     result = ParseResult()
-    dated = [(entry, _published(entry, ctx, result)) for entry in entries]
+    dated = [(entry, _published(n, entry, ctx, result)) for n, entry in enumerate(entries)]
     ctx.language = _page_language(entries, ctx)
     newest = max((as_day(p) for _, p in dated if p is not None), default=None)
     page_date = newest or ctx.page_date or ctx.now.date()
     seen: set[str] = set()
     handed = 0
-    for entry, published in dated:
-        item = _build_one(entry, published, page_date, ctx, result)
+    for position, (entry, published) in enumerate(dated):
+        item = _build_one(position, entry, published, page_date, ctx, result)
         if item is None or item.guid in seen:
             continue
         seen.add(item.guid)
@@ -117,7 +142,9 @@ def as_day(value: date | datetime) -> date:
     return value.date() if isinstance(value, datetime) else value
 
 
-def _published(entry: Entry, ctx: PageContext, result: ParseResult) -> date | datetime | None:
+def _published(
+    position: int, entry: Entry, ctx: PageContext, result: ParseResult
+) -> date | datetime | None:
     if entry.published is not None:
         return entry.published
     text = ctx.repair.fix(entry.date_text)
@@ -125,14 +152,15 @@ def _published(entry: Entry, ctx: PageContext, result: ParseResult) -> date | da
         return None
     day = parse_date(text, ctx.source.ui_language, today=ctx.now.date())
     if day is None:
-        message = f"source {ctx.source.id}: cannot read the date {text!r}; using first seen"
-        log.warning(message)
-        result.warnings.append(message)
-        return None
+        title = ctx.repair.fix(entry.title) or title_from_summary(
+            html_to_text(ctx.repair.fix_block(entry.summary_html))
+        )
+        result.note_unread(ctx.source.id, Unread(position, title, "date", text))
     return day
 
 
 def _build_one(
+    position: int,
     entry: Entry,
     published: date | datetime | None,
     page_date: date,
@@ -146,22 +174,24 @@ def _build_one(
     if not title:
         return None
     label = repair.fix(entry.label)
-    deadline_text = repair.fix(entry.deadline_text) or _deadline_in(summary)
+    deadline_line = repair.fix(entry.deadline_text)
     language = _language(entry, f"{title} {summary}", ctx)
+    languages = (ctx.source.ui_language, language)
+    deadline_text = deadline_line or find_deadline_text(summary, languages) or ""
     deadline: Deadline | None = None
     if deadline_text:
         deadline = parse_deadline(deadline_text, ctx.source.ui_language, page_date)
         if deadline is None:
-            message = f"source {ctx.source.id}: cannot read the deadline {deadline_text!r}"
-            log.warning(message)
-            result.warnings.append(message)
-    cue_text = " ".join((title, label, deadline_text))
+            result.note_unread(ctx.source.id, Unread(position, title, "deadline", deadline_text))
     kind = ctx.kinds.guess(
-        cue_text=cue_text,
-        languages=(ctx.source.ui_language, language),
-        has_deadline=deadline is not None,
+        cue_text=f"{title} {label}",
+        languages=languages,
+        has_deadline=bool(deadline_line)
+        and (deadline is not None or find_deadline_text(deadline_line, languages) is not None),
         default=entry.kind,
         forced=ctx.source.kind,
+        summary=summary,
+        summary_deadline=deadline is not None and not deadline_line,
     )
     guid = make_guid(entry.url, ctx.source.id, title, as_day(published) if published else None)
     topics = ctx.topics.match(f"{title} {label} {summary}", ctx.source.topics)
@@ -199,12 +229,6 @@ def _page_language(entries: list[Entry], ctx: PageContext) -> str | None:
     if ctx.language and script_agrees(sample, ctx.language):
         return ctx.language
     return detect_language(sample) or ctx.language
-
-
-def _deadline_in(summary: str) -> str:
-    """A deadline line inside a summary ("... Date limite : 14 mars 2025."), label first."""
-    rest = find_deadline_text(summary)
-    return "" if rest is None else summary[len(summary) - len(rest) - 40 :][:120]
 
 
 def _language(entry: Entry, text: str, ctx: PageContext) -> str:

@@ -38,6 +38,7 @@ _months(
             "ene",
             "января",
             "январь",
+            "январе",
             "янв",
             "يناير",
             "كانون الثاني",
@@ -55,12 +56,13 @@ _months(
             "feb",
             "февраля",
             "февраль",
+            "феврале",
             "фев",
             "فبراير",
             "شباط",
         ),
     ),
-    (3, ("march", "mar", "mars", "marzo", "марта", "март", "مارس", "آذار")),
+    (3, ("march", "mar", "mars", "marzo", "марта", "март", "марте", "مارس", "آذار")),
     (
         4,
         (
@@ -72,15 +74,16 @@ _months(
             "abr",
             "апреля",
             "апрель",
+            "апреле",
             "апр",
             "أبريل",
             "ابريل",
             "نيسان",
         ),
     ),
-    (5, ("may", "mai", "mayo", "мая", "май", "مايو", "أيار")),
-    (6, ("june", "jun", "juin", "junio", "июня", "июнь", "يونيو", "حزيران")),
-    (7, ("july", "jul", "juillet", "juil", "julio", "июля", "июль", "يوليو", "تموز")),
+    (5, ("may", "mai", "mayo", "мая", "май", "мае", "مايو", "أيار")),
+    (6, ("june", "jun", "juin", "junio", "июня", "июнь", "июне", "يونيو", "حزيران")),
+    (7, ("july", "jul", "juillet", "juil", "julio", "июля", "июль", "июле", "يوليو", "تموز")),
     (
         8,
         (
@@ -92,6 +95,7 @@ _months(
             "ago",
             "августа",
             "август",
+            "августе",
             "авг",
             "أغسطس",
             "آب",
@@ -108,6 +112,7 @@ _months(
             "setiembre",
             "сентября",
             "сентябрь",
+            "сентябре",
             "сен",
             "سبتمبر",
             "أيلول",
@@ -122,6 +127,7 @@ _months(
             "octubre",
             "октября",
             "октябрь",
+            "октябре",
             "окт",
             "أكتوبر",
             "اكتوبر",
@@ -137,6 +143,7 @@ _months(
             "noviembre",
             "ноября",
             "ноябрь",
+            "ноябре",
             "ноя",
             "نوفمبر",
             "تشرين الثاني",
@@ -154,33 +161,43 @@ _months(
             "dic",
             "декабря",
             "декабрь",
+            "декабре",
             "дек",
             "ديسمبر",
             "كانون الأول",
         ),
     ),
 )
-_MONTH_ALT = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
-_ORDINAL = r"(?:st|nd|rd|th|er|ᵉʳ|e|º|°)?"
+#: Every month name and abbreviation above, as a regex alternation (longest first).
+MONTH_NAMES = "|".join(sorted((re.escape(m) for m in _MONTHS), key=len, reverse=True))
+#: Day-of-month suffixes: "30th", "1er", "1º".
+ORDINAL = r"(?:st|nd|rd|th|er|ᵉʳ|e|º|°)?"
+#: Arabic-Indic and Persian digits -> ASCII, one character for one (positions are kept).
+EASTERN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _DAY_MONTH_YEAR = re.compile(
-    rf"(?<!\d)(\d{{1,2}}){_ORDINAL}\.?\s+(?:de\s+)?({_MONTH_ALT})\.?,?\s+(?:de\s+)?(\d{{4}})(?:\s*\u0433\.?)?",
+    rf"(?<!\d)(\d{{1,2}}){ORDINAL}\.?\s+(?:de\s+)?({MONTH_NAMES})\.?,?\s+(?:de\s+)?(\d{{4}})(?:\s*\u0433\.?)?",
     re.IGNORECASE,
 )
 _MONTH_DAY_YEAR = re.compile(
-    rf"\b({_MONTH_ALT})\.?\s+(\d{{1,2}}){_ORDINAL},?\s+(\d{{4}})", re.IGNORECASE
+    rf"\b({MONTH_NAMES})\.?\s+(\d{{1,2}}){ORDINAL},?\s+(\d{{4}})", re.IGNORECASE
 )
 _DAY_MONTH = re.compile(
-    rf"(?<!\d)(\d{{1,2}}){_ORDINAL}\.?\s+(?:de\s+)?({_MONTH_ALT})\b\.?", re.IGNORECASE
+    rf"(?<!\d)(\d{{1,2}}){ORDINAL}\.?\s+(?:de\s+)?({MONTH_NAMES})\b\.?", re.IGNORECASE
 )
 _CJK = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _CJK_NO_YEAR = re.compile(r"(?<!年)(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _NUMERIC = re.compile(r"(?<!\d)(\d{1,2})[./](\d{1,2})[./](\d{4})(?!\d)")
-_EASTERN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 _DATEPARSER_LANGS = {"en", "fr", "es", "ru", "zh", "ar"}
 
 
-def _checked(year: int, month: int, day: int, today: date) -> date | None:
+def month_number(name: str) -> int:
+    """1-12 for a month name or abbreviation matched by `MONTH_NAMES` (any case)."""
+    return _MONTHS[name.lower()]
+
+
+def checked_date(year: int, month: int, day: int, today: date) -> date | None:
+    """The date, or None when it does not exist or its year is implausible (see above)."""
     if not MIN_YEAR <= year <= today.year + 10:
         return None
     try:
@@ -196,7 +213,7 @@ def parse_date(text: str, language: str = "en", today: date | None = None) -> da
 
 @lru_cache(maxsize=4096)
 def _parse(text: str, language: str, today: date) -> date | None:
-    text = text.translate(_EASTERN_DIGITS)
+    text = text.translate(EASTERN_DIGITS)
     fast = _fast(text, today)
     if fast is not None or not text:
         return fast
@@ -205,15 +222,15 @@ def _parse(text: str, language: str, today: date) -> date | None:
 
 def _fast(text: str, today: date) -> date | None:
     if m := _DAY_MONTH_YEAR.search(text):
-        return _checked(int(m[3]), _MONTHS[m[2].lower()], int(m[1]), today)
+        return checked_date(int(m[3]), _MONTHS[m[2].lower()], int(m[1]), today)
     if m := _MONTH_DAY_YEAR.search(text):
-        return _checked(int(m[3]), _MONTHS[m[1].lower()], int(m[2]), today)
+        return checked_date(int(m[3]), _MONTHS[m[1].lower()], int(m[2]), today)
     if m := _CJK.search(text):
-        return _checked(int(m[1]), int(m[2]), int(m[3]), today)
+        return checked_date(int(m[1]), int(m[2]), int(m[3]), today)
     if m := _ISO.search(text):
-        return _checked(int(m[1]), int(m[2]), int(m[3]), today)
+        return checked_date(int(m[1]), int(m[2]), int(m[3]), today)
     if m := _NUMERIC.search(text):
-        return _checked(int(m[3]), int(m[2]), int(m[1]), today)
+        return checked_date(int(m[3]), int(m[2]), int(m[1]), today)
     return None
 
 
@@ -229,12 +246,12 @@ def _slow(text: str, language: str, today: date) -> date | None:
         )
     if parsed is None:
         return None
-    return _checked(parsed.year, parsed.month, parsed.day, today)
+    return checked_date(parsed.year, parsed.month, parsed.day, today)
 
 
 def parse_day_month(text: str) -> tuple[int, int] | None:
     """(month, day) of a date printed without a year ("14 february", "2月14日")."""
-    lowered = text.lower().translate(_EASTERN_DIGITS)
+    lowered = text.lower().translate(EASTERN_DIGITS)
     if m := _DAY_MONTH.search(lowered):
         return _MONTHS[m[2].lower()], int(m[1])
     if m := _CJK_NO_YEAR.search(lowered):

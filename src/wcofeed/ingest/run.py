@@ -18,7 +18,7 @@ from email.utils import parsedate_to_datetime
 import aiohttp
 
 from wcofeed.config import Settings, SourceSettings, resolve_url
-from wcofeed.ingest.build import PageContext, ParseError, ParseResult
+from wcofeed.ingest.build import PageContext, ParseError, ParseResult, Unread
 from wcofeed.ingest.feeds import parse_feed
 from wcofeed.ingest.fetch import Fetcher, FetchError, FetchResult
 from wcofeed.ingest.html import parse_html
@@ -43,6 +43,11 @@ class SourceReport:
     error: str | None = None
     not_modified: bool = False
     warnings: list[str] = field(default_factory=list)
+    unread: list[Unread] = field(default_factory=list)  # dates and deadlines not understood
+
+    @property
+    def items_with_warnings(self) -> int:
+        return len({u.position for u in self.unread})
 
 
 @dataclass(slots=True)
@@ -193,6 +198,7 @@ async def ingest_source(
         return await _failed(store, report, now, f"source {source.id}: {exc!r}"), []
     await store.record_fetch_success(source.id, now, fetched.etag, fetched.last_modified)
     report.warnings = parsed.warnings
+    report.unread = parsed.unread
     for result in results:
         if result.outcome is UpsertOutcome.NEW:
             report.new += 1

@@ -26,7 +26,7 @@ from feedgen.ext.base import (
 from feedgen.feed import FeedEntry, FeedGenerator
 from lxml import etree
 
-from wcofeed.i18n import format_day
+from wcofeed.i18n import format_deadline_day
 from wcofeed.markup import html_to_text, sanitise_html, xml_safe, xml_safe_url
 from wcofeed.models import Item
 from wcofeed.publish import messages
@@ -70,10 +70,11 @@ def entry_id(item: Item) -> str:
 
 
 def deadline_text(item: Item, language: str) -> str:
-    """`Deadline: 14 February 2025, 17:00 (Europe/Brussels)` in the feed's language."""
+    """`Deadline: 14 February 2025, 17:00 (Europe/Brussels)` in the feed's language
+    (`Deadline: mid-July 2026` when the source gives no day)."""
     if item.deadline is None:
         return ""
-    when = format_day(item.deadline.day, language)
+    when = format_deadline_day(item.deadline, language)
     if item.deadline.at is not None:
         when += f", {item.deadline.at.strftime('%H:%M')} ({item.deadline.tz or 'Europe/Brussels'})"
     return messages.text(language, "deadline", when=when)
@@ -188,6 +189,9 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
             node.set("time", deadline.at.isoformat(timespec="minutes"))
         if deadline.tz:
             node.set("timezone", deadline.tz)
+        node.set("precision", deadline.precision)
+        if deadline.wording:
+            node.set("wording", xml_safe(deadline.wording))
         # The instant as an attribute too: feedparser keeps only attributes when present.
         node.set("closes", rfc3339(deadline.closes_at()))
         node.text = node.get("closes")
@@ -291,6 +295,8 @@ def _json_item(entry: ItemView) -> dict[str, Any]:
             "date": item.deadline.day.isoformat(),
             "time": item.deadline.at.isoformat(timespec="minutes") if item.deadline.at else None,
             "timezone": item.deadline.tz,
+            "precision": item.deadline.precision,
+            "wording": item.deadline.wording or None,
             "closes_at": rfc3339(item.deadline.closes_at()),
             "text": entry.deadline_text,
         }

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from wcofeed.config import Settings
-from wcofeed.i18n import format_day, format_in, language_name
+from wcofeed.i18n import format_day, format_deadline_day, format_in, language_name
 from wcofeed.models import KINDS, Item
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, parse_filters
 from wcofeed.store import ItemQuery
@@ -94,7 +94,9 @@ def closes_label(call: Item, today: date, hl: str) -> str:
     days = (call.deadline.day - today).days
     if days <= 0:
         return PAGE_TEXT.get(hl, "closes_today")
-    return PAGE_TEXT.get(hl, "closes_in", when=format_in(timedelta(days=days), hl))
+    # An approximate deadline sits on the latest day its words allow: say so.
+    key = "closes_in" if call.deadline.precision == "day" else "closes_by"
+    return PAGE_TEXT.get(hl, key, when=format_in(timedelta(days=days), hl))
 
 
 def _render(request: web.Request, template: str, hl: str, **context: Any) -> web.Response:
@@ -106,6 +108,7 @@ def _render(request: web.Request, template: str, hl: str, **context: Any) -> web
         t=lambda key, **kw: PAGE_TEXT.get(hl, key, **kw),
         topic_label=lambda slug: settings.topic_label(slug, hl),
         day=lambda value: format_day(value, hl),
+        deadline_day=lambda deadline: format_deadline_day(deadline, hl),
         safe_url=safe_url,
         languages=[(code, language_name(code)) for code in settings.site.languages],
         topics=sorted(settings.topics, key=lambda slug: settings.topic_label(slug, hl)),

@@ -44,6 +44,8 @@ _STORED = [
     "deadline_time",
     "deadline_tz",
     "deadline_ts",
+    "deadline_precision",
+    "deadline_wording",
     "source",
     "first_seen",
     "first_seen_ts",
@@ -142,6 +144,8 @@ def _row_params(item: Item, stamp: str, micros: int) -> list[Any]:
         deadline.at.isoformat() if deadline and deadline.at else None,
         deadline.tz if deadline else None,
         int(deadline.closes_at().timestamp()) if deadline else None,
+        deadline.precision if deadline else "day",
+        deadline.wording if deadline else "",
         item.source,
         stamp,
         micros,
@@ -158,6 +162,8 @@ def _row_to_item(row: aiosqlite.Row | Mapping[str, Any]) -> Item:
             date.fromisoformat(row["deadline_date"]),
             time.fromisoformat(row["deadline_time"]) if row["deadline_time"] else None,
             row["deadline_tz"],
+            row["deadline_precision"],
+            row["deadline_wording"],
         )
     return Item(
         guid=row["guid"],

@@ -139,4 +139,9 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX items_last_changed ON items (last_changed);
     """,
+    # 6: how exactly a deadline is given (day, month, approximate) and the source's words
+    """
+    ALTER TABLE items ADD COLUMN deadline_precision TEXT NOT NULL DEFAULT 'day';
+    ALTER TABLE items ADD COLUMN deadline_wording TEXT NOT NULL DEFAULT '';
+    """,
 ]
