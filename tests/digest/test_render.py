@@ -109,10 +109,10 @@ def test_reminder_structure_headers_and_links(
     [
         ("en", "Closes this week", "February 4, 2025"),
         ("fr", "Clôture cette semaine", "4 février 2025"),
-        ("es", "Closes this week", "4 de febrero de 2025"),
-        ("ru", "Closes this week", "4 февраля 2025"),
-        ("zh", "Closes this week", "2025年2月4日"),
-        ("ar", "Closes this week", "فبراير"),
+        ("es", "Cierran esta semana", "4 de febrero de 2025"),
+        ("ru", "Срок истекает на этой неделе", "4 февраля 2025"),
+        ("zh", "本周截止", "2025年2月4日"),
+        ("ar", "تُغلق هذا الأسبوع", "فبراير"),
     ],
 )
 def test_every_language_renders_with_localised_dates(
@@ -134,7 +134,7 @@ def test_french_subject_and_relative_time(
     renderer: Renderer, item_factory: Callable[..., Item]
 ) -> None:
     message = reminder(renderer, item_factory, lang="fr")
-    assert message["Subject"] == "Clôture dans 3 jours : Scholarship <2025>"
+    assert message["Subject"] == "Clôture dans 3 jours\u00a0: Scholarship <2025>"
 
 
 def test_line_breaks_in_stored_fields_cannot_add_headers(

@@ -73,7 +73,7 @@ async def test_filter_by_topic_and_follow_the_feed_link(service: Running, page: 
 
 
 async def test_subscribe_through_the_form(service: Running, page: Page) -> None:
-    await page.goto(f"{service.base}/subscribe?lang=fr")
+    await page.goto(f"{service.base}/subscribe?hl=fr")
     await shot(page, "subscribe-fr")
     await page.fill("#email", "browser.reader@example.org")
     await page.check('input[name="topic"][value="capacity-building"]')

@@ -53,10 +53,15 @@ async def test_full_publish_writes_every_feed(
     assert [e.link for e in closing.entries] == ["https://wco.test/en/call-7"]
 
     calendar = icalendar.Calendar.from_ical((root / "en/calls.ics").read_bytes())
-    assert str(calendar["X-WR-CALNAME"]) == "WCO news and calls: open calls (English)"
+    assert (
+        str(calendar["X-WR-CALNAME"]) == "WCO news and calls: open calls for applications (English)"
+    )
     fr_calendar = icalendar.Calendar.from_ical((root / "fr/calls.ics").read_bytes())
-    assert str(fr_calendar["X-WR-CALNAME"]) == "WCO news and calls : appels ouverts (français)"
-    assert str(fr_calendar.walk("VEVENT")[0]["SUMMARY"]).startswith("Clôture : ")
+    assert str(fr_calendar["X-WR-CALNAME"]) == (
+        "Actualités et appels à candidatures de l’OMD\u00a0: "
+        "appels à candidatures ouverts (français)"
+    )
+    assert str(fr_calendar.walk("VEVENT")[0]["SUMMARY"]).startswith("Clôture\u00a0: ")
     events = calendar.walk("VEVENT")
     assert [str(e["URL"]) for e in events] == [
         "https://wco.test/en/call-7",
@@ -72,7 +77,7 @@ async def test_full_publish_writes_every_feed(
 
     page = html.fromstring((root / "index.html").read_bytes())
     discovered = {ln.get("href") for ln in page.head.iter("link") if ln.get("rel") == "alternate"}
-    feeds = {n for n in written - {"index.html", "feeds.opml"} if not n.endswith(".ics")}
+    feeds = {n for n in written if not n.endswith((".ics", ".html", ".opml"))}
     assert discovered == {f"http://feeds.test/feeds/{n}" for n in feeds}
     assert "Règles d'origine" in page.text_content()
     headings = [h.text_content() for h in page.iter("h2")]
