@@ -31,7 +31,8 @@ _PROJECT = "wcofeed"
 def extract() -> Catalog:
     """Every message marked in the code and templates, with where it is used."""
     with (ROOT / "babel.cfg").open(encoding="utf-8") as config:
-        method_map, options_map = parse_mapping_cfg(config, "babel.cfg")
+        # Babel leaves this function unannotated.
+        method_map, options_map = parse_mapping_cfg(config, "babel.cfg")  # type: ignore[no-untyped-call]
     template = Catalog(project=_PROJECT, fuzzy=False)
     found = extract_from_dir(ROOT, method_map, options_map, keywords=DEFAULT_KEYWORDS)
     for filename, lineno, message, comments, context in found:
@@ -57,7 +58,8 @@ def updated(language: str, template: Catalog) -> bytes:
     catalog.revision_date = revision
     if language == SOURCE_LANGUAGE:
         for message in catalog:
-            if message.id and not message.string:
+            strings = message.string if isinstance(message.string, tuple) else [message.string]
+            if message.id and not any(strings):
                 message.string = message.id
     out = io.BytesIO()
     write_po(out, catalog, width=96, sort_output=True, include_previous=False, include_lineno=False)

@@ -218,3 +218,24 @@ async def test_incremental_refreshes_calls_feeds_the_clock_changed(
     assert feedparser.parse((root / "en/closing-soon.atom").read_bytes()).entries == []
     calendar = icalendar.Calendar.from_ical((root / "en/calls.ics").read_bytes())
     assert [str(e["URL"]) for e in calendar.walk("VEVENT")] == ["https://wco.test/en/call-8"]
+
+
+async def test_feed_index_and_opml_in_every_language(
+    pub_settings: Settings, store: Store, filled: list[Item], now: datetime
+) -> None:
+    await publish_all(pub_settings, store, now=now)
+    root = pub_settings.publish.feeds_dir
+    for language in pub_settings.site.languages:
+        page = html.fromstring((root / f"index.{language}.html").read_bytes())
+        assert page.get("lang") == language
+        assert page.get("dir") == ("rtl" if language == "ar" else "ltr")
+        sections = page.cssselect("main section")
+        assert sections[0].get("lang") == language
+        assert {s.get("lang") for s in sections} == set(pub_settings.site.languages)
+        opml = etree.fromstring((root / f"feeds.{language}.opml").read_bytes())
+        assert opml.find("body/outline").get("language") == language
+    assert (root / "index.html").read_bytes() == (root / "index.en.html").read_bytes()
+    arabic = html.fromstring((root / "index.ar.html").read_bytes())
+    assert arabic.cssselect("h1")[0].text == "الخلاصات"
+    titles = etree.fromstring((root / "feeds.zh.opml").read_bytes()).findtext("head/title")
+    assert titles == "世界海关组织新闻与申请征集：全部订阅源"

@@ -148,7 +148,7 @@ def _form_context(settings: Settings, lang: str, subscriber: Subscriber | None) 
             ("weekly", words.pgettext("digest", "Weekly")),
         ],
         "lead_choices": choices,
-        "default_leads": ", ".join(map(str, settings.email.lead_days)),
+        "default_leads": words.pgettext("list", ", ").join(map(str, settings.email.lead_days)),
         "zones": time_zones(),
         "preset_zone": subscriber is None,
         "values": {
