@@ -1,10 +1,11 @@
 """What every HTML page shares: its language, its language switcher and the words and
 helpers its templates use.
 
-The interface language is `?hl=` when the site offers it, else what the browser's
-Accept-Language prefers among the offered ones, else a language the page has reason to
-prefer (a subscriber's), else the site default. Every page links to itself in each
-language, keeping its own query, so a switch keeps the reader where they are.
+The interface language is `?hl=` when the site offers it, else a language the page has
+reason to prefer (a subscriber's, on their own pages), else what the browser's
+Accept-Language prefers among the offered ones, else the site default. Every page links
+to itself in each language, keeping its own query, so a switch keeps the reader where
+they are.
 """
 
 from __future__ import annotations
@@ -76,9 +77,11 @@ def render(
     """The page `template` in `lang`. The switcher keeps `keep`, or by default the
     query of a GET (a POST's answer switches to the empty form)."""
     settings = request.app[SETTINGS]
-    params = keep.items() if keep is not None else request.query.items()
-    if keep is None and request.method != "GET":
-        params = {}.items()
+    params: Iterable[tuple[str, str]] = ()
+    if keep is not None:
+        params = keep.items()
+    elif request.method == "GET":
+        params = request.query.items()
     html = (
         request.app[TEMPLATES]
         .get_template(template)
