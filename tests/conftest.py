@@ -1,16 +1,19 @@
-"""Shared test helpers: a temporary store, an item factory, a config writer and a real
-SMTP server (aiosmtpd) on loopback that records what it accepts."""
+"""Shared test helpers: a temporary store, an item factory, a config writer, a real
+SMTP server (aiosmtpd) on loopback that records what it accepts, and the check that
+finds English interface strings left in a page or email of another language."""
 
 from __future__ import annotations
 
 import asyncio
 import email
 import email.policy
+import functools
 import itertools
+import re
 import socket
 import textwrap
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -19,6 +22,8 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
 
 from wcofeed.config import Settings, load_settings
 from wcofeed.models import Item
@@ -26,6 +31,8 @@ from wcofeed.store import Store, open_store
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+LOCALE = REPO / "src" / "wcofeed" / "locale"
+LANGUAGES = ("en", "fr", "es", "ru", "zh", "ar")
 
 _counter = itertools.count(1)
 
@@ -164,3 +171,65 @@ def smtp_server() -> Iterator[SmtpServer]:
 def smtp(smtp_server: SmtpServer) -> SmtpRecorder:
     smtp_server.start()
     return smtp_server.recorder
+
+
+@functools.cache
+def catalog(language: str) -> Catalog:
+    """The shipped message catalog of `language`, as Babel reads it."""
+    with (LOCALE / f"{language}.po").open("rb") as po:
+        return read_po(po, locale=language, domain="wcofeed")
+
+
+def message_forms(string: str | Sequence[str] | None) -> tuple[str, ...]:
+    """A message's id or translation: one string, or each plural form."""
+    if not string:
+        return ()
+    return (string,) if isinstance(string, str) else tuple(f for f in string if f)
+
+
+_PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+@functools.cache
+def _english_patterns(language: str) -> tuple[re.Pattern[str], ...]:
+    """Patterns of the English interface strings that `language` says otherwise.
+
+    A message without fields matches a text that is exactly it, or (two words or more)
+    that contains it; one with fields matches a whole text with anything in the fields.
+    Messages whose literal part has fewer than three letters are left out: they would
+    match anything.
+    """
+    theirs = catalog(language)
+    patterns: list[re.Pattern[str]] = []
+    for message in catalog("en"):
+        if not message.id:
+            continue
+        other = theirs.get(message.id, context=message.context)
+        translated = set(message_forms(other.string if other else None))
+        for form in message_forms(message.string):
+            literal = _PLACEHOLDER.sub("", form)
+            if form in translated or sum(c.isalpha() for c in literal) < 3:
+                continue
+            if _PLACEHOLDER.search(form):
+                parts = _PLACEHOLDER.split(form)[::2]
+                body = ".+?".join(re.escape(part) for part in parts)
+                patterns.append(re.compile(f"^{body}$", re.DOTALL))
+            elif " " in form.strip():
+                patterns.append(re.compile(rf"(?<!\w){re.escape(form.strip())}(?!\w)"))
+            else:
+                patterns.append(re.compile(f"^{re.escape(form.strip())}$"))
+    return tuple(patterns)
+
+
+def english_leftovers(texts: Iterable[str], language: str) -> list[str]:
+    """The texts (a page's text nodes, an email's lines) that are English interface
+    strings left in a `language` page or email."""
+    if language == "en":
+        return []
+    patterns = _english_patterns(language)
+    found = []
+    for text in texts:
+        line = " ".join(text.split())
+        if line and any(pattern.search(line) for pattern in patterns):
+            found.append(line)
+    return found

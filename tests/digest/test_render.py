@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from email import message_from_bytes
 from email.message import EmailMessage, Message
 from email.policy import default
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import icalendar
+import lxml.html
 import pytest
+from tests.conftest import english_leftovers
 
 from wcofeed.config import Settings
 from wcofeed.digest.render import Renderer
@@ -20,6 +23,7 @@ from wcofeed.digest.select import DueCall
 from wcofeed.digest.send import Outgoing
 from wcofeed.digest.subscription import AddressError, normalise_email
 from wcofeed.digest.tokens import Signer
+from wcofeed.i18n import closing_phrase, days_left
 from wcofeed.models import Deadline, Item, Subscriber
 
 NOW = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
@@ -109,10 +113,10 @@ def test_reminder_structure_headers_and_links(
     [
         ("en", "Closes this week", "February 4, 2025"),
         ("fr", "Clôture cette semaine", "4 février 2025"),
-        ("es", "Closes this week", "4 de febrero de 2025"),
-        ("ru", "Closes this week", "4 февраля 2025"),
-        ("zh", "Closes this week", "2025年2月4日"),
-        ("ar", "Closes this week", "فبراير"),
+        ("es", "Cierran esta semana", "4 de febrero de 2025"),
+        ("ru", "Срок истекает на этой неделе", "4 февраля 2025"),
+        ("zh", "本周截止", "2025年2月4日"),
+        ("ar", "تُغلق هذا الأسبوع", "فبراير"),
     ],
 )
 def test_every_language_renders_with_localised_dates(
@@ -134,7 +138,7 @@ def test_french_subject_and_relative_time(
     renderer: Renderer, item_factory: Callable[..., Item]
 ) -> None:
     message = reminder(renderer, item_factory, lang="fr")
-    assert message["Subject"] == "Clôture dans 3 jours : Scholarship <2025>"
+    assert message["Subject"] == "Clôture dans 3 jours\u00a0: Scholarship <2025>"
 
 
 def test_line_breaks_in_stored_fields_cannot_add_headers(
@@ -218,3 +222,109 @@ def test_approximate_deadline_line_shows_the_source_words(
     assert "Deadline mid-February, in 19 days at the latest" in text
     assert "February 20" not in text
     assert message["Subject"] == "Closes in 19 days at the latest: Call for papers"
+
+
+def _emails(renderer: Renderer, make: Callable[..., Item], lang: str) -> dict[str, EmailMessage]:
+    """A reminder, a digest (several calls and new items) and a confirmation in `lang`."""
+    subscriber = Subscriber("ana@example.org", language=lang, timezone="Asia/Tokyo")
+    calls = [
+        DueCall(make(kind="call", language=lang, deadline=Deadline(date(2025, 2, n))), (3,))
+        for n in (1, 4, 20)
+    ]
+    news = [make(language=lang, topics=("origin",)), make(language=lang)]
+    window = (NOW - timedelta(days=1), NOW)
+    return {
+        "reminder": parsed(renderer.digest(subscriber, calls[1:2], [], None, MID, NOW)),
+        "digest": parsed(renderer.digest(subscriber, calls, news, window, MID, NOW)),
+        "confirmation": parsed(renderer.confirmation(subscriber, MID, NOW)),
+    }
+
+
+def _interface_text(html: str) -> list[str]:
+    """The text of an HTML email outside the elements that say they are in a language
+    of their own (item titles)."""
+    doc = lxml.html.fromstring(html)
+    for foreign in doc.xpath("//body//*[@lang]"):
+        foreign.drop_tree()
+    return [*doc.itertext()]
+
+
+@pytest.mark.parametrize("lang", ["en", "fr", "es", "ru", "zh", "ar"])
+def test_every_email_in_every_language(
+    renderer: Renderer, item_factory: Callable[..., Item], lang: str
+) -> None:
+    english = _emails(renderer, item_factory, "en")
+    for name, message in _emails(renderer, item_factory, lang).items():
+        assert message["Content-Language"] == lang, name
+        assert message["Message-ID"] == MID and message["To"] == "ana@example.org"
+        if name != "confirmation":
+            assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+        html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+        text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        root = lxml.html.fromstring(html)
+        assert (root.get("lang"), root.get("dir")) == (lang, "rtl" if lang == "ar" else "ltr")
+        assert english_leftovers(text.splitlines(), lang) == [], name
+        assert english_leftovers(_interface_text(html), lang) == [], name
+        if lang != "en":
+            assert message["Subject"] != english[name]["Subject"], name
+            lines = {line.strip() for line in text.splitlines()}
+            english_text = english[name].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+            same = {
+                line.strip()
+                for line in english_text.splitlines()
+                if line.strip() in lines and any(c.isalpha() for c in line)
+            }
+            # Only what is not interface text may read the same: titles, links, and
+            # what the config names (the site; topics, here without labels).
+            site = renderer.settings.site.title
+            assert all(line.startswith(("* Item", "http", site, "### ")) for line in same), same
+
+
+def test_the_same_calendar_days_as_the_pages(
+    renderer: Renderer, item_factory: Callable[..., Item]
+) -> None:
+    """12 February, 08:00 in Brussels: a call closing at the end of the 14th closes in 2
+    days (rounding the 2 days and 16 hours left would say 3)."""
+    now = datetime(2025, 2, 12, 8, 0, tzinfo=ZoneInfo("Europe/Brussels"))
+    call = item_factory(kind="call", title="Fellowship", deadline=Deadline(date(2025, 2, 14)))
+    subscriber = Subscriber("ana@example.org", timezone="Europe/Brussels")
+    message = parsed(renderer.digest(subscriber, [DueCall(call, (3,))], [], None, MID, now))
+    assert message["Subject"] == "Closes in 2 days: Fellowship"
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Deadline February 14, 2025, in 2 days" in text
+    assert call.deadline is not None
+    assert closing_phrase(days_left(call.deadline.closes_at(), now, "Europe/Brussels"), "en") == (
+        "closes in 2 days"
+    )
+
+
+def test_the_calendar_has_alarms_at_the_lead_times_still_ahead(
+    renderer: Renderer, item_factory: Callable[..., Item]
+) -> None:
+    now = datetime(2025, 2, 12, 8, 0, tzinfo=ZoneInfo("Europe/Brussels"))
+    all_day = item_factory(kind="call", title="All day", deadline=Deadline(date(2025, 2, 14)))
+    timed = item_factory(
+        kind="call",
+        title="Timed",
+        deadline=Deadline(date(2025, 2, 20), time(17, 0), "Europe/Brussels"),
+    )
+    subscriber = Subscriber("ana@example.org", language="fr", lead_days=(14, 3, 1))
+    calls = [DueCall(all_day, (3,)), DueCall(timed, (14,))]
+    message = parsed(renderer.digest(subscriber, calls, [], None, MID, now))
+    _, attachment = message.iter_parts()
+    events = icalendar.Calendar.from_ical(attachment.get_content()).walk("VEVENT")
+    alarms = {
+        str(event["SUMMARY"]): [
+            (alarm.decoded("TRIGGER"), alarm["TRIGGER"].params.get("RELATED"))
+            for alarm in event.walk("VALARM")
+        ]
+        for event in events
+    }
+    # The all-day call ends at the end of the 14th: the 3-day alarm (the 11th at
+    # midnight) is past, the 1-day one ahead; both count back from the event's end.
+    assert alarms["All day"] == [(-timedelta(days=1), "END")]
+    assert alarms["Timed"] == [(-timedelta(days=3), None), (-timedelta(days=1), None)]
+    (first, *_) = events[1].walk("VALARM")
+    assert str(first["ACTION"]) == "DISPLAY"
+    assert str(first["DESCRIPTION"]).startswith("Date limite\u00a0: 20 février 2025, 17:00")
+    assert events[0].decoded("DTEND") == date(2025, 2, 15)

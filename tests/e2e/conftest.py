@@ -1,10 +1,12 @@
 """The whole service as a user runs it: `wcofeed run` in a subprocess, its sources on a
-local page server, its email into the loopback SMTP server, driven over real HTTP."""
+local page server, its email into the loopback SMTP server, driven over real HTTP and
+through a real browser (Debian's chromium, driven by Playwright)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,12 +20,32 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
+from playwright.async_api import Browser, async_playwright
 
 from tests.conftest import REPO, SmtpRecorder, SmtpServer, free_port
 
 ADMIN_TOKEN = "e2e-admin-token-0123456789"
 SECRET = "e2e-signing-secret-0123456789"
 NEWSROOM = (REPO / "samples" / "wco-newsroom-ru.html").read_bytes()
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = REPO / "test-artifacts"
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    assert Path(CHROMIUM).exists(), "chromium is needed: apt-get install chromium"
+    async with async_playwright() as p:
+        launched = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        await launched.close()
 
 
 @dataclass

@@ -4,38 +4,15 @@ in test-artifacts/ (not committed) for a person to look at."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import feedparser
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
-from tests.conftest import REPO
-from tests.e2e.conftest import Running, wait_for
+from tests.e2e.conftest import ARTIFACTS, Running, wait_for
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = REPO / "test-artifacts"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    assert Path(CHROMIUM).exists(), "chromium is needed: apt-get install chromium"
-    async with async_playwright() as p:
-        launched = await p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        await launched.close()
 
 
 @pytest.fixture
@@ -73,7 +50,7 @@ async def test_filter_by_topic_and_follow_the_feed_link(service: Running, page: 
 
 
 async def test_subscribe_through_the_form(service: Running, page: Page) -> None:
-    await page.goto(f"{service.base}/subscribe?lang=fr")
+    await page.goto(f"{service.base}/subscribe?hl=fr")
     await shot(page, "subscribe-fr")
     await page.fill("#email", "browser.reader@example.org")
     await page.check('input[name="topic"][value="capacity-building"]')

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import feedparser
+import pytest
 from lxml import etree
 
 from wcofeed.config import Settings
+from wcofeed.i18n import texts
 from wcofeed.models import Deadline, Item
-from wcofeed.publish.build import entries, file_url, spec_doc
-from wcofeed.publish.messages import FEED_TEXT
+from wcofeed.publish.build import entries, file_url, section_title, spec_doc
 from wcofeed.publish.render import (
     JSON_EXTENSION,
     WCOFEED_NS,
@@ -23,7 +24,7 @@ from wcofeed.publish.render import (
     render_json,
     render_rss,
 )
-from wcofeed.publish.specs import FeedSpec, Format
+from wcofeed.publish.specs import FIXED_SECTIONS, FeedSpec, Format
 
 RFC822 = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
@@ -132,7 +133,7 @@ async def test_deadline_element_and_words_per_language(
     }
     assert node.text == "2025-02-14T16:00:00Z"
     (fr,) = entries(pub_settings, [call], "fr")
-    assert fr.deadline_text == "Date limite : 14 février 2025, 17:00 (Europe/Brussels)"
+    assert fr.deadline_text == "Date limite\u00a0: 14 février 2025, 17:00 (Europe/Brussels)"
     assert ("valuation", "Évaluation") in fr.topics
     fr_doc = spec_doc(pub_settings, FeedSpec("fr", "calls"), "rss", [])
     assert parse(render_rss(fr_doc)).feed.title.endswith("Appels à candidatures (fr)")
@@ -183,7 +184,7 @@ def test_approximate_deadlines_keep_their_words_in_every_format(
     }
     assert second.get("precision") == "month"
     lines = [e.deadline_text for e in doc.entries]
-    assert lines == ["Date limite : mid-July 2026", "Date limite : mars 2026"]
+    assert lines == ["Date limite\u00a0: mid-July 2026", "Date limite\u00a0: mars 2026"]
     assert all("20 juillet" not in e.text and "31 mars" not in e.text for e in doc.entries)
     feed = json.loads(
         render_json(spec_doc(pub_settings, FeedSpec("en", "calls"), "json", [approximate]))
@@ -234,7 +235,9 @@ def test_hostile_text_yields_valid_escaped_xml(
         assert "<p>ok</p>" in entry.content[0].value
 
 
-def test_french_messages_are_complete() -> None:
-    assert FEED_TEXT.keys("fr") == FEED_TEXT.keys("en")
-    for language in ("es", "ru", "zh", "ar"):
-        assert {"news", "calls", "deadline"} <= FEED_TEXT.keys(language)
+@pytest.mark.parametrize("language", ["fr", "es", "ru", "zh", "ar"])
+def test_feed_words_are_translated(language: str) -> None:
+    for section in FIXED_SECTIONS:
+        assert section_title(section, language) != section_title(section, "en"), section
+    deadline = texts(language).gettext("Deadline: %(date)s", date="D")
+    assert "D" in deadline and deadline != "Deadline: D"

@@ -53,10 +53,15 @@ async def test_full_publish_writes_every_feed(
     assert [e.link for e in closing.entries] == ["https://wco.test/en/call-7"]
 
     calendar = icalendar.Calendar.from_ical((root / "en/calls.ics").read_bytes())
-    assert str(calendar["X-WR-CALNAME"]) == "WCO news and calls: open calls (English)"
+    assert (
+        str(calendar["X-WR-CALNAME"]) == "WCO news and calls: open calls for applications (English)"
+    )
     fr_calendar = icalendar.Calendar.from_ical((root / "fr/calls.ics").read_bytes())
-    assert str(fr_calendar["X-WR-CALNAME"]) == "WCO news and calls : appels ouverts (français)"
-    assert str(fr_calendar.walk("VEVENT")[0]["SUMMARY"]).startswith("Clôture : ")
+    assert str(fr_calendar["X-WR-CALNAME"]) == (
+        "Actualités et appels à candidatures de l’OMD\u00a0: "
+        "appels à candidatures ouverts (français)"
+    )
+    assert str(fr_calendar.walk("VEVENT")[0]["SUMMARY"]).startswith("Clôture\u00a0: ")
     events = calendar.walk("VEVENT")
     assert [str(e["URL"]) for e in events] == [
         "https://wco.test/en/call-7",
@@ -72,7 +77,7 @@ async def test_full_publish_writes_every_feed(
 
     page = html.fromstring((root / "index.html").read_bytes())
     discovered = {ln.get("href") for ln in page.head.iter("link") if ln.get("rel") == "alternate"}
-    feeds = {n for n in written - {"index.html", "feeds.opml"} if not n.endswith(".ics")}
+    feeds = {n for n in written if not n.endswith((".ics", ".html", ".opml"))}
     assert discovered == {f"http://feeds.test/feeds/{n}" for n in feeds}
     assert "Règles d'origine" in page.text_content()
     headings = [h.text_content() for h in page.iter("h2")]
@@ -213,3 +218,24 @@ async def test_incremental_refreshes_calls_feeds_the_clock_changed(
     assert feedparser.parse((root / "en/closing-soon.atom").read_bytes()).entries == []
     calendar = icalendar.Calendar.from_ical((root / "en/calls.ics").read_bytes())
     assert [str(e["URL"]) for e in calendar.walk("VEVENT")] == ["https://wco.test/en/call-8"]
+
+
+async def test_feed_index_and_opml_in_every_language(
+    pub_settings: Settings, store: Store, filled: list[Item], now: datetime
+) -> None:
+    await publish_all(pub_settings, store, now=now)
+    root = pub_settings.publish.feeds_dir
+    for language in pub_settings.site.languages:
+        page = html.fromstring((root / f"index.{language}.html").read_bytes())
+        assert page.get("lang") == language
+        assert page.get("dir") == ("rtl" if language == "ar" else "ltr")
+        sections = page.cssselect("main section")
+        assert sections[0].get("lang") == language
+        assert {s.get("lang") for s in sections} == set(pub_settings.site.languages)
+        opml = etree.fromstring((root / f"feeds.{language}.opml").read_bytes())
+        assert opml.find("body/outline").get("language") == language
+    assert (root / "index.html").read_bytes() == (root / "index.en.html").read_bytes()
+    arabic = html.fromstring((root / "index.ar.html").read_bytes())
+    assert arabic.cssselect("h1")[0].text == "الخلاصات"
+    titles = etree.fromstring((root / "feeds.zh.opml").read_bytes()).findtext("head/title")
+    assert titles == "世界海关组织新闻与申请征集：全部订阅源"

@@ -11,6 +11,7 @@ from typing import Any
 
 import feedparser
 import icalendar
+import lxml.html
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -239,3 +240,31 @@ async def test_cache_serves_without_store_until_check_interval(
         await asyncio.sleep(0.35)
         fresh = await c.get("/feed.atom", headers={"If-None-Match": first.headers["ETag"]})
         assert fresh.status == 200
+
+
+async def test_feed_index_in_the_readers_language(
+    client: TestClient[Any, Any], web_settings: Settings, store: Store, web_items: list[Item]
+) -> None:
+    await publish_all(web_settings, store)
+    asked = [
+        ("/feeds/index.html?hl=fr", {}, "fr"),
+        ("/feeds/", {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}, "zh"),
+        ("/feeds/index.html", {}, "en"),
+        ("/feeds/index.ar.html", {}, "ar"),
+    ]
+    for path, headers, language in asked:
+        response = await client.get(path, headers=headers)
+        assert response.status == 200, path
+        page = lxml.html.fromstring(await response.text())
+        assert page.get("lang") == language, path
+        assert page.get("dir") == ("rtl" if language == "ar" else "ltr")
+        switch = {a.get("lang"): a.get("href") for a in page.cssselect("nav.languages a")}
+        assert switch["es"] == "/feeds/index.es.html" and len(switch) == 6
+        # Each language's feeds sit in a section in that language.
+        sections = {s.get("lang"): s for s in page.cssselect("main section")}
+        assert sections["fr"].cssselect("h2")[0].text == "Flux en français"
+        assert page.cssselect("main section")[0].get("lang") == language
+    negotiated = await client.get("/feeds/index.html", headers={"Accept-Language": "ru"})
+    assert "Accept-Language" in negotiated.headers["Vary"]
+    opml = await client.get("/feeds/feeds.es.opml")
+    assert opml.status == 200 and "todos los canales" in await opml.text()

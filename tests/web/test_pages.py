@@ -2,13 +2,14 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp.test_utils import TestClient
 from lxml import html
 
-from tests.conftest import make_item
+from tests.conftest import english_leftovers, make_item
 from wcofeed.models import Deadline
 from wcofeed.store import Store
 
@@ -98,9 +99,8 @@ async def test_interface_language_from_hl_or_browser(client: TestClient[Any, Any
     assert "Renforcement des capacités" in [o.text for o in doc.cssselect("#topic option")]
     doc = await page(client, "/", **{"Accept-Language": "ar;q=0.9, en;q=0.5"})
     assert doc.get("lang") == "ar" and doc.get("dir") == "rtl"
-    assert doc.cssselect("#calls-heading")[0].text == "طلبات الترشيح المفتوحة"
-    # a message with no Arabic text falls back to English
-    assert doc.cssselect("button")[0].text == "Apply"
+    assert doc.cssselect("#calls-heading")[0].text == "الدعوات المفتوحة لتقديم الطلبات"
+    assert doc.cssselect("button")[0].text == "تطبيق"
     switch = {a.get("lang"): a.get("href") for a in doc.cssselect("nav.languages a")}
     assert switch["fr"] == "?hl=fr"
 
@@ -192,3 +192,59 @@ async def test_month_and_approximate_deadlines_claim_no_day(
 async def test_stylesheet_is_served(client: TestClient[Any, Any]) -> None:
     response = await client.get("/static/style.css")
     assert response.status == 200 and "grid-template-columns" in await response.text()
+
+
+async def test_every_link_keeps_the_interface_language(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    today = _today()
+    items = [
+        make_item(published=datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=n))
+        for n in range(25)
+    ]
+    items.append(
+        make_item(
+            kind="call", topics=("origin",), deadline=Deadline((today + timedelta(days=9)).date())
+        )
+    )
+    await store.upsert_items(items)
+    for path in ("/?hl=es", "/calls?hl=es", "/?hl=es&topic=origin", "/?hl=es&page=2"):
+        doc = await page(client, path)
+        switcher = set(doc.cssselect("nav.languages a"))
+        checked = 0
+        for link in doc.cssselect("a[href]"):
+            href = link.get("href")
+            target = urlsplit(href)
+            if link in switcher or target.scheme or href.startswith("#"):
+                continue
+            if target.path.startswith(("/feed.", "/static/")):
+                continue
+            if target.path.startswith("/feeds/"):
+                assert target.path == "/feeds/index.es.html", href
+            else:
+                assert ("hl", "es") in parse_qsl(target.query), href
+            checked += 1
+        assert checked >= 5, path
+        assert english_leftovers(doc.itertext(), "es") == [], path
+
+
+async def test_closing_words_count_calendar_days_in_the_site_zone(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    today = _today().date()
+    calls = [
+        make_item(kind="call", title=f"In {n}", deadline=Deadline(today + timedelta(days=n)))
+        for n in (0, 1, 2, 3)
+    ]
+    await store.upsert_items(calls)
+    doc = await page(client, "/calls?hl=ru")
+    closes = [s.text for s in doc.cssselect("section.calls li strong")]
+    assert closes == [
+        "срок истекает сегодня",
+        "срок истекает завтра",
+        "срок истекает через 2 дня",
+        "срок истекает через 3 дня",
+    ]
+    # The English title of a call in a Russian page says it is English, and its direction.
+    title = doc.cssselect("section.calls li a")[0]
+    assert (title.get("lang"), title.get("dir")) == ("en", "ltr")

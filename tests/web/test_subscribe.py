@@ -9,9 +9,11 @@ from datetime import UTC, datetime
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
+import lxml.html
 import pytest
 from aiohttp.test_utils import TestClient
 
+from tests.conftest import english_leftovers
 from wcofeed.config import Settings
 from wcofeed.digest.tokens import Purpose, Signer
 from wcofeed.models import Subscriber
@@ -53,7 +55,7 @@ def token_of(link: str) -> str:
 async def test_subscribe_then_confirm_activates(
     client: TestClient[Any, Any], store: Store, web_settings: Settings
 ) -> None:
-    form_page = await client.get("/subscribe?lang=fr")
+    form_page = await client.get("/subscribe?hl=fr")
     html = await form_page.text()
     assert form_page.status == 200 and "Règles d&#39;origine" in html
     assert '<option value="fr" selected>français</option>' in html
@@ -182,7 +184,9 @@ async def test_preferences_page_updates_the_token_holder_only(
     await store.save_subscriber(Subscriber("ana@example.org", status="active"), now)
     token = Signer(SECRET).make("preferences", "ana@example.org", now)
     page = await client.get("/preferences", params={"token": token})
-    assert page.status == 200 and 'value="14,3,1"' in await page.text()
+    form = lxml.html.fromstring(await page.text())
+    assert page.status == 200
+    assert form.xpath('//input[@name="lead"][@checked]/@value') == ["14", "3", "1"]
     response = await client.post(
         "/preferences",
         data={
@@ -212,3 +216,113 @@ async def test_repeated_subscribe_posts_send_one_confirmation(
         )
         assert response.status == 200
     assert len(list(web_settings.email.outbox_dir.glob("*.eml"))) == 1
+
+
+async def test_subscribe_form_speaks_the_page_language_and_offers_choices(
+    client: TestClient[Any, Any],
+) -> None:
+    response = await client.get("/subscribe?hl=ar")
+    page = lxml.html.fromstring(await response.text())
+    assert (page.get("lang"), page.get("dir")) == ("ar", "rtl")
+    assert page.cssselect("#language option[selected]")[0].get("value") == "ar"
+    assert page.cssselect("form")[0].get("action") == "subscribe?hl=ar"
+    kinds = page.xpath('//input[@name="kind"]/@value')
+    assert kinds == ["news", "call", "publication", "event"]
+    leads = page.xpath('//input[@name="lead"]/@value')
+    assert {"30", "14", "7", "3", "1"} <= set(leads)
+    assert page.xpath('//input[@name="lead"][@checked]/@value') == ["14", "3", "1"]
+    zone = page.cssselect("#timezone")[0]
+    assert zone.get("value") == "Europe/Brussels" and zone.get("data-preset") == "browser"
+    zones = page.xpath(f'//datalist[@id="{zone.get("list")}"]/option/@value')
+    assert len(zones) > 300 and {"Asia/Tokyo", "America/Sao_Paulo", "UTC"} <= set(zones)
+    assert page.xpath('//script[@src="/static/timezone.js"]') and not page.xpath(
+        "//script[not(@src)]"
+    )
+    switch = {a.get("lang"): a.get("href") for a in page.cssselect("nav.languages a")}
+    assert switch == {code: f"?hl={code}" for code in ("en", "fr", "es", "ru", "zh", "ar")}
+    shown = [t for t in page.cssselect("body")[0].itertext()]
+    assert english_leftovers(shown, "ar") == []
+
+    browser = await client.get("/subscribe", headers={"Accept-Language": "es-MX,es;q=0.9"})
+    assert lxml.html.fromstring(await browser.text()).get("lang") == "es"
+    script = await client.get("/static/timezone.js")
+    assert script.status == 200 and "resolvedOptions().timeZone" in await script.text()
+
+
+async def test_kinds_ticked_and_typed_lead_times_and_an_iana_zone_are_kept(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    response = await client.post(
+        "/subscribe?hl=es",
+        data={
+            "email": "ana@example.org",
+            "language": "es",
+            "kind": ["call", "event"],
+            "lead": ["14", "7"],
+            "lead_days": "10, 2",
+            "digest": "off",
+            "timezone": "America/Bogota",
+        },
+    )
+    assert response.status == 200
+    assert "hemos enviado un enlace de confirmación" in await response.text()
+    saved = await store.get_subscriber("ana@example.org")
+    assert saved is not None
+    assert (saved.kinds, saved.lead_days, saved.timezone) == (
+        ("call", "event"),
+        (14, 10, 7, 2),
+        "America/Bogota",
+    )
+
+
+async def test_form_errors_are_in_the_page_language(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    response = await client.post(
+        "/subscribe?hl=fr",
+        data={
+            "email": "pas une adresse",
+            "language": "en",
+            "topic": "smuggling",
+            "lead_days": "x",
+            "timezone": "Mars/Olympus_Mons",
+        },
+    )
+    assert response.status == 400
+    page = lxml.html.fromstring(await response.text())
+    assert page.get("lang") == "fr"
+    errors = [li.text_content() for li in page.cssselect(".errors li")]
+    assert errors == [
+        "'pas une adresse'\u00a0: adresse électronique non valable",
+        "thèmes inconnus\u00a0: smuggling",
+        "'x'\u00a0: indiquez des nombres entiers de jours séparés par des virgules, "
+        "par exemple 14,3,1",
+        "fuseau horaire inconnu\u00a0: 'Mars/Olympus_Mons'",
+    ]
+    # what was typed is shown again
+    assert page.cssselect("#timezone")[0].get("value") == "Mars/Olympus_Mons"
+    assert page.cssselect("#lead_days")[0].get("value") == "x"
+    assert await store.list_subscribers() == []
+
+
+async def test_confirming_leads_on_to_the_preferences(
+    client: TestClient[Any, Any], store: Store, web_settings: Settings
+) -> None:
+    await client.post("/subscribe", data={"email": "ana@example.org", "language": "ru"})
+    token = token_of(outbox_link(web_settings, "/confirm"))
+    confirmed = await client.post("/confirm", data={"token": token})
+    page = lxml.html.fromstring(await confirmed.text())
+    assert page.get("lang") == "ru"
+    (onward,) = page.cssselect("main a")
+    assert onward.text == "Выбрать темы, типы материалов и напоминания"
+    href = onward.get("href")
+    assert href.startswith("preferences?token=") and href.endswith("&hl=ru")
+    preferences = await client.get("/" + href)
+    assert preferences.status == 200
+    form = lxml.html.fromstring(await preferences.text())
+    assert form.cssselect("h1")[0].text == "Ваши настройки"
+    # the switcher keeps the token, so another language shows the same page
+    switch = {a.get("lang"): a.get("href") for a in form.cssselect("nav.languages a")}
+    assert parse_qs(urlsplit(switch["zh"]).query) == {"token": [token_of(href)], "hl": ["zh"]}
+    in_chinese = await client.get("/preferences" + switch["zh"])
+    assert lxml.html.fromstring(await in_chinese.text()).cssselect("h1")[0].text == "您的偏好设置"

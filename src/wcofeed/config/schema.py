@@ -42,7 +42,11 @@ class SiteSettings:
     base_url: str = _opt(
         "http://127.0.0.1:8080", "Public URL of the service, used in feed and email links."
     )
-    title: str = _opt("WCO news and calls", "Site title shown in feeds, pages and emails.")
+    title: str = _opt(
+        "",
+        'Site title shown in feeds, pages and emails, as written; empty: "WCO news and '
+        'calls" in each interface language.',
+    )
     languages: list[str] = _opt(
         ["en", "fr", "es", "ru", "zh", "ar"], "Languages offered in feeds and pages."
     )

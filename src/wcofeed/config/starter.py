@@ -74,18 +74,55 @@ SAMPLE_SOURCES: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("hand-entered-sample", "hand-entered.json", "json", "en", ()),
 )
 
-#: The topics the sources above name: (slug, English label, keywords).
-TOPICS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+#: The topics the sources above name: (slug, label per language, keywords). The labels
+#: are the WCO's own names for its topics in its six languages.
+TOPICS: tuple[tuple[str, dict[str, str], tuple[str, ...]], ...] = (
     (
         "procedures-facilitation",
-        "Procedures and facilitation",
+        {
+            "en": "Procedures and facilitation",
+            "fr": "Procédures et facilitation",
+            "es": "Procedimientos y facilitación",
+            "ru": "Процедуры и упрощение",
+            "zh": "程序与便利",
+            "ar": "الإجراءات والتيسير",
+        },
         ("facilitation", "Single Window", "AEO", "Revised Kyoto Convention", "transit"),
     ),
-    ("origin", "Origin", ("rules of origin", "origin", "preferential origin")),
-    ("valuation", "Valuation", ("valuation", "customs value", "transfer pricing")),
+    (
+        "origin",
+        {
+            "en": "Origin",
+            "fr": "Origine",
+            "es": "Origen",
+            "ru": "Происхождение",
+            "zh": "原产地",
+            "ar": "المنشأ",
+        },
+        ("rules of origin", "origin", "preferential origin"),
+    ),
+    (
+        "valuation",
+        {
+            "en": "Valuation",
+            "fr": "Évaluation",
+            "es": "Valoración",
+            "ru": "Таможенная оценка",
+            "zh": "估价",
+            "ar": "التقييم",
+        },
+        ("valuation", "customs value", "transfer pricing"),
+    ),
     (
         "enforcement-compliance",
-        "Enforcement and compliance",
+        {
+            "en": "Enforcement and compliance",
+            "fr": "Lutte contre la fraude et conformité",
+            "es": "Lucha contra el fraude y cumplimiento",
+            "ru": "Правоприменение и соблюдение требований",
+            "zh": "执法与合规",
+            "ar": "الإنفاذ والامتثال",
+        },
         ("enforcement", "compliance", "smuggling", "counterfeit", "seizure"),
     ),
 )
@@ -184,7 +221,8 @@ def _topics() -> str:
         "# [topics.<slug>] tables: a label per language and the keywords that tag an item.",
         *(f"#   {line[2:]}" for line in _commented_keys(TopicSettings).splitlines()),
     ]
-    for slug, label, keywords in TOPICS:
-        lines += ["", f"[topics.{slug}]", f"labels = {{ en = {_toml(label)} }}"]
+    for slug, labels, keywords in TOPICS:
+        table = ", ".join(f"{code} = {_toml(label)}" for code, label in labels.items())
+        lines += ["", f"[topics.{slug}]", f"labels = {{ {table} }}"]
         lines.append(f"keywords = {_toml(list(keywords))}")
     return "\n".join(lines) + "\n"

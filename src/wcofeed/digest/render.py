@@ -1,5 +1,10 @@
 """Emails as MIME messages: jinja2 text and HTML parts, localised, with an .ics.
 
+An email is in its subscriber's language (Content-Language says which, the HTML part
+its direction) and counts "closes in N days" in calendar days of the subscriber's time
+zone, with the same words as the pages (`i18n.closing_when`). Its calendar carries an
+alarm at each of the subscriber's lead times that is still ahead.
+
 Every header value built from stored data (a name, a title) goes through `_header`,
 which turns CR, LF and other control characters into spaces, so no stored value can
 start a header of its own. Addresses are checked on the way in
@@ -12,7 +17,7 @@ import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from email import encoders
 from email.charset import BASE64, QP, Charset
 from email.header import Header
@@ -29,15 +34,24 @@ import icalendar
 from markupsafe import escape
 
 from wcofeed.config import Settings
-from wcofeed.digest.messages import EMAIL_TEXT
-from wcofeed.digest.select import DueCall, group_by_topic, group_calls
+from wcofeed.digest.select import DueCall, Group, group_by_topic, group_calls
 from wcofeed.digest.subscription import AddressError
 from wcofeed.digest.tokens import Signer
-from wcofeed.i18n import format_day, format_deadline_day, format_in
-from wcofeed.models import Item, Subscriber
+from wcofeed.i18n import (
+    N_,
+    Texts,
+    closing_when,
+    days_left,
+    format_day,
+    format_deadline_day,
+    site_title,
+    texts,
+)
+from wcofeed.models import DEFAULT_DEADLINE_TZ, Item, Subscriber
 from wcofeed.templates import template_environment, templates_dir
 
-_CONTROL = {c: " " for c in [*range(0, 32), 127]}
+#: Control characters and the line breaks Python's str.splitlines() knows, as spaces.
+_CONTROL = {c: " " for c in [*range(0, 32), 127, 0x85, 0x2028, 0x2029]}
 #: Stand-ins for the per-subscriber links in shared bodies; NUL never occurs in text.
 _UNSUBSCRIBE, _PREFERENCES = "\x00unsubscribe\x00", "\x00preferences\x00"
 #: The text part as quoted-printable, readable in an .eml file; the HTML part as
@@ -51,12 +65,14 @@ _UTF8_BASE64.body_encoding = BASE64
 def _address(value: str) -> str:
     """A stored address, re-checked cheaply: it was validated when it was saved."""
     if value.count("@") != 1 or value != _header(value) or " " in value:
-        raise AddressError(f"{value!r}: not an email address")
+        raise AddressError(N_("%(value)s: not an email address"), value=repr(value))
     return value
 
 
 def _header(value: str) -> str:
-    return " ".join(value.translate(_CONTROL).split())
+    """One line; runs of spaces collapsed, non-breaking spaces kept (French puts one
+    before a colon)."""
+    return " ".join(part for part in value.translate(_CONTROL).split(" ") if part)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -93,7 +109,6 @@ class Renderer:
         self.settings = settings
         self.signer = signer
         self.env = template_environment(templates or templates_dir(settings))
-        self.env.globals["format_day"] = format_day
         # Subscribers who follow the same topics get the same calls: a run renders
         # each calendar and each call's localised deadline line once, not per email.
         self._calendars: dict[tuple[object, ...], bytes] = {}
@@ -132,6 +147,7 @@ class Renderer:
         key = (
             lang,
             subscriber.timezone,
+            subscriber.lead_days,
             subscriber.topics,
             now,
             window,
@@ -151,12 +167,12 @@ class Renderer:
             html = html.replace(placeholder, str(escape(url)))
         return self._message(
             subscriber,
-            self._subject(calls, new_items, lang, now),
+            self._subject(calls, new_items, subscriber, now),
             now,
             message_id,
             text,
             html,
-            calendar=self._calendar(calls, now) if calls else None,
+            calendar=self._calendar(calls, subscriber, now) if calls else None,
             unsubscribe=links.unsubscribe,
         )
 
@@ -170,17 +186,23 @@ class Renderer:
         feed: str,
     ) -> tuple[str, str]:
         lang = subscriber.language
+        words = texts(lang)
         context: dict[str, Any] = {
             "lang": lang,
-            "site_title": self.settings.site.title,
-            "t": lambda key, **v: EMAIL_TEXT.get(lang, key, **v),
+            "site_title": site_title(self.settings.site.title, lang),
             "groups": [
-                (group, [self._call_view(c.item, now, lang) for c in grouped])
+                (
+                    _group_heading(group, words),
+                    [self._call_view(c.item, now, subscriber) for c in grouped],
+                )
                 for group, grouped in group_calls(calls, now, subscriber.timezone).items()
                 if grouped
             ],
             "topics": [
-                (topic or EMAIL_TEXT.get(lang, "other_topic"), items)
+                (
+                    self.settings.topic_label(topic, lang) if topic else words.gettext("Other"),
+                    items,
+                )
                 for topic, items in group_by_topic(new_items, subscriber).items()
             ],
             "since": format_day(window[0], lang) if window else "",
@@ -193,18 +215,17 @@ class Renderer:
 
     def confirmation(self, subscriber: Subscriber, message_id: str, now: datetime) -> Message:
         lang = subscriber.language
-        site = self.settings.site.title
+        site = site_title(self.settings.site.title, lang)
         base = self.settings.site.base_url.rstrip("/")
         token = self.signer.make("confirm", subscriber.email, now)
         context: dict[str, Any] = {
             "lang": lang,
             "site_title": site,
-            "t": lambda key, **v: EMAIL_TEXT.get(lang, key, **v),
             "confirm_url": f"{base}/confirm?{urlencode({'token': token})}",
         }
         return self._message(
             subscriber,
-            EMAIL_TEXT.get(lang, "subject_confirm", site=site),
+            texts(lang).gettext("Confirm your subscription to %(site)s", site=site),
             now,
             message_id,
             self.env.get_template("email/confirm.txt").render(context),
@@ -244,41 +265,70 @@ class Renderer:
         message["From"] = _encoded(email.from_address)
         message["To"] = formataddr((_header(subscriber.name), _address(subscriber.email)), "utf-8")
         message["Subject"] = _encoded(subject)
-        message["List-Id"] = _encoded(f"{self.settings.site.title} <{email.list_id}>")
+        message["Content-Language"] = _header(subscriber.language)
+        list_name = site_title(self.settings.site.title, self.settings.site.default_language)
+        message["List-Id"] = _encoded(f"{list_name} <{email.list_id}>")
         if unsubscribe:
             message["List-Unsubscribe"] = f"<{_header(unsubscribe)}>"
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return message
 
     def _subject(
-        self, calls: Sequence[DueCall], new_items: Sequence[Item], lang: str, now: datetime
+        self,
+        calls: Sequence[DueCall],
+        new_items: Sequence[Item],
+        subscriber: Subscriber,
+        now: datetime,
     ) -> str:
+        words = texts(subscriber.language)
         if len(calls) == 1:
             item = calls[0].item
             assert item.deadline is not None
-            when = format_in(item.deadline.closes_at() - now, lang)
-            key = "subject_one" if item.deadline.precision == "day" else "subject_one_by"
-            return EMAIL_TEXT.get(lang, key, when=when, title=item.title)
+            when = _when(item, now, subscriber)
+            return words.gettext("Closes %(when)s: %(title)s", when=when, title=item.title)
         if calls:
-            return EMAIL_TEXT.get(lang, "subject_many", count=len(calls))
-        site = self.settings.site.title
-        return EMAIL_TEXT.get(lang, "subject_digest", site=site, count=len(new_items))
+            return words.ngettext(
+                "%(num)s call for applications closes soon",
+                "%(num)s calls for applications close soon",
+                len(calls),
+            )
+        site = site_title(self.settings.site.title, subscriber.language)
+        return words.ngettext(
+            "New on %(site)s: %(num)s item",
+            "New on %(site)s: %(num)s items",
+            len(new_items),
+            site=site,
+        )
 
-    def _call_view(self, item: Item, now: datetime, lang: str) -> dict[str, str]:
-        key = (item.guid, item.content_hash, now, lang)
+    def _call_view(self, item: Item, now: datetime, subscriber: Subscriber) -> dict[str, str]:
+        key = (item.guid, item.content_hash, now, subscriber.language, subscriber.timezone)
         view = self._views.get(key)
         if view is None:
-            view = _bounded(self._views)[key] = _call_view(item, now, lang)
+            view = _bounded(self._views)[key] = _call_view(item, now, subscriber)
         return view
 
-    def _calendar(self, calls: Sequence[DueCall], now: datetime) -> bytes:
-        key = (now, *((c.item.guid, c.item.content_hash) for c in calls))
+    def _calendar(self, calls: Sequence[DueCall], subscriber: Subscriber, now: datetime) -> bytes:
+        key = (
+            now,
+            subscriber.language,
+            subscriber.lead_days,
+            *((c.item.guid, c.item.content_hash) for c in calls),
+        )
         found = self._calendars.get(key)
         if found is None:
-            found = _bounded(self._calendars)[key] = self._build_calendar(calls, now)
+            found = _bounded(self._calendars)[key] = self._build_calendar(calls, subscriber, now)
         return found
 
-    def _build_calendar(self, calls: Sequence[DueCall], now: datetime) -> bytes:
+    def _build_calendar(
+        self, calls: Sequence[DueCall], subscriber: Subscriber, now: datetime
+    ) -> bytes:
+        """One event per call, on its deadline, with an alarm at each lead time of the
+        subscriber still ahead: a call due in 2 days gets its 1-day alarm, not its 3-day.
+
+        A deadline without a time is an all-day event that ends when the call closes, so
+        its alarms count back from the event's end (TRIGGER;RELATED=END); a timed one is
+        an event at the closing instant, its alarms counting back from its start."""
+        words = texts(subscriber.language)
         calendar = icalendar.Calendar()
         calendar.add("prodid", "-//wcofeed//deadline reminders//EN")
         calendar.add("version", "2.0")
@@ -292,10 +342,25 @@ class Renderer:
             event.add("dtstamp", now)
             event.add("summary", item.title)
             event.add("url", item.url)
+            related: dict[str, str] = {}
             if deadline.at is None:
                 event.add("dtstart", deadline.day)
+                event.add("dtend", deadline.day + timedelta(days=1))
+                related = {"RELATED": "END"}
             else:
                 event.add("dtstart", deadline.closes_at())
+            line = words.gettext(
+                "Deadline: %(date)s", date=_deadline_day(item, subscriber.language)
+            )
+            closes_at = deadline.closes_at()
+            for lead in sorted(subscriber.lead_days, reverse=True):
+                if closes_at - timedelta(days=lead) <= now:
+                    continue
+                alarm = icalendar.Alarm()
+                alarm.add("action", "DISPLAY")
+                alarm.add("description", f"{line}\n{item.title}")
+                alarm.add("trigger", timedelta(days=-lead), parameters=related)
+                event.add_component(alarm)
             calendar.add_component(event)
         return bytes(calendar.to_ical())
 
@@ -310,18 +375,48 @@ def _bounded(cache: dict[tuple[object, ...], Any]) -> dict[tuple[object, ...], A
     return cache
 
 
-def _call_view(item: Item, now: datetime, lang: str) -> dict[str, str]:
+def _group_heading(group: Group, words: Texts) -> str:
+    headings = {
+        "today": words.gettext("Closes today"),
+        "week": words.gettext("Closes this week"),
+        "later": words.gettext("Closes later"),
+    }
+    return headings[group]
+
+
+def _when(item: Item, now: datetime, subscriber: Subscriber) -> str:
+    """`today`, `tomorrow`, `in 3 days`: calendar days in the subscriber's zone."""
+    assert item.deadline is not None
+    days = days_left(item.deadline.closes_at(), now, subscriber.timezone)
+    # An approximate deadline is scheduled at the latest day its words allow: say so.
+    return closing_when(days, subscriber.language, latest=item.deadline.precision != "day")
+
+
+def _deadline_day(item: Item, lang: str) -> str:
+    """`14 February 2025`, or with its time `14 February 2025, 17:00 (Europe/Brussels)`."""
     assert item.deadline is not None
     day = format_deadline_day(item.deadline, lang)
-    if item.deadline.at is not None:
-        day = f"{day} {item.deadline.at.strftime('%H:%M')} ({item.deadline.tz or 'CET'})"
-    when = format_in(item.deadline.closes_at() - now, lang)
+    if item.deadline.at is None:
+        return day
+    return texts(lang).gettext(
+        "%(day)s, %(time)s (%(zone)s)",
+        day=day,
+        time=item.deadline.at.strftime("%H:%M"),
+        zone=item.deadline.tz or DEFAULT_DEADLINE_TZ,
+    )
+
+
+def _call_view(item: Item, now: datetime, subscriber: Subscriber) -> dict[str, str]:
+    lang = subscriber.language
+    closes = texts(lang).gettext(
+        "Deadline %(date)s, %(when)s",
+        date=_deadline_day(item, lang),
+        when=_when(item, now, subscriber),
+    )
     return {
         "title": item.title,
         "url": item.url,
         "summary": item.summary,
-        # An approximate deadline is scheduled at the latest day its words allow.
-        "closes": EMAIL_TEXT.get(
-            lang, "closes" if item.deadline.precision == "day" else "closes_by", date=day, when=when
-        ),
+        "language": item.language,
+        "closes": closes,
     }

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from email.headerregistry import Address
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import available_timezones
 
 from wcofeed.config import Settings
+from wcofeed.i18n import N_, LocalisedError, Message
 from wcofeed.models import (
     FREQUENCIES,
     KINDS,
@@ -24,37 +26,62 @@ MAX_LEAD_DAYS = 365
 
 
 class SubscriptionError(FieldErrors):
-    """Bad subscription fields."""
+    """Bad subscription fields; `messages` says why for each, in any language."""
+
+    def __init__(self, messages: dict[str, Message]) -> None:
+        self.messages = messages
+        super().__init__({name: str(message) for name, message in messages.items()})
+
+    def in_language(self, language: str) -> dict[str, str]:
+        return {name: message.in_language(language) for name, message in self.messages.items()}
 
 
-class AddressError(ValueError):
+class AddressError(LocalisedError):
     """An email address that cannot be used."""
+
+
+class LeadDaysError(LocalisedError):
+    """Reminder lead times that cannot be used."""
 
 
 def normalise_email(text: str) -> str:
     """A plain `local@domain` address, or AddressError naming what is wrong."""
     value = text.strip()
     if not value or any(ord(c) < 32 or c in '<>,;"() ' for c in value):
-        raise AddressError(f"{text!r}: not an email address")
+        raise AddressError(N_("%(value)s: not an email address"), value=repr(text))
     try:
         address = Address(addr_spec=value)
     except (ValueError, IndexError):
-        raise AddressError(f"{text!r}: not an email address") from None
+        raise AddressError(N_("%(value)s: not an email address"), value=repr(text)) from None
     if not address.domain or "." not in address.domain or not address.username:
-        raise AddressError(f"{text!r}: not an email address (needs user@domain.tld)")
+        raise AddressError(
+            N_("%(value)s: not an email address (needs user@domain.tld)"), value=repr(text)
+        )
     return value
 
 
 def parse_lead_days(text: str) -> tuple[int, ...]:
-    """`14,3,1` -> (14, 3, 1); ValueError on anything else."""
+    """`14,3,1` -> (14, 3, 1); LeadDaysError on anything else."""
     try:
         parts = text.replace(" ", "").split(",")
         days = sorted({int(part) for part in parts if part}, reverse=True)
     except ValueError:
-        raise ValueError(f"{text!r}: give whole days separated by commas, e.g. 14,3,1") from None
+        raise LeadDaysError(
+            N_("%(value)s: give whole days separated by commas, e.g. 14,3,1"), value=repr(text)
+        ) from None
     if not days or not all(0 < d <= MAX_LEAD_DAYS for d in days):
-        raise ValueError(f"{text!r}: each lead time must be 1 to {MAX_LEAD_DAYS} days")
+        raise LeadDaysError(
+            N_("%(value)s: each lead time must be 1 to %(max)s days"),
+            value=repr(text),
+            max=MAX_LEAD_DAYS,
+        )
     return tuple(days)
+
+
+@cache
+def time_zones() -> tuple[str, ...]:
+    """The IANA time zone names a subscriber can choose, sorted."""
+    return tuple(sorted(available_timezones()))
 
 
 def build_subscriber(
@@ -71,34 +98,32 @@ def build_subscriber(
     status: SubscriberStatus = "pending",
 ) -> Subscriber:
     """A valid Subscriber, or SubscriptionError naming every bad field."""
-    errors: dict[str, str] = {}
+    errors: dict[str, Message] = {}
     try:
         email = normalise_email(email)
     except AddressError as exc:
-        errors["email"] = str(exc)
+        errors["email"] = exc.message
     if language not in settings.site.languages:
-        errors["language"] = f"{language!r} is not one of {', '.join(settings.site.languages)}"
+        errors["language"] = _not_one_of(language, settings.site.languages)
     topic_list = tuple(sorted(set(topics)))
     known = set(settings.topics)
     bad = [t for t in topic_list if not is_slug(t) or (known and t not in known)]
     if bad:
-        errors["topics"] = f"unknown topics: {', '.join(bad)}"
+        errors["topics"] = Message(N_("unknown topics: %(topics)s"), {"topics": ", ".join(bad)})
     kind_list = tuple(sorted(set(kinds)))
     if any(k not in KINDS for k in kind_list):
-        errors["kinds"] = f"kinds must be among {', '.join(KINDS)}"
+        errors["kinds"] = Message(N_("kinds must be among %(kinds)s"), {"kinds": ", ".join(KINDS)})
     leads: tuple[int, ...] = tuple(settings.email.lead_days)
     if lead_days:
         try:
             leads = parse_lead_days(lead_days)
-        except ValueError as exc:
-            errors["lead_days"] = str(exc)
+        except LeadDaysError as exc:
+            errors["lead_days"] = exc.message
     if digest not in FREQUENCIES:
-        errors["digest"] = f"{digest!r} is not one of {', '.join(FREQUENCIES)}"
+        errors["digest"] = _not_one_of(digest, FREQUENCIES)
     zone = timezone or settings.site.timezone
-    try:
-        ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        errors["timezone"] = f"unknown time zone {zone!r}"
+    if zone not in time_zones():
+        errors["timezone"] = Message(N_("unknown time zone %(zone)s"), {"zone": repr(zone)})
     if errors:
         raise SubscriptionError(errors)
     return Subscriber(
@@ -111,4 +136,11 @@ def build_subscriber(
         timezone=zone,
         name=" ".join(name.split())[:200],
         status=status,
+    )
+
+
+def _not_one_of(value: str, choices: Iterable[str]) -> Message:
+    return Message(
+        N_("%(value)s is not one of %(choices)s"),
+        {"value": repr(value), "choices": ", ".join(choices)},
     )

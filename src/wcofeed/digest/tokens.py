@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from wcofeed.config import SECRET_MIN_LENGTH
+from wcofeed.i18n import N_, LocalisedError
 
 Purpose = Literal["confirm", "unsubscribe", "preferences"]
 PURPOSES: tuple[Purpose, ...] = ("confirm", "unsubscribe", "preferences")
@@ -28,7 +29,7 @@ LIFETIMES: dict[Purpose, timedelta | None] = {
 }
 
 
-class TokenError(ValueError):
+class TokenError(LocalisedError):
     """A token that is malformed, forged, expired or meant for something else."""
 
 
@@ -66,20 +67,24 @@ class Signer:
         """The claims of a valid token for `purpose`, else TokenError saying why."""
         parts = token.split(".")
         if len(parts) != 4:
-            raise TokenError("malformed link")
+            raise TokenError(N_("malformed link"))
         got_purpose, address, expires, signature = parts
         body = f"{got_purpose}.{address}.{expires}"
         if not hmac.compare_digest(self._sign(body), signature):
-            raise TokenError("the link's signature is not valid")
+            raise TokenError(N_("the link's signature is not valid"))
         if got_purpose != purpose:
-            raise TokenError(f"this link is for {got_purpose!r}, not {purpose!r}")
+            raise TokenError(
+                N_("this link is for %(got)s, not %(wanted)s"),
+                got=repr(got_purpose),
+                wanted=repr(purpose),
+            )
         expiry = datetime.fromtimestamp(int(expires), UTC) if expires else None
         if expiry is not None and now >= expiry:
-            raise TokenError("the link has expired")
+            raise TokenError(N_("the link has expired"))
         try:
             email = base64.urlsafe_b64decode(address + "=" * (-len(address) % 4)).decode()
         except ValueError:
-            raise TokenError("malformed link") from None
+            raise TokenError(N_("malformed link")) from None
         return TokenClaims(purpose, email, expiry)
 
     def _sign(self, body: str) -> str:

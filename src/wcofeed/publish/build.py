@@ -9,9 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from wcofeed.config import Settings
-from wcofeed.i18n import language_name
+from wcofeed.i18n import language_name, site_title, texts
 from wcofeed.models import Item
-from wcofeed.publish import messages
 from wcofeed.publish.render import FeedDoc, ItemView, make_view
 from wcofeed.publish.specs import FeedSpec, Format
 
@@ -58,18 +57,43 @@ def entries(
 
 def spec_title(settings: Settings, spec: FeedSpec) -> str:
     """What the feed lists, in its language: `Calls for applications`, `Topic: Origin`."""
+    words = texts(spec.language)
     if spec.section == "topic":
         label = settings.topic_label(spec.topic, spec.language)
-        return messages.text(spec.language, "topic", topic=label)
-    return messages.text(spec.language, spec.section)
+        return words.gettext("Topic: %(topic)s", topic=label)
+    return section_title(spec.section, spec.language)
+
+
+def section_title(section: str, language: str) -> str:
+    """The title of a fixed section (all, news, calls, closing-soon) in `language`."""
+    words = texts(language)
+    titles = {
+        "all": words.gettext("All news and calls"),
+        "news": words.gettext("News"),
+        "calls": words.gettext("Calls for applications"),
+        "closing-soon": words.gettext("Calls closing soon"),
+    }
+    return titles[section]
 
 
 def describe(settings: Settings, what: str, words: str, language: str | None) -> str:
-    site = settings.site.title
+    site = site_title(settings.site.title, words)
     if language is None:
-        return messages.text(words, "description_any", what=what, site=site)
+        return texts(words).gettext("%(what)s, from %(site)s.", what=what, site=site)
     name = language_name(language, words)
-    return messages.text(words, "description", what=what, site=site, language_name=name)
+    return texts(words).gettext(
+        "%(what)s, from %(site)s, in %(language)s.", what=what, site=site, language=name
+    )
+
+
+def feed_title(settings: Settings, what: str, words: str, code: str = "") -> str:
+    """`WCO news and calls: News (en)`; the language code only on per-language files."""
+    site = site_title(settings.site.title, words)
+    if code:
+        return texts(words).gettext(
+            "%(site)s: %(what)s (%(code)s)", site=site, what=what, code=code
+        )
+    return texts(words).gettext("%(site)s: %(what)s", site=site, what=what)
 
 
 def spec_doc(
@@ -81,9 +105,9 @@ def spec_doc(
 ) -> FeedDoc:
     what = spec_title(settings, spec)
     return FeedDoc(
-        title=f"{settings.site.title}: {what} ({spec.language})",
+        title=feed_title(settings, what, spec.language, spec.language),
         description=describe(settings, what, spec.language, spec.language),
-        author=settings.site.title,
+        author=site_title(settings.site.title, spec.language),
         self_url=file_url(settings, spec, fmt),
         home_url=site_url(settings, "feeds/"),
         words=spec.language,
@@ -105,9 +129,9 @@ def query_doc(
     links: Mapping[str, str],
 ) -> FeedDoc:
     return FeedDoc(
-        title=f"{settings.site.title}: {what}",
+        title=feed_title(settings, what, words),
         description=describe(settings, what, words, language),
-        author=settings.site.title,
+        author=site_title(settings.site.title, words),
         self_url=self_url,
         home_url=site_url(settings, "feeds/"),
         words=words,

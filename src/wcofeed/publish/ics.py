@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from icalendar import Calendar, Event
 
-from wcofeed.publish import messages
+from wcofeed.i18n import texts
 from wcofeed.publish.render import ItemView
 
 
@@ -29,6 +29,7 @@ def render_ics(name: str, language: str, self_url: str, entries: Sequence[ItemVi
     cal.add("name", name)
     cal.add("source", self_url)
     cal.add("refresh-interval", timedelta(hours=12), parameters={"VALUE": "DURATION"})
+    words = texts(language)
     for entry in entries:
         deadline = entry.item.deadline
         if deadline is None:
@@ -39,7 +40,7 @@ def render_ics(name: str, language: str, self_url: str, entries: Sequence[ItemVi
         event.add("last-modified", entry.updated)
         event.add("dtstart", deadline.day)
         event.add("dtend", deadline.day + timedelta(days=1))
-        event.add("summary", messages.text(language, "calendar_event", title=entry.title))
+        event.add("summary", words.gettext("Closes: %(title)s", title=entry.title))
         event.add("description", f"{entry.text}\n\n{entry.item.url}")
         event.add("url", entry.item.url)
         event.add("transp", "TRANSPARENT")

@@ -1,4 +1,8 @@
-"""The list of every static feed, grouped by language: what index.html and OPML show."""
+"""The list of every static feed, grouped by language: what index.html and OPML show.
+
+Each group is written in its own language (its heading, its feed titles), whatever the
+language of the page or list it sits in, and says so with `lang` and `dir`.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from wcofeed.config import Settings
-from wcofeed.i18n import language_name
-from wcofeed.publish import messages
+from wcofeed.i18n import language_name, texts
 from wcofeed.publish.build import file_name, file_url, spec_title
 from wcofeed.publish.specs import FeedSpec, Format
 
@@ -46,6 +49,9 @@ class LanguageGroup:
     language: str
     heading: str
     feeds: tuple[Listed, ...]
+    #: The subheadings of its general and its per-topic feeds.
+    general_heading: str
+    topics_heading: str
 
 
 def listing(settings: Settings, specs: Sequence[FeedSpec]) -> list[LanguageGroup]:
@@ -69,7 +75,20 @@ def listing(settings: Settings, specs: Sequence[FeedSpec]) -> list[LanguageGroup
             for spec in specs
             if spec.language == language
         )
-        name = language_name(language)
-        heading = messages.text(language, "language_heading", language_name=name)
-        groups.append(LanguageGroup(language, heading, feeds))
+        words = texts(language)
+        heading = words.gettext("Feeds in %(language)s", language=language_name(language))
+        groups.append(
+            LanguageGroup(
+                language,
+                heading,
+                feeds,
+                general_heading=words.gettext("General feeds"),
+                topics_heading=words.gettext("By topic"),
+            )
+        )
     return groups
+
+
+def first(groups: Sequence[LanguageGroup], language: str) -> list[LanguageGroup]:
+    """The groups with `language`'s own first: what a reader of that language wants."""
+    return sorted(groups, key=lambda group: group.language != language)

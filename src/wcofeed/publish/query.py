@@ -12,9 +12,9 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from wcofeed.config import Settings
+from wcofeed.i18n import texts
 from wcofeed.models import as_utc, parse_iso_date_or_datetime
-from wcofeed.publish import messages
-from wcofeed.publish.build import query_doc, site_url
+from wcofeed.publish.build import query_doc, section_title, site_url
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, one, parse_filters
 from wcofeed.publish.ics import render_ics
 from wcofeed.publish.render import RENDERERS
@@ -22,7 +22,8 @@ from wcofeed.publish.specs import Format
 from wcofeed.store import ItemQuery, Store
 
 PARAMETERS = (*FILTERS, "since", "limit", "page")
-_KIND_WORDS = {"news": "news", "call": "calls"}
+#: The kinds whose feed has a title of its own; others are named by their slug.
+_KIND_SECTIONS = {"news": "news", "call": "calls"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +80,14 @@ def parse_query(settings: Settings, params: Mapping[str, Iterable[str]]) -> Feed
 
 
 def _what(settings: Settings, query: FeedQuery, words: str) -> str:
-    parts = [messages.text(words, _KIND_WORDS[k]) if k in _KIND_WORDS else k for k in query.kinds]
+    parts = [
+        section_title(_KIND_SECTIONS[k], words) if k in _KIND_SECTIONS else k for k in query.kinds
+    ]
     parts += [settings.topic_label(t, words) for t in query.topics]
+    text = texts(words)
     if query.q:
-        parts.append(f"“{query.q}”")
-    return ", ".join(parts) or messages.text(words, "all")
+        parts.append(text.gettext("“%(words)s”", words=query.q))
+    return text.pgettext("list", ", ").join(parts) or section_title("all", words)
 
 
 async def render_query(

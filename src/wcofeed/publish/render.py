@@ -26,10 +26,9 @@ from feedgen.ext.base import (
 from feedgen.feed import FeedEntry, FeedGenerator
 from lxml import etree
 
-from wcofeed.i18n import format_deadline_day
+from wcofeed.i18n import format_deadline_day, texts
 from wcofeed.markup import html_to_text, sanitise_html, xml_safe, xml_safe_url
-from wcofeed.models import Item
-from wcofeed.publish import messages
+from wcofeed.models import DEFAULT_DEADLINE_TZ, Item
 from wcofeed.publish.specs import Format
 
 #: Namespace of the structured deadline element in RSS and Atom.
@@ -74,10 +73,16 @@ def deadline_text(item: Item, language: str) -> str:
     (`Deadline: mid-July 2026` when the source gives no day)."""
     if item.deadline is None:
         return ""
+    words = texts(language)
     when = format_deadline_day(item.deadline, language)
     if item.deadline.at is not None:
-        when += f", {item.deadline.at.strftime('%H:%M')} ({item.deadline.tz or 'Europe/Brussels'})"
-    return messages.text(language, "deadline", when=when)
+        when = words.gettext(
+            "%(day)s, %(time)s (%(zone)s)",
+            day=when,
+            time=item.deadline.at.strftime("%H:%M"),
+            zone=item.deadline.tz or DEFAULT_DEADLINE_TZ,
+        )
+    return words.gettext("Deadline: %(date)s", date=when)
 
 
 def make_view(item: Item, language: str, topic_labels: Mapping[str, str]) -> ItemView:

@@ -16,13 +16,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from wcofeed.config import Settings
-from wcofeed.i18n import language_name
+from wcofeed.i18n import language_name, site_title, texts
 from wcofeed.models import UpsertOutcome, UpsertResult
-from wcofeed.publish import messages
 from wcofeed.publish.build import ViewMemo, file_name, file_url, spec_doc
 from wcofeed.publish.files import remove_stale_temp_files, write_if_changed
 from wcofeed.publish.ics import render_ics
-from wcofeed.publish.index import render_index
+from wcofeed.publish.index import index_name, opml_name, render_index
 from wcofeed.publish.listing import listing
 from wcofeed.publish.opml import render_opml
 from wcofeed.publish.render import RENDERERS
@@ -139,19 +138,22 @@ async def publish_all(
             limit = settings.publish.calendar_events
             calls = await store.query_items(spec.calendar_query(now, limit))
             doc = spec_doc(settings, spec, "ics", calls, memo)
-            name = messages.text(
-                spec.language,
-                "calendar_name",
-                site=settings.site.title,
-                language_name=language_name(spec.language),
+            name = texts(spec.language).gettext(
+                "%(site)s: open calls for applications (%(language)s)",
+                site=site_title(settings.site.title, spec.language),
+                language=language_name(spec.language),
             )
             if put(
                 file_name(spec, "ics"), render_ics(name, spec.language, doc.self_url, doc.entries)
             ):
                 changed_urls.append(doc.self_url)
     groups = listing(settings, specs)
-    put("index.html", render_index(settings, groups))
-    put("feeds.opml", render_opml(settings, groups))
+    default = settings.site.default_language
+    put("index.html", render_index(settings, groups, default))
+    put("feeds.opml", render_opml(settings, groups, default))
+    for language in settings.site.languages:
+        put(index_name(language), render_index(settings, groups, language))
+        put(opml_name(language), render_opml(settings, groups, language))
     if touched is None:
         remove_stale_temp_files(root)
     if settings.publish.websub_hub and changed_urls:

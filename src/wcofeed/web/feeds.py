@@ -4,6 +4,9 @@ Feed readers poll, so the hot path is a cache hit answered from memory: each ren
 feed is kept with its gzip form, ETag and Last-Modified, keyed by the query and by the
 store's last change. The store is asked about that change at most once every
 `server.change_check_seconds`, so a burst of polls costs no database round trip.
+
+`/feeds/` and `/feeds/index.html` answer with the index in the reader's language (`?hl=`,
+else Accept-Language), which is also at its own address, `/feeds/index.<lang>.html`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from typing import cast
 from aiohttp import web
 
 from wcofeed.config import Settings
+from wcofeed.i18n import negotiate
 from wcofeed.publish.filters import FilterError
+from wcofeed.publish.index import index_name
 from wcofeed.publish.query import parse_query, render_query
 from wcofeed.publish.render import CONTENT_TYPES
 from wcofeed.publish.specs import Format
@@ -64,7 +69,13 @@ class Rendered:
 
     @classmethod
     def of(
-        cls, body: bytes, content_type: str, modified: datetime, version: Hashable, max_age: int
+        cls,
+        body: bytes,
+        content_type: str,
+        modified: datetime,
+        version: Hashable,
+        max_age: int,
+        vary: str = "Accept-Encoding",
     ) -> Rendered:
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         modified = modified.replace(microsecond=0)
@@ -72,7 +83,7 @@ class Rendered:
             "ETag": etag,
             "Last-Modified": format_datetime(modified, usegmt=True),
             "Cache-Control": f"public, max-age={max_age}",
-            "Vary": "Accept-Encoding",
+            "Vary": vary,
         }
         plain = {**headers, "Content-Type": content_type}
         zipped = {**plain, "Content-Encoding": "gzip"}
@@ -222,10 +233,24 @@ def safe_file(root: Path, tail: str) -> Path | None:
     return resolved
 
 
+def _index_in_language(request: web.Request, settings: Settings) -> str | None:
+    """The index file in the reader's language, when `?hl=` or Accept-Language names one."""
+    offered = settings.site.languages
+    hl = request.query.get("hl", "")
+    found = hl if hl in offered else negotiate(request.headers.get("Accept-Language", ""), offered)
+    return index_name(found) if found else None
+
+
 async def feed_file(request: web.Request) -> web.Response:
     settings: Settings = request.app[SETTINGS]
     cache = request.app[FEED_CACHE]
     tail = request.match_info["path"]
+    vary = "Accept-Encoding"
+    if tail in ("", "index.html"):
+        vary = "Accept-Encoding, Accept-Language"
+        wanted = _index_in_language(request, settings)
+        if wanted and cache.path(settings.publish.feeds_dir, wanted):
+            tail = wanted
     path = cache.path(settings.publish.feeds_dir, tail)
     content_type = _FILE_TYPES.get(path.suffix) if path else None
     if path is None or content_type is None:
@@ -236,12 +261,12 @@ async def feed_file(request: web.Request) -> web.Response:
         cache.forget_path(tail)
         raise text_error(404, "no such feed file") from None
     version = (stat.st_mtime_ns, stat.st_size)
-    cached = cache.get(path)
+    cached = cache.get((path, vary))
     if cached is None or cached.version != version:
         modified = datetime.fromtimestamp(stat.st_mtime, UTC)
         max_age = settings.publish.cache_seconds
-        cached = Rendered.of(path.read_bytes(), content_type, modified, version, max_age)
-        cache.put(path, cached)
+        cached = Rendered.of(path.read_bytes(), content_type, modified, version, max_age, vary)
+        cache.put((path, vary), cached)
     return respond(request, cached)
 
 

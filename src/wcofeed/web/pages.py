@@ -1,30 +1,31 @@
 """The public HTML pages: latest items with filters, and the open calls.
 
-Plain forms and links, no JavaScript. The interface language comes from `?hl=`, then
-the browser's Accept-Language, then the site default; the content filters (`lang`,
-`topic`, `kind`, `q`) are the same words the feed query form uses, so "the feed of
-this list" is the same query string on `/feed.atom`.
+Plain forms and links, no JavaScript. The interface language (`?hl=`) is chosen as
+`web.html` says; the content filters (`lang`, `topic`, `kind`, `q`) are the same words
+the feed query form uses, so "the feed of this list" is the same query string on
+`/feed.atom`. "Closes in N days" counts calendar days in the site's time zone
+(`site.timezone`): a page has no reader's zone to go by, and the site's is the one its
+dates are printed in.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from wcofeed.config import Settings
-from wcofeed.i18n import format_day, format_deadline_day, format_in, language_name
+from wcofeed.i18n import closing_phrase, days_left, language_name
 from wcofeed.models import KINDS, Item
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, parse_filters
 from wcofeed.store import ItemQuery
 from wcofeed.templates import templates_dir
 from wcofeed.web.errors import text_error
-from wcofeed.web.messages import PAGE_TEXT
-from wcofeed.web.state import SETTINGS, STORE, TEMPLATES
+from wcofeed.web.html import interface_language, render
+from wcofeed.web.state import SETTINGS, STORE
 
 PAGE_SIZE = 20
 CALLS_ON_HOME = 5
@@ -72,54 +73,30 @@ def parse_page_filters(settings: Settings, request: web.Request) -> PageFilters:
     return PageFilters(f.languages, f.topics, f.kinds, f.q, page)
 
 
-def interface_language(request: web.Request, settings: Settings) -> str:
-    offered = settings.site.languages
-    hl = request.query.get("hl", "")
-    if hl in offered:
-        return hl
-    for part in request.headers.get("Accept-Language", "").split(","):
-        code = part.split(";")[0].strip().split("-")[0].lower()
-        if code in offered:
-            return code
-    return settings.site.default_language
-
-
 def safe_url(url: str) -> str:
     """Links scraped from the web are shown only when they are http(s)."""
     return url if urlsplit(url).scheme in ("http", "https") else ""
 
 
-def closes_label(call: Item, today: date, hl: str) -> str:
+def closes_label(call: Item, now: datetime, settings: Settings, hl: str) -> str:
     assert call.deadline is not None
-    days = (call.deadline.day - today).days
-    if days <= 0:
-        return PAGE_TEXT.get(hl, "closes_today")
+    days = days_left(call.deadline.closes_at(), now, settings.site.timezone)
     # An approximate deadline sits on the latest day its words allow: say so.
-    key = "closes_in" if call.deadline.precision == "day" else "closes_by"
-    return PAGE_TEXT.get(hl, key, when=format_in(timedelta(days=days), hl))
+    return closing_phrase(days, hl, latest=call.deadline.precision != "day")
 
 
 def _render(request: web.Request, template: str, hl: str, **context: Any) -> web.Response:
     settings = request.app[SETTINGS]
-    env = request.app[TEMPLATES]
-    html = env.get_template(template).render(
-        lang=hl,
-        site_title=settings.site.title,
-        t=lambda key, **kw: PAGE_TEXT.get(hl, key, **kw),
-        topic_label=lambda slug: settings.topic_label(slug, hl),
-        day=lambda value: format_day(value, hl),
-        deadline_day=lambda deadline: format_deadline_day(deadline, hl),
+    return render(
+        request,
+        template,
+        hl,
         safe_url=safe_url,
-        languages=[(code, language_name(code)) for code in settings.site.languages],
+        content_languages=[(code, language_name(code, hl)) for code in settings.site.languages],
         topics=sorted(settings.topics, key=lambda slug: settings.topic_label(slug, hl)),
         kinds=KINDS,
         **context,
     )
-    return web.Response(text=html, content_type="text/html", charset="utf-8")
-
-
-def _today(settings: Settings) -> date:
-    return datetime.now(ZoneInfo(settings.site.timezone)).date()
 
 
 async def home(request: web.Request) -> web.Response:
@@ -145,7 +122,7 @@ async def home(request: web.Request) -> web.Response:
             limit=CALLS_ON_HOME,
         )
     )
-    today = _today(settings)
+    now = datetime.now(UTC)
     return _render(
         request,
         "site/home.html",
@@ -154,7 +131,7 @@ async def home(request: web.Request) -> web.Response:
         items=items[:PAGE_SIZE],
         older=f.query(page=f.page + 1, hl=hl) if len(items) > PAGE_SIZE else "",
         newer=f.query(page=f.page - 1, hl=hl) if f.page > 1 else "",
-        calls=[(call, closes_label(call, today, hl)) for call in calls],
+        calls=[(call, closes_label(call, now, settings, hl)) for call in calls],
         feed_query=f.query(),
     )
 
@@ -173,13 +150,13 @@ async def calls(request: web.Request) -> web.Response:
             limit=settings.publish.max_limit,
         )
     )
-    today = _today(settings)
+    now = datetime.now(UTC)
     return _render(
         request,
         "site/calls.html",
         hl,
         filters=f,
-        calls=[(call, closes_label(call, today, hl)) for call in found],
+        calls=[(call, closes_label(call, now, settings, hl)) for call in found],
         feed_query=f.query(kind="call"),
     )
 

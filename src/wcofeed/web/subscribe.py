@@ -12,6 +12,11 @@ activated would confirm addresses nobody asked for. Each client may post
 `/subscribe` at most `SUBSCRIBE_POSTS` times a `SUBSCRIBE_WINDOW`, and one address
 gets at most one confirmation email an hour (`digest.confirm.CONFIRM_INTERVAL`), even
 when several posts for it arrive at once.
+
+The pages speak the reader's language (`?hl=`, kept by the forms' actions), and for a
+known subscriber their own; form errors are shown in it too. The time zone is typed
+or picked among the IANA names (a `<datalist>`, so it works without JavaScript);
+`static/timezone.js` presets it from the browser on the subscribe form.
 """
 
 from __future__ import annotations
@@ -19,28 +24,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
+from markupsafe import Markup, escape
 
 from wcofeed.config import Settings
 from wcofeed.digest.confirm import DeliveryError, request_confirmation
-from wcofeed.digest.messages import EMAIL_TEXT
 from wcofeed.digest.send import SmtpDownError
-from wcofeed.digest.subscription import SubscriptionError, build_subscriber
+from wcofeed.digest.subscription import SubscriptionError, build_subscriber, time_zones
 from wcofeed.digest.tokens import MissingSecretError, Purpose, Signer, TokenClaims, TokenError
-from wcofeed.i18n import language_name
-from wcofeed.models import FREQUENCIES, Subscriber, SubscriberStatus
+from wcofeed.i18n import N_, Message, language_name, texts
+from wcofeed.models import KINDS, Subscriber, SubscriberStatus
 from wcofeed.web.errors import text_error
+from wcofeed.web.html import interface_language, isolate, render
 from wcofeed.web.ratelimit import RateLimiter, retry_after
-from wcofeed.web.state import SETTINGS, STORE, TEMPLATES
+from wcofeed.web.state import SETTINGS, STORE
 
 log = logging.getLogger("wcofeed.web.subscribe")
 
 SUBSCRIBE_POSTS = 5
 SUBSCRIBE_WINDOW = 60.0
+#: Reminder lead times offered as ticks (the configured defaults are added); any other
+#: can be typed.
+LEAD_CHOICES = (30, 14, 7, 3, 2, 1)
 
 SUBSCRIBE_LIMITER = web.AppKey("subscribe_limiter", RateLimiter)
 #: One lock per address being subscribed (lower-cased, as the store compares them),
@@ -61,31 +71,27 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/preferences", preferences)
 
 
-def _language(request: web.Request, fallback: str = "") -> str:
-    settings = request.app[SETTINGS]
-    lang = request.query.get("lang", "") or fallback
-    return lang if lang in settings.site.languages else settings.site.default_language
+def _language(request: web.Request, preferred: str = "") -> str:
+    return interface_language(request, request.app[SETTINGS], preferred)
 
 
-def _page(
-    request: web.Request, template: str, lang: str, status: int = 200, **context: Any
+def _say(lang: str, text: str, **values: object) -> Markup:
+    """A translated sentence (`%(name)s` fields unfilled) for a `lang` page, its values
+    filled in and bidi-isolated."""
+    return escape(text) % {name: isolate(value, lang) for name, value in values.items()}
+
+
+def _message(
+    request: web.Request,
+    lang: str,
+    text: Markup,
+    status: int = 200,
+    keep: Mapping[str, str] | None = None,
+    next_link: tuple[str, str] | None = None,
 ) -> web.Response:
-    settings = request.app[SETTINGS]
-    html = (
-        request.app[TEMPLATES]
-        .get_template(f"pages/{template}")
-        .render(
-            lang=lang,
-            site_title=settings.site.title,
-            t=lambda key, **v: EMAIL_TEXT.get(lang, key, **v),
-            **context,
-        )
+    return render(
+        request, "pages/message.html", lang, status, keep=keep, text=text, next_link=next_link
     )
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
-
-
-def _message(request: web.Request, lang: str, text: str, status: int = 200) -> web.Response:
-    return _page(request, "message.html", lang, status, text=text)
 
 
 def _same_origin(request: web.Request) -> bool:
@@ -112,11 +118,14 @@ def _claims(request: web.Request, token: str, purpose: Purpose) -> TokenClaims:
         return signer.check(token, purpose, datetime.now(UTC))
     except TokenError as exc:
         lang = _language(request)
-        text = EMAIL_TEXT.get(lang, "invalid_link", reason=exc)
-        raise _message_error(request, lang, text) from None
+        raise _invalid_link(request, lang, exc.message) from None
 
 
-def _message_error(request: web.Request, lang: str, text: str) -> web.HTTPBadRequest:
+def _invalid_link(request: web.Request, lang: str, reason: Message) -> web.HTTPBadRequest:
+    words = texts(lang)
+    text = _say(
+        lang, words.gettext("This link is not valid: %(reason)s."), reason=reason.in_language(lang)
+    )
     response = _message(request, lang, text, status=400)
     return web.HTTPBadRequest(
         text=response.text, content_type="text/html", headers={"Cache-Control": "no-store"}
@@ -124,17 +133,31 @@ def _message_error(request: web.Request, lang: str, text: str) -> web.HTTPBadReq
 
 
 def _form_context(settings: Settings, lang: str, subscriber: Subscriber | None) -> dict[str, Any]:
+    """The choices the form offers and the values it starts with; on the subscribe form
+    the email language is the page's and the time zone may come from the browser."""
+    words = texts(lang)
+    leads = subscriber.lead_days if subscriber else tuple(settings.email.lead_days)
+    choices = sorted({*LEAD_CHOICES, *settings.email.lead_days}, reverse=True)
     return {
-        "languages": [(code, language_name(code)) for code in settings.site.languages],
+        "email_languages": [(code, language_name(code)) for code in settings.site.languages],
         "topics": [(slug, settings.topic_label(slug, lang)) for slug in sorted(settings.topics)],
-        "frequencies": FREQUENCIES,
+        "kinds": KINDS,
+        "frequencies": [
+            ("off", words.pgettext("digest", "None")),
+            ("daily", words.pgettext("digest", "Daily")),
+            ("weekly", words.pgettext("digest", "Weekly")),
+        ],
+        "lead_choices": choices,
+        "default_leads": words.pgettext("list", ", ").join(map(str, settings.email.lead_days)),
+        "zones": time_zones(),
+        "preset_zone": subscriber is None,
         "values": {
             "email": subscriber.email if subscriber else "",
             "language": subscriber.language if subscriber else lang,
             "topics": subscriber.topics if subscriber else (),
-            "lead_days": ",".join(
-                map(str, subscriber.lead_days if subscriber else settings.email.lead_days)
-            ),
+            "kinds": subscriber.kinds if subscriber else (),
+            "leads": leads,
+            "lead_other": ",".join(str(d) for d in leads if d not in choices),
             "digest": subscriber.digest if subscriber else "off",
             "timezone": subscriber.timezone if subscriber else settings.site.timezone,
         },
@@ -142,10 +165,32 @@ def _form_context(settings: Settings, lang: str, subscriber: Subscriber | None) 
     }
 
 
+def _with_form_values(context: dict[str, Any], form: Any) -> dict[str, Any]:
+    """The form as it was posted, to show it again with its errors."""
+    context["values"].update(
+        email=str(form.get("email", "")),
+        language=str(form.get("language", "")),
+        topics=[str(t) for t in form.getall("topic", [])],
+        kinds=[str(k) for k in form.getall("kind", [])],
+        leads=[int(d) for d in form.getall("lead", []) if str(d).isdigit()],
+        lead_other=str(form.get("lead_days", "")),
+        digest=str(form.get("digest", "off")),
+        timezone=str(form.get("timezone", "")),
+    )
+    return context
+
+
 async def subscribe_form(request: web.Request) -> web.Response:
     lang = _language(request)
     context = _form_context(request.app[SETTINGS], lang, None)
-    return _page(request, "subscribe.html", lang, **context)
+    return render(request, "pages/subscribe.html", lang, **context)
+
+
+def _lead_days(form: Any) -> str:
+    """The ticked lead times and the typed ones, as one list."""
+    ticked = [str(d) for d in form.getall("lead", [])]
+    typed = str(form.get("lead_days", "")).strip()
+    return ",".join([*ticked, typed] if typed else ticked)
 
 
 def _from_form(
@@ -156,7 +201,8 @@ def _from_form(
         email=email,
         language=str(form.get("language", "")),
         topics=[str(t) for t in form.getall("topic", [])],
-        lead_days=str(form.get("lead_days", "")),
+        kinds=[str(k) for k in form.getall("kind", [])],
+        lead_days=_lead_days(form),
         digest=str(form.get("digest", "off")),
         timezone=str(form.get("timezone", "")),
         status=status,
@@ -180,10 +226,9 @@ async def subscribe(request: web.Request) -> web.Response:
     try:
         wanted = _from_form(settings, form, str(form.get("email", "")), "pending")
     except SubscriptionError as exc:
-        context = _form_context(settings, lang, None)
-        context["values"].update({k: v for k, v in form.items() if k != "topic"})
-        context["errors"] = exc.errors
-        return _page(request, "subscribe.html", lang, status=400, **context)
+        context = _with_form_values(_form_context(settings, lang, None), form)
+        context["errors"] = exc.in_language(lang)
+        return render(request, "pages/subscribe.html", lang, status=400, **context)
     _signer(settings)
     locks = request.app[ADDRESS_LOCKS]
     lock = locks.setdefault(wanted.email.lower(), asyncio.Lock())
@@ -198,9 +243,13 @@ async def subscribe(request: web.Request) -> web.Response:
                 raise text_error(
                     503, "the confirmation email could not be sent; please try again later"
                 ) from None
-    return _message(
-        request, wanted.language, EMAIL_TEXT.get(wanted.language, "check_inbox", email=wanted.email)
+    words = texts(lang)
+    text = _say(
+        lang,
+        words.gettext("Check your inbox: we sent a confirmation link to %(email)s."),
+        email=wanted.email,
     )
+    return _message(request, lang, text)
 
 
 async def _awaiting_confirmation(request: web.Request, token: str) -> Subscriber:
@@ -209,17 +258,16 @@ async def _awaiting_confirmation(request: web.Request, token: str) -> Subscriber
     subscriber = await request.app[STORE].get_subscriber(claims.email)
     if subscriber is None or subscriber.status == "unsubscribed":
         lang = _language(request)
-        reason = "no subscription is waiting for confirmation"
-        raise _message_error(request, lang, EMAIL_TEXT.get(lang, "invalid_link", reason=reason))
+        reason = Message(N_("no subscription is waiting for confirmation"))
+        raise _invalid_link(request, lang, reason)
     return subscriber
 
 
 async def confirm_form(request: web.Request) -> web.Response:
     token = request.query.get("token", "")
     subscriber = await _awaiting_confirmation(request, token)
-    lang = subscriber.language
-    title = EMAIL_TEXT.get(lang, "subject_confirm", site=request.app[SETTINGS].site.title)
-    return _page(request, "confirm.html", lang, token=token, title=title, email=subscriber.email)
+    lang = _language(request, subscriber.language)
+    return render(request, "pages/confirm.html", lang, token=token, email=subscriber.email)
 
 
 async def confirm(request: web.Request) -> web.Response:
@@ -227,19 +275,28 @@ async def confirm(request: web.Request) -> web.Response:
         raise text_error(403, "form posted from another site")
     form = await request.post()
     subscriber = await _awaiting_confirmation(request, str(form.get("token", "")))
+    now = datetime.now(UTC)
     if subscriber.status != "active":
-        await request.app[STORE].set_subscriber_status(
-            subscriber.email, "active", datetime.now(UTC)
-        )
-    return _message(request, subscriber.language, EMAIL_TEXT.get(subscriber.language, "confirmed"))
+        await request.app[STORE].set_subscriber_status(subscriber.email, "active", now)
+    lang = _language(request, subscriber.language)
+    token = _signer(request.app[SETTINGS]).make("preferences", subscriber.email, now)
+    preferences = "preferences?" + urlencode({"token": token, "hl": lang})
+    words = texts(lang)
+    return _message(
+        request,
+        lang,
+        _say(lang, words.gettext("Your subscription is active. Thank you.")),
+        keep={"token": token},
+        next_link=(preferences, words.gettext("Choose your topics, kinds and reminders")),
+    )
 
 
 async def unsubscribe_form(request: web.Request) -> web.Response:
     token = request.query.get("token", "")
     claims = _claims(request, token, "unsubscribe")
     subscriber = await request.app[STORE].get_subscriber(claims.email)
-    lang = subscriber.language if subscriber else _language(request)
-    return _page(request, "unsubscribe.html", lang, token=token, email=claims.email)
+    lang = _language(request, subscriber.language if subscriber else "")
+    return render(request, "pages/unsubscribe.html", lang, token=token, email=claims.email)
 
 
 async def unsubscribe(request: web.Request) -> web.Response:
@@ -252,8 +309,10 @@ async def unsubscribe(request: web.Request) -> web.Response:
     subscriber = await store.get_subscriber(claims.email)
     if subscriber is not None:
         await store.set_subscriber_status(claims.email, "unsubscribed", datetime.now(UTC))
-    lang = subscriber.language if subscriber else _language(request)
-    return _message(request, lang, EMAIL_TEXT.get(lang, "unsubscribed", email=claims.email))
+    lang = _language(request, subscriber.language if subscriber else "")
+    words = texts(lang)
+    text = _say(lang, words.gettext("%(email)s will receive no more emails."), email=claims.email)
+    return _message(request, lang, text)
 
 
 async def _subscriber_for(request: web.Request, token: str) -> Subscriber:
@@ -261,17 +320,16 @@ async def _subscriber_for(request: web.Request, token: str) -> Subscriber:
     subscriber = await request.app[STORE].get_subscriber(claims.email)
     if subscriber is None:
         lang = _language(request)
-        raise _message_error(
-            request, lang, EMAIL_TEXT.get(lang, "invalid_link", reason="unknown address")
-        )
+        raise _invalid_link(request, lang, Message(N_("unknown address")))
     return subscriber
 
 
 async def preferences_form(request: web.Request) -> web.Response:
     token = request.query.get("token", "")
     subscriber = await _subscriber_for(request, token)
-    context = _form_context(request.app[SETTINGS], subscriber.language, subscriber)
-    return _page(request, "preferences.html", subscriber.language, token=token, **context)
+    lang = _language(request, subscriber.language)
+    context = _form_context(request.app[SETTINGS], lang, subscriber)
+    return render(request, "pages/preferences.html", lang, token=token, **context)
 
 
 async def preferences(request: web.Request) -> web.Response:
@@ -281,11 +339,17 @@ async def preferences(request: web.Request) -> web.Response:
     form = await request.post()
     token = str(form.get("token", ""))
     subscriber = await _subscriber_for(request, token)
+    keep = {"token": token}
     try:
         wanted = _from_form(settings, form, subscriber.email, subscriber.status, subscriber.name)
     except SubscriptionError as exc:
-        context = _form_context(settings, subscriber.language, subscriber)
-        context["errors"] = exc.errors
-        return _page(request, "preferences.html", subscriber.language, 400, token=token, **context)
-    saved = await store.save_subscriber(wanted, datetime.now(UTC))
-    return _message(request, saved.language, EMAIL_TEXT.get(saved.language, "saved"))
+        lang = _language(request, subscriber.language)
+        context = _with_form_values(_form_context(settings, lang, subscriber), form)
+        context["errors"] = exc.in_language(lang)
+        return render(
+            request, "pages/preferences.html", lang, 400, keep=keep, token=token, **context
+        )
+    await store.save_subscriber(wanted, datetime.now(UTC))
+    lang = _language(request, wanted.language)
+    text = _say(lang, texts(lang).gettext("Your preferences are saved."))
+    return _message(request, lang, text, keep=keep)
