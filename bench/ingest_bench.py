@@ -34,7 +34,7 @@ from wcofeed.ingest.build import PageContext
 from wcofeed.ingest.fetch import FetchResult
 from wcofeed.ingest.html import parse_html
 from wcofeed.ingest.kinds import KindGuesser
-from wcofeed.ingest.run import Parsers, parse_and_store
+from wcofeed.ingest.run import Parsers, Sighting, parse_and_store
 from wcofeed.ingest.topics import TopicMatcher
 from wcofeed.models import Item
 from wcofeed.store import open_store
@@ -159,7 +159,8 @@ def ours(page: bytes) -> int:
         with tempfile.TemporaryDirectory() as folder:
             async with await open_store(Path(folder) / "bench.db") as store:
                 parsers = Parsers.from_settings(SETTINGS)
-                _, results = await parse_and_store(store, SOURCE, fetched, parsers, NOW)
+                first = Sighting(baseline=True, max_age=timedelta(days=7))
+                _, results = await parse_and_store(store, SOURCE, fetched, parsers, NOW, first)
                 return len(results)
 
     return asyncio.run(parse_and_store_page())

@@ -55,6 +55,12 @@ def make_item(**fields: Any) -> Item:
     return Item(**values)
 
 
+def published_at(item: Item) -> datetime:
+    """The publication instant of a test item made with a date (make_item's default)."""
+    assert item.published_at is not None, item
+    return item.published_at
+
+
 @pytest.fixture
 def item_factory() -> Callable[..., Item]:
     return make_item

@@ -42,6 +42,10 @@ def test_the_shipped_config_loads() -> None:
         ("[server]\nport = 'eighty'\n", "server.port: expected an integer, got str 'eighty'"),
         ("[server]\nport = true\n", "server.port: expected an integer, got a boolean (true)"),
         ("[server]\nport = 70000\n", "server.port: must be between 1 and 65535"),
+        (
+            "[ingest]\nnew_item_max_age_days = -1\n",
+            "ingest.new_item_max_age_days: must be 0 or more",
+        ),
         ("[log]\njson = 'yes'\n", "log.json: expected true or false"),
         ("[log]\nlevel = 'loud'\n", "log.level: expected one of 'debug', 'info'"),
         ("[site]\nlanguages = 'en'\n", "site.languages: expected a list, got str 'en'"),

@@ -10,6 +10,7 @@ from wcofeed.models import (
     Deadline,
     Item,
     ItemError,
+    announce_from,
     deadline_from_value,
     item_from_dict,
     item_to_dict,
@@ -196,3 +197,46 @@ def test_content_hash_of_day_deadlines_is_unchanged_and_precision_counts() -> No
     )
     hashes = {i.content_hash for i in (item, month, approximate, reworded)}
     assert len(hashes) == 4
+
+
+def test_an_undated_item_stays_undated_in_its_json_form() -> None:
+    item = item_from_dict(
+        {"guid": "g", "kind": "news", "title": "t", "url": "https://x", "language": "en"},
+        defaults={"source": "editors"},
+    )
+    assert item.published is None and item.published_at is None
+    data = item_to_dict(item)
+    assert data["published"] is None and data["announce_from"] is None
+    again = item_from_dict(data)
+    assert again == item and again.content_hash == item.content_hash
+    assert item_from_dict({**data, "published": "2025-02-13"}).content_hash != item.content_hash
+    with pytest.raises(ItemError) as info:
+        Item("g", "news", "t", "https://x", "en", "2025-02-13", "s")  # type: ignore[arg-type]
+    assert info.value.errors == {"published": "must be a date, a datetime or null"}
+
+
+SEEN = datetime(2025, 2, 15, 9, 0, tzinfo=UTC)
+WEEK = timedelta(days=7)
+
+
+@pytest.mark.parametrize(
+    ("published", "baseline", "max_age", "expected"),
+    [
+        # a source's first fetch: its back catalogue is news only by its own date
+        (None, True, WEEK, None),
+        (date(2025, 2, 14), True, WEEK, datetime(2025, 2, 14, tzinfo=UTC)),
+        (date(2020, 10, 30), True, WEEK, None),
+        # later: news from first sight, unless its own date is too old
+        (None, False, WEEK, SEEN),
+        (date(2025, 2, 8), False, WEEK, SEEN),  # the 7th day before is still news
+        (date(2025, 2, 7), False, WEEK, None),
+        (datetime(2025, 2, 8, 23, 0, tzinfo=timezone(timedelta(hours=-5))), False, WEEK, SEEN),
+        (date(2020, 10, 30), False, WEEK, None),
+        # hand-entered: no age limit
+        (date(2020, 10, 30), False, None, SEEN),
+    ],
+)
+def test_when_an_item_is_news(
+    published: date | None, baseline: bool, max_age: timedelta | None, expected: datetime | None
+) -> None:
+    assert announce_from(published, SEEN, baseline=baseline, max_age=max_age) == expected

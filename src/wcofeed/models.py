@@ -103,9 +103,10 @@ class Item:
     """One dated piece of news, publication, event or call for applications.
 
     `language` is the language of the content, not of the page's interface. `published`
-    is a date when the source gives only a day. `first_seen` and `last_changed` are set by
-    the store; `content_hash` is derived from the content fields, so two items with the
-    same content always hash alike and an edit always changes it.
+    is the source's own date (a date when it gives only a day), None when it gives none:
+    wcofeed never makes one up. `first_seen`, `last_changed` and `announce_from` are set
+    by the store; `content_hash` is derived from the content fields, so two items with
+    the same content always hash alike and an edit always changes it.
     """
 
     guid: str
@@ -113,7 +114,7 @@ class Item:
     title: str
     url: str
     language: str
-    published: date | datetime
+    published: date | datetime | None
     source: str
     summary: str = ""
     summary_html: str = ""
@@ -121,6 +122,9 @@ class Item:
     deadline: Deadline | None = None
     first_seen: datetime | None = None
     last_changed: datetime | None = None
+    #: From when the item may be announced as new (digests), decided when it is first
+    #: seen (`announce_from`); None: never, it is back catalogue or old news.
+    announce_from: datetime | None = None
     content_hash: str = field(init=False, default="")
 
     def __post_init__(self) -> None:
@@ -131,17 +135,23 @@ class Item:
         object.__setattr__(self, "content_hash", _content_hash(self))
 
     @property
-    def published_at(self) -> datetime:
-        """`published` as an aware UTC datetime (a bare date is midnight UTC)."""
-        return as_utc(self.published)
+    def published_at(self) -> datetime | None:
+        """`published` as an aware UTC datetime (a bare date is midnight UTC), if any."""
+        return None if self.published is None else as_utc(self.published)
 
-    def with_times(self, first_seen: datetime, last_changed: datetime) -> Item:
+    def with_times(
+        self,
+        first_seen: datetime,
+        last_changed: datetime,
+        announce_from: datetime | None = None,
+    ) -> Item:
         """A copy with the store's timestamps; they are not content, so nothing is re-hashed."""
         clone = object.__new__(Item)
         for name, value in zip(_ITEM_FIELDS, _ITEM_VALUES(self), strict=True):
             object.__setattr__(clone, name, value)
         object.__setattr__(clone, "first_seen", first_seen)
         object.__setattr__(clone, "last_changed", last_changed)
+        object.__setattr__(clone, "announce_from", announce_from)
         return clone
 
 
@@ -217,6 +227,29 @@ def as_utc(value: date | datetime) -> datetime:
     return datetime.combine(value, time(0), tzinfo=UTC)
 
 
+def announce_from(
+    published: date | datetime | None,
+    first_seen: datetime,
+    *,
+    baseline: bool,
+    max_age: timedelta | None,
+) -> datetime | None:
+    """From when an item first seen at `first_seen` is news, or None if it never is.
+
+    A source's first fetch (`baseline`) finds its back catalogue: an item of it is news
+    only by its own date (a digest whose period holds that date announces it), an undated
+    one never. Later, an item is news from the moment it is first seen, unless its own
+    date is older than `max_age` then: a page that starts listing old news today does not
+    make it new. Days are compared as days, so `max_age` of 7 keeps the whole 7th day.
+    """
+    if published is None:
+        return None if baseline else first_seen
+    own = as_utc(published)
+    if max_age is not None and own.date() < (first_seen - max_age).date():
+        return None
+    return own if baseline else first_seen
+
+
 def _validate(values: Mapping[str, Any]) -> dict[str, str]:
     """The model's rules over field values; an error message per bad field."""
     errors: dict[str, str] = {}
@@ -229,8 +262,9 @@ def _validate(values: Mapping[str, Any]) -> dict[str, str]:
     language = values.get("language")
     if not isinstance(language, str) or not is_language_code(language):
         errors["language"] = "must be a BCP-47 language code such as 'en' or 'pt-BR'"
-    if not isinstance(values.get("published"), date):
-        errors["published"] = "must be a date or datetime"
+    published = values.get("published")
+    if published is not None and not isinstance(published, date):
+        errors["published"] = "must be a date, a datetime or null"
     topics = values.get("topics", ())
     bad_topics = [t for t in topics if not isinstance(t, str) or not is_slug(t)]
     if bad_topics:
@@ -306,6 +340,7 @@ def item_to_dict(item: Item) -> dict[str, Any]:
         "source": item.source,
         "first_seen": _iso(item.first_seen),
         "last_changed": _iso(item.last_changed),
+        "announce_from": _iso(item.announce_from),
         "content_hash": item.content_hash,
     }
 
@@ -322,8 +357,7 @@ def deadline_to_dict(deadline: Deadline | None) -> dict[str, str | None] | None:
     }
 
 
-_DERIVED = frozenset({"content_hash", "first_seen", "last_changed"})
-_REQUIRED = ("guid", "kind", "title", "url", "language", "published", "source")
+_REQUIRED = ("guid", "kind", "title", "url", "language", "source")
 _KNOWN = frozenset(_ITEM_FIELDS)
 
 
@@ -331,8 +365,9 @@ def item_from_dict(data: Mapping[str, Any], *, defaults: Mapping[str, Any] | Non
     """Build an item from its JSON form, reporting every bad field at once.
 
     `defaults` fills fields the data leaves out (a hand-entered file names its source once).
-    Derived fields (`content_hash`, `first_seen`, `last_changed`) are accepted and ignored:
-    the store owns them.
+    `published` may be left out or null: the item is undated. Derived fields
+    (`content_hash`, `first_seen`, `last_changed`, `announce_from`) are accepted and
+    ignored: the store owns them.
     """
     merged = {**(defaults or {}), **data}
     errors: dict[str, str] = {}
@@ -349,6 +384,7 @@ def item_from_dict(data: Mapping[str, Any], *, defaults: Mapping[str, Any] | Non
             errors.setdefault(key, "must be a string")
         values[key] = value
     published = merged.get("published")
+    values["published"] = None
     if published not in (None, ""):
         try:
             values["published"] = parse_iso_date_or_datetime(published)

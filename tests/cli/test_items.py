@@ -32,7 +32,7 @@ async def test_items_json_prints_every_stored_field(config: Path) -> None:
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [line["guid"] for line in lines] == [call.guid, news.guid]
-    assert lines[0] == item_to_dict(call.with_times(NOW, NOW))
+    assert lines[0] == item_to_dict(call.with_times(NOW, NOW, NOW))
     assert item_from_dict(lines[0]).content_hash == call.content_hash
     assert lines[0]["deadline"] == {
         "date": "2025-02-14",
@@ -52,6 +52,18 @@ async def test_items_json_prints_every_stored_field(config: Path) -> None:
     assert table.returncode == 0
     assert "Appel à candidatures" in table.stdout and "2025-02-14" in table.stdout
     assert news.title not in table.stdout
+
+
+async def test_an_undated_item_prints_no_date(config: Path) -> None:
+    undated = make_item(title="Undated guide", kind="publication", published=None)
+    async with await open_store(config.parent / "data" / "wcofeed.db") as store:
+        await store.upsert_items([undated], now=NOW, baseline=True)
+    (line,) = wcofeed("items", "--json", "--config", str(config)).stdout.splitlines()
+    data = json.loads(line)
+    assert data["published"] is None and data["announce_from"] is None
+    assert data["first_seen"] == NOW.isoformat()
+    table = wcofeed("items", "--config", str(config)).stdout.splitlines()
+    assert table[1].startswith(" " * 10 + "  publication") and "Undated guide" in table[1]
 
 
 @pytest.mark.parametrize(

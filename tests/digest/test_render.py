@@ -17,7 +17,7 @@ import lxml.html
 import pytest
 from tests.conftest import english_leftovers
 
-from wcofeed.config import Settings
+from wcofeed.config import Settings, TopicSettings
 from wcofeed.digest.render import Renderer
 from wcofeed.digest.select import DueCall
 from wcofeed.digest.send import Outgoing
@@ -184,6 +184,34 @@ def test_new_items_are_grouped_by_topic_with_links(
     assert sections[1].startswith("origin\r\n") and "On origin" in sections[1]
     assert "On both" in sections[1] and "On both" in sections[2]
     assert sections[3].startswith("Other\r\n") and "https://x.example/3" in sections[3]
+
+
+def test_new_items_are_grouped_under_topic_labels_in_the_subscribers_language(
+    digest_settings: Settings, item_factory: Callable[..., Item]
+) -> None:
+    labels = {
+        "origin": {"en": "Origin", "fr": "Origine"},
+        "capacity-building": {"en": "Capacity building", "fr": "Renforcement des capacités"},
+    }
+    settings = dataclasses.replace(
+        digest_settings,
+        topics={slug: TopicSettings(labels=words) for slug, words in labels.items()},
+    )
+    renderer = Renderer(settings, Signer(settings.security.secret_key))
+    items = [
+        item_factory(title="Sans thème", language="fr"),
+        item_factory(title="Sur l’origine", topics=("origin",), language="fr"),
+        item_factory(title="Formation", topics=("capacity-building",), language="fr"),
+    ]
+    subscriber = Subscriber("ana@example.org", language="fr")
+    window = (NOW - timedelta(days=1), NOW)
+    message = parsed(renderer.digest(subscriber, [], items, window, MID, NOW))
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    headings = [line[4:] for line in text.splitlines() if line.startswith("### ")]
+    assert headings == ["Origine", "Renforcement des capacités", "Autres"]
+    html_part = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    h3 = [h.text_content() for h in lxml.html.fromstring(html_part).cssselect("h3")]
+    assert h3 == headings
 
 
 @pytest.mark.parametrize(

@@ -279,6 +279,38 @@ async def test_new_item_digest_covers_one_period_then_picks_up_where_it_left(
     assert titles(smtp, "ana@example.org")[1] == ["Next day news"]
 
 
+async def test_a_digest_tells_only_what_is_new_and_open(
+    store: Store,
+    digest_settings: Settings,
+    smtp: SmtpRecorder,
+    add_subscriber: AddSubscriber,
+    item_factory: Callable[..., Item],
+    make_call: MakeCall,
+) -> None:
+    """A source's first fetch is back catalogue (news only by its own date), an old item
+    found later is not news, and a call that has closed is never announced."""
+    week = timedelta(days=7)
+    seen = NOW - timedelta(hours=5)
+    first_fetch = [
+        item_factory(title="Undated tool", published=None),
+        item_factory(title="Archive news", published=date(2024, 5, 1)),
+        item_factory(title="News of the day", published=NOW.date()),
+        make_call(date(2025, 3, 1), title="Open call, undated", published=None),
+    ]
+    await store.upsert_items(first_fetch, seen, baseline=True, max_age=week)
+    later_finds = [
+        item_factory(title="Newly listed", published=None),
+        item_factory(title="Old news found late", published=date(2024, 5, 2)),
+        make_call(date(2025, 1, 31), title="Closed call, newly listed", published=None),
+        make_call(date(2025, 2, 20), title="Open call, newly listed", published=None),
+    ]
+    await store.upsert_items(later_finds, seen + timedelta(hours=1), max_age=week)
+    await add_subscriber("ana@example.org", digest="daily", lead_days=(1,))
+    await run_digest(store, digest_settings, NOW)
+    (listed,) = titles(smtp, "ana@example.org")
+    assert sorted(listed) == ["Newly listed", "News of the day", "Open call, newly listed"]
+
+
 async def test_without_smtp_host_emails_land_in_the_outbox_folder_once(
     store: Store,
     digest_settings: Settings,

@@ -135,8 +135,17 @@ def test_add_with_flags(config: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert item.title == "Vacancy: data analyst" and item.kind == "call"
     assert item.deadline == Deadline(date(2025, 5, 1))
     assert item.topics == ("research",) and item.source == "manual"
+    # no date given: undated, never "today"; typed in by an editor, so news at once
+    assert item.published is None and item.first_seen is not None
+    assert item.announce_from == item.first_seen
     assert main(args) == 0
     assert capsys.readouterr().out.startswith("unchanged:")
+    assert main([*args, "--published", "2025-04-01"]) == 0
+    assert capsys.readouterr().out.startswith("changed:")
+    assert main(args) == 0  # adding it again without a date keeps the one it has
+    assert capsys.readouterr().out.startswith("unchanged:")
+    (item,) = stored(config)
+    assert item.published == date(2025, 4, 1)
 
 
 def test_add_from_json_stdin(
@@ -186,6 +195,7 @@ def test_json_source_skips_bad_items_and_keeps_the_rest() -> None:
                 "deadline": "2025-03-01T17:00:00+01:00",
             },
             {"title": "No date", "url": "https://e.org/n"},
+            {"title": "Bad date", "url": "https://e.org/b", "published": "soon"},
             "not an object",
         ]
     ).encode()
@@ -197,12 +207,14 @@ def test_json_source_skips_bad_items_and_keeps_the_rest() -> None:
         kinds=KindGuesser(),
         default_topics=["origin"],
     )
-    (item,) = result.items
+    item, undated = result.items
     assert item.kind == "call" and item.source == "hand" and item.topics == ("origin",)
     assert item.deadline is not None and item.deadline.tz == "Etc/GMT-1"
+    # no date given: kept undated, never dated "now"
+    assert undated.title == "No date" and undated.published is None
     assert result.warnings == [
-        "source hand: item 1: published: required",
-        "source hand: item 2: not a JSON object",
+        "source hand: item 2: published: not an ISO 8601 date or datetime: 'soon'",
+        "source hand: item 3: not a JSON object",
     ]
     with pytest.raises(ParseError, match="source hand: not a JSON file"):
         parse_manual(

@@ -11,7 +11,7 @@ from wcofeed.ingest.charset import decode_body
 from wcofeed.ingest.feeds import parse_feed
 from wcofeed.ingest.html import parse_html
 
-from .conftest import FIXTURES, NOW, ParsePage, context
+from .conftest import FIXTURES, ParsePage, context
 
 
 def test_broken_html_keeps_every_item(parse_page: ParsePage) -> None:
@@ -24,18 +24,18 @@ def test_broken_html_keeps_every_item(parse_page: ParsePage) -> None:
     assert first.summary_html.startswith("<p>First <b>bold <i>summary</i></b></p>")
     assert "sometime soon" not in first.summary  # the unclosed item swallowed the next
     assert "onerror" not in second.summary_html
-    # unreadable date: kept, published = first seen, warning names source and text
-    assert second.published == NOW and second.guid in result.undated
+    # unreadable date: kept undated (no date made up), warning names source and text
+    assert second.published is None and second.guid in result.undated
     assert any("broken" in w and "'sometime soon'" in w for w in result.warnings)
     assert second.guid.startswith("urn:wcofeed:")  # no link: source + title + date
     # no date at all: kept quietly; a javascript: link is no link
-    assert third.published == NOW and third.guid.startswith("urn:wcofeed:")
+    assert third.published is None and third.guid.startswith("urn:wcofeed:")
     assert third.url == "https://www.wcoomd.org/en/media/newsroom.aspx"  # the page itself
 
 
 def test_page_without_dates(parse_page: ParsePage) -> None:
     result = parse_page("wco-tools-zh.html", "zh")
-    assert all(i.published == NOW for i in result.items)
+    assert all(i.published is None for i in result.items)
     assert result.warnings == []
 
 

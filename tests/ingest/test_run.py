@@ -140,8 +140,8 @@ async def test_edit_updates_item_and_last_changed(
     (changed,) = report.results
     assert changed.item.title == "Guide to Stress Tests 2025"
     assert changed.item.last_changed == later and changed.item.first_seen == T0
-    # undated items keep the published date they got when first seen
-    assert changed.item.published == T0
+    # undated items stay undated: no date is made up, first sight is kept
+    assert changed.item.published is None
     assert changed.previous is not None and changed.previous.title == "Guide to Stress Tests"
 
 
@@ -178,8 +178,69 @@ async def test_a_long_page_is_stored_in_batches_while_parsed(
     assert (second.new, second.changed, second.unchanged) == (0, 1, 2_499)
     (changed,) = report.results
     assert changed.item.title == "Tool 500, revised"
-    # undated: the item keeps the date it was first seen with, in a batch stored early too
-    assert changed.item.published == T0
+    # undated: the item keeps its first sight, in a batch stored early too
+    assert changed.item.published is None and changed.item.first_seen == T0
+
+
+def news_list(*entries: tuple[str, str]) -> str:
+    """A page of (title, date text) entries, read with CSS selectors; "" is no date."""
+    blocks = "".join(
+        f'<div class="n"><h2><a href="/news/{title.replace(" ", "-")}.html">{title}</a></h2>'
+        f"<time>{day}</time></div>"
+        for title, day in entries
+    )
+    return f'<html lang="en"><body>{blocks}</body></html>'
+
+
+NEWS_SOURCE = """
+[[sources]]
+id = "list"
+url = "{url}"
+profile = "css"
+selectors = {{ item = "div.n", title = "h2", link = "h2 a", date = "time" }}
+"""
+
+
+async def test_first_fetch_is_a_baseline_and_later_finds_are_news(
+    make_settings: Callable[..., Settings], store: Store, pages: Pages, server: TestServer
+) -> None:
+    """What a source's first fetch finds is back catalogue (news only by its own date);
+    later an item is news from first sight unless its own date is older than the age."""
+    back = [("Old news", "30 October 2020"), ("Yesterday", "14 February 2025"), ("Tool", "")]
+    pages.made["list.html"] = news_list(*back)
+    settings = make_settings(NEWS_SOURCE.format(url=server.make_url("/list.html")))
+    await ingest(settings, store, ["list"], now=T0)
+    later = T0 + timedelta(days=1)
+    pages.made["list.html"] = news_list(
+        ("Listed today", ""),
+        ("Dated last week", "9 February 2025"),
+        ("Dated too long ago", "8 February 2025"),
+        ("Yesterday", ""),  # the page stopped printing its date: the stored one stays
+        *back[::2],
+    )
+    report = await ingest(settings, store, ["list"], now=later)
+    assert report.sources[0].new == 3
+    found = await store.query_items(ItemQuery(source="list"))
+    assert [(i.title, i.published, i.announce_from) for i in found] == [
+        ("Listed today", None, later),
+        ("Yesterday", date(2025, 2, 14), datetime(2025, 2, 14, tzinfo=UTC)),
+        ("Dated last week", date(2025, 2, 9), later),
+        ("Dated too long ago", date(2025, 2, 8), None),
+        ("Old news", date(2020, 10, 30), None),
+        ("Tool", None, None),
+    ]
+
+
+async def test_a_source_that_failed_first_is_still_fetched_first_later(
+    make_settings: Callable[..., Settings], store: Store, pages: Pages, server: TestServer
+) -> None:
+    settings = make_settings(NEWS_SOURCE.format(url=server.make_url("/list.html")))
+    failed = await ingest(settings, store, ["list"], now=T0)  # no such page yet
+    assert failed.all_failed
+    pages.made["list.html"] = news_list(("Tool", ""))
+    await ingest(settings, store, ["list"], now=T0 + timedelta(hours=1))
+    (tool,) = await store.query_items(ItemQuery(source="list"))
+    assert tool.announce_from is None
 
 
 async def test_all_failed(make_settings: Callable[..., Settings], store: Store) -> None:

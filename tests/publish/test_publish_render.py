@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import feedparser
 import pytest
 from lxml import etree
+from tests.conftest import published_at
 
 from wcofeed.config import Settings
 from wcofeed.i18n import texts
@@ -25,6 +26,7 @@ from wcofeed.publish.render import (
     render_rss,
 )
 from wcofeed.publish.specs import FIXED_SECTIONS, FeedSpec, Format
+from wcofeed.store import ItemQuery, Store
 
 RFC822 = re.compile(
     r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
@@ -69,9 +71,7 @@ async def test_atom_and_rss_round_trip_every_field(
 ) -> None:
     for lang in ("en", "fr", "ar"):
         spec = FeedSpec(lang, "all")
-        items = sorted(
-            (i for i in filled if i.language == lang), key=lambda i: i.published_at, reverse=True
-        )
+        items = sorted((i for i in filled if i.language == lang), key=published_at, reverse=True)
         renderers: tuple[tuple[Format, Callable[[FeedDoc], bytes]], ...] = (
             ("atom", render_atom),
             ("rss", render_rss),
@@ -90,7 +90,7 @@ async def test_atom_and_rss_round_trip_every_field(
                 assert got.title == item.title
                 assert got.summary == want.text
                 assert got.content[0].value == want.html
-                assert got.published_parsed[:6] == item.published_at.timetuple()[:6]
+                assert got.published_parsed[:6] == published_at(item).timetuple()[:6]
                 assert got.updated_parsed[:6] == want.updated.timetuple()[:6]
                 assert [t.term if fmt == "rss" else t.label for t in got.tags] == expected_topics(
                     pub_settings, item, lang
@@ -195,6 +195,34 @@ def test_approximate_deadlines_keep_their_words_in_every_format(
         "mid-July 2026",
         "Deadline: mid-July 2026",
     )
+
+
+async def test_an_undated_item_has_no_publication_date_in_any_format(
+    pub_settings: Settings, store: Store, item_factory: Callable[..., Item]
+) -> None:
+    """No date of our making: no Atom `published`, RSS `pubDate` or JSON Feed
+    `date_published`; `updated` (required in Atom) is the item's last change."""
+    seen = datetime(2025, 2, 1, 8, 0, tzinfo=UTC)
+    dated = item_factory(title="Dated", published=date(2025, 1, 30))
+    undated = item_factory(title="Undated", published=None)
+    await store.upsert_items([dated, undated], now=seen)
+    stored = await store.query_items(ItemQuery())
+    assert [i.title for i in stored] == ["Undated", "Dated"]  # first seen after the date
+    spec = FeedSpec("en", "all")
+    atom = render_atom(spec_doc(pub_settings, spec, "atom", stored))
+    strict_checks(atom, file_url(pub_settings, spec, "atom"))
+    first, second = parse(atom).entries
+    assert "published" not in first and first.updated_parsed[:6] == seen.timetuple()[:6]
+    assert second.published_parsed[:3] == (2025, 1, 30)
+    rss = render_rss(spec_doc(pub_settings, spec, "rss", stored))
+    strict_checks(rss, file_url(pub_settings, spec, "rss"))
+    items = etree.fromstring(rss).findall("channel/item")
+    assert [item.find("pubDate") is None for item in items] == [True, False]
+    assert [e.title for e in parse(rss).entries] == ["Undated", "Dated"]
+    feed = json.loads(render_json(spec_doc(pub_settings, spec, "json", stored)))
+    assert "date_published" not in feed["items"][0]
+    assert feed["items"][0]["date_modified"] == "2025-02-01T08:00:00Z"
+    assert feed["items"][1]["date_published"] == "2025-01-30T00:00:00Z"
 
 
 def test_hostile_text_yields_valid_escaped_xml(

@@ -230,7 +230,7 @@ async def store(faults_settings: Settings) -> AsyncIterator[Store]:
         yield opened
 
 
-async def _titles(store: Store, source: str) -> list[tuple[str, date]]:
+async def _titles(store: Store, source: str) -> list[tuple[str, date | None]]:
     items = await store.query_items(ItemQuery(source=source))
     return sorted((i.title, i.published) for i in items)
 

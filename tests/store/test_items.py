@@ -51,8 +51,9 @@ async def test_item_round_trips_every_field(store: Store) -> None:
     assert stored is not None
     assert stored.content_hash == item.content_hash
     for f in dataclasses.fields(item):
-        if f.name not in ("first_seen", "last_changed"):
+        if f.name not in ("first_seen", "last_changed", "announce_from"):
             assert getattr(stored, f.name) == getattr(item, f.name), f.name
+    assert stored.announce_from == NOW  # the store's: a hand-entered item is news at once
 
 
 async def test_changed_topics_replace_old_ones(store: Store) -> None:
@@ -235,8 +236,18 @@ def _full_scan(plan: list[str]) -> bool:
         ItemQuery(kinds=("news",)),
         ItemQuery(),
         ItemQuery(open_at=NOW, order="deadline"),
+        ItemQuery(closed_at=NOW, order="deadline-desc"),
     ],
-    ids=["lang-topic", "lang-topic-kind", "lang", "lang-kind", "kind", "all", "open-calls"],
+    ids=[
+        "lang-topic",
+        "lang-topic-kind",
+        "lang",
+        "lang-kind",
+        "kind",
+        "all",
+        "open-calls",
+        "closed-calls",
+    ],
 )
 async def test_common_queries_walk_an_index(store: Store, query: ItemQuery) -> None:
     plan = list(await store.explain(query))
@@ -305,3 +316,78 @@ async def test_approximate_deadline_is_stored_and_stays_open_to_its_latest_day(
         ItemQuery(open_at=datetime(2025, 7, 20, 22, 0, tzinfo=UTC), order="deadline")
     )
     assert after == []
+
+
+async def test_undated_items_rank_by_first_sight_and_back_catalogue_last(store: Store) -> None:
+    """The source's date when known, else when the item became news; a source's undated
+    back catalogue after every dated item, however old. The same through a topic."""
+    first_fetch = [
+        make_item(title="tool", published=None, topics=("origin",)),
+        make_item(title="news of 2020", published=date(2020, 10, 30), topics=("origin",)),
+    ]
+    await store.upsert_items(first_fetch, now=NOW, baseline=True, max_age=timedelta(days=7))
+    later = NOW + timedelta(days=2)
+    next_fetch = [
+        make_item(title="listed later", published=None, topics=("origin",)),
+        make_item(title="dated yesterday", published=later - timedelta(days=1), topics=("origin",)),
+        make_item(title="found late, of 1990", published=date(1990, 1, 1), topics=("origin",)),
+    ]
+    await store.upsert_items(next_fetch, now=later, max_age=timedelta(days=7))
+    found = await store.query_items(ItemQuery())
+    assert [i.title for i in found] == [
+        "listed later",
+        "dated yesterday",
+        "news of 2020",
+        "found late, of 1990",
+        "tool",
+    ]
+    via_topic = await store.query_items(ItemQuery(languages=("en",), topics=("origin",)))
+    assert via_topic == found
+    undated = found[0]
+    assert undated.published is None and undated.first_seen == later
+    # `since` reads the same rank: the undated back catalogue is never "since" anything
+    recent = await store.query_items(ItemQuery(since=NOW))
+    assert [i.title for i in recent] == ["listed later", "dated yesterday"]
+
+
+async def test_news_is_decided_at_first_sight_and_kept(store: Store) -> None:
+    back = make_item(title="back catalogue", published=None, topics=("origin",))
+    await store.upsert_items([back], now=NOW, baseline=True, max_age=timedelta(days=7))
+    later = NOW + timedelta(days=1)
+    fresh = make_item(title="fresh", published=None, topics=("origin",))
+    edited = dataclasses.replace(back, title="back catalogue, edited")
+    results = await store.upsert_items([fresh, edited], now=later, max_age=timedelta(days=7))
+    assert results[0].item.announce_from == later
+    # an edit keeps the first sight's verdict, and the rank that goes with it
+    assert results[1].outcome is UpsertOutcome.CHANGED and results[1].item.announce_from is None
+    stored = await store.get_items([fresh.guid, back.guid])
+    assert stored[fresh.guid].announce_from == later and stored[back.guid].announce_from is None
+    found = await store.query_items(ItemQuery(topics=("origin",)))
+    assert [i.guid for i in found] == [fresh.guid, back.guid]
+    news = await store.query_items(ItemQuery(seen_since=NOW, news_since=NOW))
+    assert [i.guid for i in news] == [fresh.guid]
+
+
+async def test_a_date_found_later_moves_an_undated_item(store: Store) -> None:
+    item = make_item(published=None, topics=("origin",))
+    other = make_item(published=date(2025, 1, 10), topics=("origin",))
+    await store.upsert_items([item, other], now=NOW, baseline=True)
+    assert [i.guid for i in await store.query_items(ItemQuery(topics=("origin",)))] == [
+        other.guid,
+        item.guid,
+    ]
+    dated = dataclasses.replace(item, published=date(2025, 1, 20))
+    await store.upsert_item(dated, now=NOW + timedelta(hours=1))
+    for query in (ItemQuery(), ItemQuery(topics=("origin",))):
+        assert [i.guid for i in await store.query_items(query)] == [item.guid, other.guid]
+
+
+async def test_closed_calls_latest_first(store: Store) -> None:
+    calls = [
+        make_item(kind="call", title=f"closed {day}", deadline=Deadline(date(2025, 1, day)))
+        for day in (5, 25, 15)
+    ]
+    still_open = make_item(kind="call", deadline=Deadline(date(2025, 3, 1)))
+    await store.upsert_items([*calls, still_open, make_item()], now=NOW)
+    found = await store.query_items(ItemQuery(closed_at=NOW, order="deadline-desc"))
+    assert [i.title for i in found] == ["closed 25", "closed 15", "closed 5"]

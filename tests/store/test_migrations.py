@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,7 @@ async def test_previous_schema_is_migrated_forward_keeping_data(tmp_path: Path) 
         assert await store.schema_version() == len(MIGRATIONS)
         found = await store.query_items(ItemQuery(q="kyoto"))
         assert [i.guid for i in found] == ["old-1"]
-        assert found[0].published.isoformat() == "2020-10-06"
+        assert found[0].published == date(2020, 10, 6)
 
 
 async def test_stored_deadlines_read_back_as_days_after_the_precision_migration(
@@ -70,6 +71,91 @@ async def test_stored_deadlines_read_back_as_days_after_the_precision_migration(
         stored = await store.get_item("call-1")
     assert stored is not None and stored.deadline is not None
     assert stored.deadline.precision == "day" and stored.deadline.wording == ""
+
+
+def _v6_row(
+    guid: str, source: str, published: date | None, first_seen: datetime
+) -> tuple[object, ...]:
+    """An items row as schema 6 stored it: an undated item (`published` None here) had
+    its first sight as `published`."""
+    micros = (first_seen - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    stamp = first_seen.isoformat()
+    if published is None:
+        return (guid, f"{guid} title", stamp, micros // 1_000_000, source, stamp, micros, stamp)
+    published_ts = int(datetime.combine(published, time(0), UTC).timestamp())
+    return (
+        guid,
+        f"{guid} title",
+        published.isoformat(),
+        published_ts,
+        source,
+        stamp,
+        micros,
+        stamp,
+    )
+
+
+async def test_invented_dates_are_dropped_and_news_judged_by_the_migration(
+    tmp_path: Path,
+) -> None:
+    """Schema 6 gave an undated item its first sight as `published`; schema 7 makes it
+    undated again, tells a source's back catalogue (its first fetch, when it has fetch
+    state) from later finds and hand-entered items, and keeps topics and search."""
+    path = tmp_path / "v6.db"
+    first, later = (
+        datetime(2025, 1, 10, 8, 0, 0, 123456, UTC),
+        datetime(2025, 1, 20, 8, 30, tzinfo=UTC),
+    )
+    rows = [
+        _v6_row("tool-1", "tools", None, first),
+        _v6_row("news-1", "tools", date(2025, 1, 9), first),
+        _v6_row("tool-2", "tools", None, later),
+        _v6_row("news-2", "tools", date(2020, 10, 30), later),
+        _v6_row("typed-1", "manual", None, first),
+    ]
+    with sqlite3.connect(path) as db:
+        db.executescript(";".join(MIGRATIONS[:6]) + "\nPRAGMA user_version = 6;")
+        db.execute(
+            "INSERT INTO sources (id, last_success) VALUES ('tools', ?)", (first.isoformat(),)
+        )
+        db.executemany(
+            """INSERT INTO items (guid, kind, title, summary, summary_html, url, language,
+                published, published_ts, source, first_seen, first_seen_ts, last_changed,
+                content_hash)
+               VALUES (?, 'news', ?, '', '', 'https://example.org/', 'en',
+                ?, ?, ?, ?, ?, ?, 'x')""",
+            rows,
+        )
+        db.execute(
+            """INSERT INTO item_topics (item_id, topic, language, kind, published_ts)
+               SELECT id, 'origin', language, kind, published_ts FROM items"""
+        )
+    async with await open_store(path) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        items = await store.get_items(str(row[0]) for row in rows)
+        assert {guid: item.published for guid, item in items.items()} == {
+            "tool-1": None,
+            "news-1": date(2025, 1, 9),
+            "tool-2": None,
+            "news-2": date(2020, 10, 30),
+            "typed-1": None,
+        }
+        assert {guid: item.announce_from for guid, item in items.items()} == {
+            "tool-1": None,  # back catalogue
+            "news-1": datetime(2025, 1, 9, tzinfo=UTC),  # back catalogue, by its own date
+            "tool-2": later,  # listed after the first fetch: news when first seen
+            "news-2": None,  # found later, but years old
+            "typed-1": first,  # hand-entered: news
+        }
+        assert items["tool-1"].first_seen == first
+        expected = ["tool-2", "typed-1", "news-1", "news-2", "tool-1"]
+        for query in (ItemQuery(), ItemQuery(languages=("en",), topics=("origin",))):
+            assert [i.guid for i in await store.query_items(query)] == expected
+        added = make_item(title="Kyoto after the migration", topics=("origin",))
+        await store.upsert_item(added, now=NOW)
+        found = await store.query_items(ItemQuery(q="title"))
+        assert sorted(i.guid for i in found) == sorted(expected)
+        assert [i.guid for i in await store.query_items(ItemQuery(q="kyoto"))] == [added.guid]
 
 
 async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:

@@ -168,6 +168,77 @@ async def test_calls_page_orders_by_deadline(client: TestClient[Any, Any], store
     assert ics == "/feed.ics?kind=call"
 
 
+async def test_an_undated_item_shows_since_when_it_is_listed(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    dated = make_item(title="Dated news", published=date(2025, 2, 14))
+    undated = make_item(title="Undated guide", kind="publication", published=None)
+    # first seen at 23:30 UTC: already 3 March in Brussels, the site's time zone
+    await store.upsert_items([dated, undated], now=datetime(2025, 3, 2, 23, 30, tzinfo=UTC))
+    doc = await page(client, "/")
+    metas = {
+        a.cssselect("h3")[0].text_content().strip(): a.cssselect(".meta")[0]
+        for a in doc.cssselect("article.item")
+    }
+    assert list(metas) == ["Undated guide", "Dated news"]
+    assert "listed since March 3, 2025" in metas["Undated guide"].text_content()
+    assert [t.get("datetime") for t in metas["Undated guide"].cssselect("time")] == ["2025-03-03"]
+    assert "listed since" not in metas["Dated news"].text_content()
+    assert "February 14, 2025" in metas["Dated news"].text_content()
+    fr = await page(client, "/?hl=fr")
+    assert (
+        "répertorié depuis le 3 mars 2025" in fr.cssselect("article.item .meta")[0].text_content()
+    )
+
+
+async def test_calls_page_shows_the_recently_closed_below_the_open(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    today = _today().date()
+    open_call = make_item(kind="call", title="Open", deadline=Deadline(today + timedelta(days=5)))
+    recent = [
+        make_item(kind="call", title=f"Closed {n} days ago", deadline=Deadline(date_ago(n)))
+        for n in (3, 80)
+    ]
+    long_ago = make_item(kind="call", title="Closed long ago", deadline=Deadline(date_ago(200)))
+    await store.upsert_items([open_call, *recent, long_ago])
+    doc = await page(client, "/calls?hl=fr")
+    (still_open,) = [
+        " ".join(li.text_content().split()) for li in doc.cssselect("section.calls li")
+    ]
+    assert still_open.startswith("Open") and still_open.endswith("clôture dans 5 jours")
+    assert doc.cssselect("#closed-heading")[0].text_content() == "Clôturés récemment"
+    closed = [
+        " ".join(li.text_content().split()) for li in doc.cssselect("section.closed-calls li")
+    ]
+    assert [c.split(" Date limite")[0] for c in closed] == [
+        "Closed 3 days ago",
+        "Closed 80 days ago",
+    ]
+    assert all(c.endswith("— clos") for c in closed)
+
+
+async def test_calls_page_with_none_closed_lately_shows_the_last_to_close(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    calls = [
+        make_item(kind="call", title=f"Closed {n} days ago", deadline=Deadline(date_ago(n)))
+        for n in range(100, 107)
+    ]
+    await store.upsert_items(calls)
+    doc = await page(client, "/calls")
+    assert "No call for applications is open right now." in doc.text_content()
+    assert doc.cssselect("#closed-heading")[0].text_content() == "The last calls to close"
+    closed = [
+        " ".join(li.text_content().split()) for li in doc.cssselect("section.closed-calls li")
+    ]
+    assert [c.split(" Deadline")[0] for c in closed] == [
+        f"Closed {n} days ago" for n in range(100, 105)
+    ]
+    day = date_ago(100)
+    assert closed[0].endswith(f"Deadline: {day:%B} {day.day}, {day.year} — closed")
+
+
 async def test_month_and_approximate_deadlines_claim_no_day(
     client: TestClient[Any, Any], store: Store
 ) -> None:

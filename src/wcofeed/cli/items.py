@@ -58,10 +58,10 @@ def print_item_table(items: Sequence[Item], out: TextIO) -> None:
     print(f"{'published':<10}  {'kind':<11}  {'lang':<4}  {'deadline':<10}  title", file=out)
     for item in items:
         deadline = item.deadline.day.isoformat() if item.deadline else ""
+        published = item.published_at.date().isoformat() if item.published_at else ""
         title = item.title if len(item.title) <= 70 else item.title[:69] + "…"
         print(
-            f"{item.published_at.date().isoformat():<10}  {item.kind:<11}  "
-            f"{item.language:<4}  {deadline:<10}  {title}",
+            f"{published:<10}  {item.kind:<11}  {item.language:<4}  {deadline:<10}  {title}",
             file=out,
         )
 
@@ -75,7 +75,9 @@ def _add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--url", help="link to the item's page")
     p.add_argument("--summary", help="plain-text summary")
     p.add_argument("--summary-html", dest="summary_html", help="HTML summary (sanitised)")
-    p.add_argument("--published", help="date or datetime, ISO 8601 (default: now)")
+    p.add_argument(
+        "--published", help="the source's date or datetime, ISO 8601 (default: none, undated)"
+    )
     p.add_argument("--deadline", help="deadline date or datetime, ISO 8601")
     p.add_argument("--kind", choices=KINDS, help="default: call with a deadline, else guessed")
     p.add_argument("--language", help="content language code (default: site default)")
@@ -122,14 +124,13 @@ async def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
             language=args.language or settings.site.default_language,
             topics=parsers.topics,
             kinds=parsers.kinds,
-            now=now,
         )
     except ItemError as exc:
         raise CommandError(f"item not stored: {exc}") from None
     async with await open_store(settings.database.path) as store:
         existing = await store.get_item(item.guid)
         if existing is not None and not payload.get("published"):
-            # adding the same item again must not move its date to today
+            # adding the same item again without a date must not drop the one it has
             item = dataclasses.replace(item, published=existing.published)
         result = await store.upsert_item(item, now)
         print(f"{result.outcome.value}: {item.guid}")

@@ -170,6 +170,8 @@ def _check(settings: Settings) -> None:
         raise ConfigError("server.port: must be between 1 and 65535")
     if not 0 <= settings.email.send_hour <= 23:
         raise ConfigError("email.send_hour: must be between 0 and 23")
+    if settings.ingest.new_item_max_age_days < 0:
+        raise ConfigError("ingest.new_item_max_age_days: must be 0 or more")
     seen: set[str] = set()
     for i, source in enumerate(settings.sources):
         where = f"sources[{i}]"

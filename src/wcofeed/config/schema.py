@@ -131,6 +131,12 @@ class IngestSettings:
     call_cues: dict[str, list[str]] = _opt(
         {}, "Extra words per language that mark an item as a call for applications."
     )
+    new_item_max_age_days: int = _opt(
+        7,
+        "An item a source starts listing after its first fetch is news (announced in "
+        "digests) unless its own date is older than this many days; what the first fetch "
+        "finds is back catalogue, news only by its own date.",
+    )
 
 
 @dataclass(frozen=True)

@@ -199,11 +199,10 @@ class Renderer:
                 if grouped
             ],
             "topics": [
-                (
-                    self.settings.topic_label(topic, lang) if topic else words.gettext("Other"),
-                    items,
+                (label or words.gettext("Other"), items)
+                for label, items in group_by_topic(
+                    new_items, subscriber, lambda slug: self.settings.topic_label(slug, lang)
                 )
-                for topic, items in group_by_topic(new_items, subscriber).items()
             ],
             "since": format_day(window[0], lang) if window else "",
             "links": Links(unsubscribe=_UNSUBSCRIBE, preferences=_PREFERENCES, feed=feed),

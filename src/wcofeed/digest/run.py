@@ -38,6 +38,7 @@ from wcofeed.digest.select import (
     DueCall,
     digest_window,
     message_id,
+    news_start,
     select_new_items,
     select_reminders,
 )
@@ -91,6 +92,7 @@ class ItemCache:
     async def new_items(self, sub: Subscriber, window: tuple[datetime, datetime]) -> list[Item]:
         query = ItemQuery(
             seen_since=window[0],
+            news_since=news_start(window),
             topics=sub.topics,
             kinds=sub.kinds,
             languages=(sub.language,),

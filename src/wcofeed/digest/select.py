@@ -6,15 +6,19 @@ inside both its 14- and 3-day windows) the email shows the call once and all tho
 lead times are recorded, so the next reminder is the next smaller lead time. The
 deadline is part of every reminder key: a deadline the source moves is a new key,
 so the call re-enters the schedule.
+
+A digest tells only what is new and open: items that became news (`Item.announce_from`,
+decided when the store first saw them) and were first seen in its window, never a call
+that has closed, grouped under their topics' labels.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -103,16 +107,29 @@ def digest_window(subscriber: Subscriber, now: datetime) -> tuple[datetime, date
     return last, now
 
 
+def news_start(window: tuple[datetime, datetime]) -> datetime:
+    """The earliest `announce_from` a digest of `window` tells: the start of the window's
+    first day (UTC), so a source's back catalogue dated that day is news in it."""
+    return datetime.combine(window[0].astimezone(UTC).date(), time(0), tzinfo=UTC)
+
+
 def select_new_items(
     subscriber: Subscriber, items: Iterable[Item], window: tuple[datetime, datetime]
 ) -> list[Item]:
-    """Items first seen inside the window that the subscriber follows."""
+    """Items first seen inside the window, news from within it, and still open (a call
+    that closed by the window's end is never announced), that the subscriber follows."""
     start, end = window
+    oldest = news_start(window)
     return [
         item
         for item in items
         if item.first_seen is not None
         and start <= item.first_seen < end
+        and item.announce_from is not None
+        and item.announce_from >= oldest
+        and not (
+            item.kind == "call" and item.deadline is not None and item.deadline.closes_at() <= end
+        )
         and matches(subscriber, item)
     ]
 
@@ -139,15 +156,18 @@ def group_calls(
     return grouped
 
 
-def group_by_topic(items: Iterable[Item], subscriber: Subscriber) -> dict[str, list[Item]]:
-    """New items under each followed topic (or each of their topics when following all);
-    an item without a topic goes under ""."""
+def group_by_topic(
+    items: Iterable[Item], subscriber: Subscriber, label: Callable[[str], str]
+) -> list[tuple[str, list[Item]]]:
+    """New items under the `label` of each followed topic (or each of their topics when
+    following all), in the order of the labels; items without a topic come last, under
+    ""."""
     grouped: dict[str, list[Item]] = {}
     for item in items:
         topics = [t for t in item.topics if not subscriber.topics or t in subscriber.topics]
         for topic in topics or [""]:
-            grouped.setdefault(topic, []).append(item)
-    return dict(sorted(grouped.items(), key=lambda kv: (kv[0] == "", kv[0])))
+            grouped.setdefault(label(topic) if topic else "", []).append(item)
+    return sorted(grouped.items(), key=lambda kv: (kv[0] == "", kv[0].casefold()))
 
 
 def message_id(

@@ -83,7 +83,8 @@ class Unread:
 
 @dataclass(slots=True)
 class ParseResult:
-    """Items of one page; `undated` guids got `published` = now and want the stored one.
+    """Items of one page; `undated` guids have no date of their own (`published` None)
+    and keep one an earlier fetch stored.
 
     `warnings` are log lines for the whole page; `unread` lists the items kept with a
     date or deadline that could not be read.
@@ -97,7 +98,7 @@ class ParseResult:
     def note_unread(self, source: str, unread: Unread) -> None:
         message = f"source {source}: cannot read the {unread.field} {unread.text!r}"
         if unread.field == "date":
-            message += "; using first seen"
+            message += "; kept undated"
         log.warning(message)
         self.warnings.append(message)
         self.unread.append(unread)
@@ -202,7 +203,7 @@ def _build_one(
             title=title,
             url=entry.url or ctx.page_url or guid,
             language=language,
-            published=published if published is not None else ctx.now,
+            published=published,
             source=ctx.source.id,
             summary=summary,
             summary_html=summary_html,

@@ -1,8 +1,9 @@
 """Hand-entered items: a JSON list of items in the model's field names.
 
 A file names its source once (the source's id); each item may leave out `guid`
-(the canonical link stands in), `source`, `language` (the source's `ui_language`) and
-`kind` (guessed like any page's). One bad item is reported by its index and skipped;
+(the canonical link stands in), `source`, `language` (the source's `ui_language`),
+`kind` (guessed like any page's) and `published` (the item is undated: no date is made
+up for it). One bad item is reported by its index and skipped;
 the others are kept.
 """
 
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 from wcofeed.ingest.build import ParseError, ParseResult
@@ -30,14 +30,11 @@ def item_from_entry(
     topics: TopicMatcher,
     kinds: KindGuesser,
     default_topics: tuple[str, ...] | list[str] = (),
-    now: datetime | None = None,
 ) -> Item:
     """One hand-entered item, cleaned and completed like a parsed one; ItemError if bad."""
     values = dict(data)
     values.setdefault("source", source)
     values.setdefault("language", language)
-    if values.get("published") in (None, "") and now is not None:
-        values["published"] = now.isoformat()
     title = clean(str(values.get("title") or ""))
     values["title"] = title
     if values.get("summary_html"):

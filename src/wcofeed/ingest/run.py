@@ -3,6 +3,11 @@
 `ingest` is what `wcofeed ingest` calls; `ingest_source` is the unit a scheduler runs
 on each source's own clock. Both record the fetch outcome in the store (validators on
 success, the error and a failure count otherwise).
+
+A source's first successful fetch is its baseline: what it finds then is the source's
+back catalogue, stored as such (`Store.upsert_items(baseline=True)`), so it is not
+announced as new nor, when undated, ranked above dated items. Later fetches find news,
+unless an item's own date is older than `ingest.new_item_max_age_days`.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 import aiohttp
@@ -112,19 +117,30 @@ def _http_day(value: str | None) -> date | None:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """How this fetch's items are judged when first seen (see `models.announce_from`)."""
+
+    baseline: bool
+    max_age: timedelta
+
+
 async def _store(
-    store: Store, items: list[Item], undated: set[str], now: datetime
+    store: Store, items: list[Item], undated: set[str], now: datetime, sighting: Sighting
 ) -> list[UpsertResult]:
-    """Store items; undated ones keep the `published` they got when first seen."""
+    """Store items; an undated one keeps a date an earlier fetch found for it, so a page
+    that stops printing a date does not make its item undated."""
     stored = await store.get_items(i.guid for i in items if i.guid in undated) if undated else {}
     return await store.upsert_items(
         [
             dataclasses.replace(item, published=stored[item.guid].published)
-            if item.guid in stored
+            if item.guid in stored and stored[item.guid].published is not None
             else item
             for item in items
         ],
         now,
+        baseline=sighting.baseline,
+        max_age=sighting.max_age,
     )
 
 
@@ -134,6 +150,7 @@ async def parse_and_store(
     fetched: FetchResult,
     parsers: Parsers,
     now: datetime,
+    sighting: Sighting,
 ) -> tuple[ParseResult, list[UpsertResult]]:
     """Parse on a worker thread and store each batch of a long page while the next is
     parsed: the store's statements run without the GIL, so a second core writes while
@@ -156,12 +173,12 @@ async def parse_and_store(
     try:
         while (batch := await batches.get()) is not None:
             handed += len(batch[0])
-            results += await _store(store, *batch, now)
+            results += await _store(store, *batch, now, sighting)
     except BaseException:
         parsing.cancel()
         raise
     parsed = await parsing
-    results += await _store(store, parsed.items[handed:], parsed.undated, now)
+    results += await _store(store, parsed.items[handed:], parsed.undated, now, sighting)
     return parsed, results
 
 
@@ -187,7 +204,11 @@ async def ingest_source(
             await store.record_fetch_success(source.id, now, fetched.etag, fetched.last_modified)
             log.info("not modified", extra={"fields": {"source": source.id}})
             return report, []
-        parsed, results = await parse_and_store(store, source, fetched, parsers, now)
+        sighting = Sighting(
+            baseline=state.last_success is None,
+            max_age=timedelta(days=settings.ingest.new_item_max_age_days),
+        )
+        parsed, results = await parse_and_store(store, source, fetched, parsers, now, sighting)
         if not parsed.items:
             parsed.warnings.append(f"source {source.id}: no items found at {url}")
             log.warning("no items found", extra={"fields": {"source": source.id, "url": url}})

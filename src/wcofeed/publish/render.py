@@ -3,6 +3,9 @@
 The same `FeedDoc` feeds the static files and the HTTP query form, so both say the same
 thing. Output is deterministic (no "now" in it): the feed's `updated` is its newest
 entry's change, which is what lets an unchanged feed keep its bytes and its ETag.
+An item the source gives no date has no publication date in any format (no Atom
+`published`, RSS `pubDate` or JSON Feed `date_published`); its `updated` is its last
+change. Entries keep the store's order.
 
 Text from the store is made XML-safe here (control characters and stray surrogates
 dropped: lxml refuses them) and item HTML is sanitised again with nh3, whatever ingest
@@ -56,7 +59,7 @@ class ItemView:
     html: str
     topics: tuple[tuple[str, str], ...]
     deadline_text: str
-    published: datetime
+    published: datetime | None
     updated: datetime
 
 
@@ -96,7 +99,8 @@ def make_view(item: Item, language: str, topic_labels: Mapping[str, str]) -> Ite
         body_text = f"{line}\n\n{body_text}" if body_text else line
         body_html = f"<p><strong>{html.escape(line)}</strong></p>{body_html}"
     published = item.published_at
-    changed = item.last_changed or published
+    # Items come from the store, with their times; the fixed instant keeps bytes stable.
+    changed = item.last_changed or published or EMPTY_FEED_UPDATED
     return ItemView(
         item=item,
         id=xml_safe(entry_id(item)),
@@ -106,7 +110,7 @@ def make_view(item: Item, language: str, topic_labels: Mapping[str, str]) -> Ite
         topics=tuple((t, xml_safe(topic_labels.get(t, t))) for t in item.topics),
         deadline_text=line,
         published=published,
-        updated=max(changed, published),
+        updated=max(changed, published) if published is not None else changed,
     )
 
 
@@ -242,7 +246,8 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
         fe.summary(entry.text or entry.title, type="text")
         if entry.html:
             fe.content(entry.html, type="html")
-        fe.published(entry.published)
+        if entry.published is not None:
+            fe.published(entry.published)
         fe.updated(entry.updated)
         for slug, label in entry.topics:
             fe.category(term=slug, label=label, scheme=doc.topic_scheme or None)
@@ -287,11 +292,12 @@ def _json_item(entry: ItemView) -> dict[str, Any]:
         "title": entry.title,
         "summary": entry.text,
         "content_text": entry.text,
-        "date_published": rfc3339(entry.published),
         "date_modified": rfc3339(entry.updated),
         "language": item.language,
         "tags": [label for _, label in entry.topics],
     }
+    if entry.published is not None:
+        data["date_published"] = rfc3339(entry.published)
     if entry.html:
         data["content_html"] = entry.html
     ext: dict[str, Any] = {"guid": item.guid, "kind": item.kind, "topics": list(item.topics)}

@@ -8,12 +8,14 @@ Callers use the abstract `Store` (see `interface.py`) and get one from `open_sto
 
 Interface, all coroutines:
 
-- `upsert_items(items, now)` / `upsert_item(item, now)`: store by guid in one
-  transaction; returns an `UpsertResult` per guid (outcome, stored item, previous).
+- `upsert_items(items, now, baseline=, max_age=)` / `upsert_item(item, now)`: store by
+  guid in one transaction; returns an `UpsertResult` per guid (outcome, stored item,
+  previous). A first sight decides once whether the item is news (`announce_from`).
 - `get_item(guid)`, `get_items(guids)` (one query for many), `delete_item(guid)`.
 - `query_items(ItemQuery)`, `count_items(ItemQuery)`: filter by languages, topics, kinds,
-  full-text `q`, source, publication `since`, `seen_since` (first seen), calls `open_at`
-  an instant; newest first or by deadline; limit and offset.
+  full-text `q`, source, `since` (the rank: source's date, else first seen), `seen_since`
+  (first seen), `news_since` (announceable), calls `open_at` or `closed_at` an instant;
+  newest first (undated back catalogue last) or by deadline; limit and offset.
 - `counts()`: items per (language, kind) and per (language, topic); `last_change()`.
 - `source_state(id)`, `source_states()`, `record_fetch_success(...)`,
   `record_fetch_failure(...)`: fetch state of sources (ETag, Last-Modified, failures).

@@ -12,7 +12,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 from wcofeed.models import Item, SourceState, Subscriber, SubscriberStatus, UpsertResult
@@ -24,7 +24,11 @@ class ItemQuery:
 
     `topics` match when an item has any of them. `q` is full-text over title and
     summary (words, all required). `open_at` keeps only calls still open at that
-    instant. `order="deadline"` lists soonest-closing first, else newest first.
+    instant, `closed_at` only calls closed by then. `news_since` keeps items that are
+    news (`Item.announce_from`) from that instant on. `order="deadline"` lists
+    soonest-closing first, `"deadline-desc"` latest-closing first, else newest first:
+    by the source's date when known, else by when the item became news, a source's
+    undated back catalogue after every dated item. `since` applies to that same rank.
     """
 
     languages: tuple[str, ...] = ()
@@ -34,8 +38,10 @@ class ItemQuery:
     source: str = ""
     since: datetime | None = None
     seen_since: datetime | None = None
+    news_since: datetime | None = None
     open_at: datetime | None = None
-    order: Literal["published", "deadline"] = "published"
+    closed_at: datetime | None = None
+    order: Literal["published", "deadline", "deadline-desc"] = "published"
     limit: int = 50
     offset: int = 0
 
@@ -164,16 +170,25 @@ class ItemStore(abc.ABC):
 
     @abc.abstractmethod
     async def upsert_items(
-        self, items: Iterable[Item], now: datetime | None = None
+        self,
+        items: Iterable[Item],
+        now: datetime | None = None,
+        *,
+        baseline: bool = False,
+        max_age: timedelta | None = None,
     ) -> list[UpsertResult]:
         """Store items by guid in one transaction and say what each one did.
 
         Unchanged content is a no-op; changed content updates `last_changed` and keeps
-        `first_seen`. Results come in input order, one per distinct guid (the last
-        occurrence of a repeated guid wins).
+        `first_seen` and `announce_from`. An item seen for the first time gets
+        `announce_from` by `models.announce_from`: `baseline` when a source's first
+        fetch found it, `max_age` the oldest own date still news (None: any).
+        Results come in input order, one per distinct guid (the last occurrence of a
+        repeated guid wins).
         """
 
     async def upsert_item(self, item: Item, now: datetime | None = None) -> UpsertResult:
+        """One hand-entered item: never back catalogue, news whatever its date."""
         (result,) = await self.upsert_items([item], now)
         return result
 

@@ -6,19 +6,24 @@ the feed query form uses, so "the feed of this list" is the same query string on
 `/feed.atom`. "Closes in N days" counts calendar days in the site's time zone
 (`site.timezone`): a page has no reader's zone to go by, and the site's is the one its
 dates are printed in.
+
+`/calls` shows, below the open calls, those closed in the last `RECENTLY_CLOSED_DAYS`,
+or when none closed then the last `LAST_CLOSED` to close, so a reader sees what kind of
+calls come even between two of them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from wcofeed.config import Settings
-from wcofeed.i18n import closing_phrase, days_left, language_name
+from wcofeed.i18n import closing_phrase, days_left, language_name, texts
 from wcofeed.models import KINDS, Item
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, parse_filters
 from wcofeed.store import ItemQuery
@@ -29,6 +34,8 @@ from wcofeed.web.state import SETTINGS, STORE
 
 PAGE_SIZE = 20
 CALLS_ON_HOME = 5
+RECENTLY_CLOSED_DAYS = 90
+LAST_CLOSED = 5
 _MAX_PAGE = 500
 
 
@@ -95,6 +102,7 @@ def _render(request: web.Request, template: str, hl: str, **context: Any) -> web
         content_languages=[(code, language_name(code, hl)) for code in settings.site.languages],
         topics=sorted(settings.topics, key=lambda slug: settings.topic_label(slug, hl)),
         kinds=KINDS,
+        site_day=lambda moment: moment.astimezone(ZoneInfo(settings.site.timezone)).date(),
         **context,
     )
 
@@ -140,23 +148,37 @@ async def calls(request: web.Request) -> web.Response:
     settings, store = request.app[SETTINGS], request.app[STORE]
     hl = interface_language(request, settings)
     f = parse_page_filters(settings, request)
+    now = datetime.now(UTC)
     found = await store.query_items(
         ItemQuery(
             languages=f.languages,
             topics=f.topics,
             q=f.q,
-            open_at=datetime.now(UTC),
+            open_at=now,
             order="deadline",
             limit=settings.publish.max_limit,
         )
     )
-    now = datetime.now(UTC)
+    closed = await store.query_items(
+        ItemQuery(
+            languages=f.languages,
+            topics=f.topics,
+            q=f.q,
+            closed_at=now,
+            order="deadline-desc",
+            limit=settings.publish.max_limit,
+        )
+    )
+    since = now - timedelta(days=RECENTLY_CLOSED_DAYS)
+    recent = [c for c in closed if c.deadline is not None and c.deadline.closes_at() >= since]
     return _render(
         request,
         "site/calls.html",
         hl,
         filters=f,
         calls=[(call, closes_label(call, now, settings, hl)) for call in found],
+        closed=[(call, texts(hl).gettext("closed")) for call in (recent or closed[:LAST_CLOSED])],
+        closed_recently=bool(recent),
         feed_query=f.query(kind="call"),
     )
 

@@ -1,8 +1,10 @@
 """Items, their topics and full-text search, in SQLite.
 
 Queries are assembled from fixed fragments with `?` placeholders only: no value is
-ever written into SQL text. A single-topic query walks `item_topics`' covering index
-(topic, language, kind, published) so the latest N cost O(N) whatever the table size.
+ever written into SQL text. Items rank by `sort_ts`, derived when written (migration 7
+says how): the source's date, else when the item became news, back catalogue last. A
+single-topic query walks `item_topics`' covering index (topic, language, kind, sort_ts)
+so the latest N cost O(N) whatever the table size.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import aiosqlite
@@ -21,6 +23,7 @@ from wcofeed.models import (
     Item,
     UpsertOutcome,
     UpsertResult,
+    announce_from,
     as_utc,
     parse_iso_date_or_datetime,
 )
@@ -51,11 +54,18 @@ _STORED = [
     "first_seen_ts",
     "last_changed",
     "content_hash",
+    "announce_ts",
 ]
-_UPDATED = [c for c in _STORED if c not in ("guid", "first_seen", "first_seen_ts")]
+# Decided when an item is first seen, kept by every later write.
+_FIRST_SIGHT = ("guid", "first_seen", "first_seen_ts", "announce_ts")
+_UPDATED = [c for c in _STORED if c not in _FIRST_SIGHT]
 # What an `Item` is read back from: the stored columns but the ones kept for indexes and
 # change detection, plus the topics from their own table.
-_FIELDS = (*(c for c in _STORED if not c.endswith("_ts") and c != "content_hash"), "topics")
+_FIELDS = (
+    *(c for c in _STORED if not c.endswith("_ts") and c != "content_hash"),
+    "announce_ts",
+    "topics",
+)
 _COLUMNS = (
     ", ".join(f"items.{name}" for name in _FIELDS[:-1])
     + ", (SELECT group_concat(topic, ' ') FROM item_topics WHERE item_id = items.id) AS topics"
@@ -71,7 +81,7 @@ _BATCH = f"json_each(?) AS j JOIN items ON items.guid = {_from_json('guid')}"
 _CHANGED = f"{_BATCH} AND items.content_hash <> {_from_json('content_hash')}"
 
 _KNOWN = f"""SELECT json_group_array(json_array(items.guid, items.content_hash,
-    items.first_seen, items.last_changed)) FROM {_BATCH}"""
+    items.first_seen, items.last_changed, items.announce_ts)) FROM {_BATCH}"""
 
 _PREVIOUS = (
     "SELECT json_group_array(json_object("
@@ -96,8 +106,8 @@ _INSERT = (
 
 # Unchanged items already have these rows (topics are part of the hash); changed ones
 # had theirs deleted above.
-_INSERT_TOPICS = f"""INSERT INTO item_topics (item_id, topic, language, kind, published_ts)
-    SELECT items.id, t.value, items.language, items.kind, items.published_ts
+_INSERT_TOPICS = f"""INSERT INTO item_topics (item_id, topic, language, kind, sort_ts)
+    SELECT items.id, t.value, items.language, items.kind, items.sort_ts
     FROM {_BATCH} JOIN json_each(j.value, '$[{len(_STORED)}]') AS t
     WHERE true ON CONFLICT (item_id, topic) DO NOTHING"""
 
@@ -123,13 +133,22 @@ def _upsert_job(payload: str) -> Callable[[sqlite3.Connection], tuple[str, str]]
     return job
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _micros(value: datetime) -> int:
-    return int(value.timestamp() * 1_000_000)
+    return (value - _EPOCH) // timedelta(microseconds=1)
 
 
-def _row_params(item: Item, stamp: str, micros: int) -> list[Any]:
-    """The row of an item written at `stamp` (the update keeps a changed row's first_seen)."""
+def _from_micros(value: int | None) -> datetime | None:
+    return None if value is None else _EPOCH + timedelta(microseconds=value)
+
+
+def _row_params(item: Item, stamp: str, micros: int, announce: datetime | None) -> list[Any]:
+    """The row of an item written at `stamp`, news from `announce` if first seen now (an
+    update keeps a stored row's first sight)."""
     deadline = item.deadline
+    published = item.published_at
     return [
         item.guid,
         item.kind,
@@ -138,8 +157,8 @@ def _row_params(item: Item, stamp: str, micros: int) -> list[Any]:
         item.summary_html,
         item.url,
         item.language,
-        item.published.isoformat(),
-        int(item.published_at.timestamp()),
+        item.published.isoformat() if item.published is not None else None,
+        int(published.timestamp()) if published is not None else None,
         deadline.day.isoformat() if deadline else None,
         deadline.at.isoformat() if deadline and deadline.at else None,
         deadline.tz if deadline else None,
@@ -151,6 +170,7 @@ def _row_params(item: Item, stamp: str, micros: int) -> list[Any]:
         micros,
         stamp,
         item.content_hash,
+        _micros(announce) if announce is not None else None,
         item.topics,
     ]
 
@@ -173,12 +193,13 @@ def _row_to_item(row: aiosqlite.Row | Mapping[str, Any]) -> Item:
         summary_html=row["summary_html"],
         url=row["url"],
         language=row["language"],
-        published=parse_iso_date_or_datetime(row["published"]),
+        published=parse_iso_date_or_datetime(row["published"]) if row["published"] else None,
         source=row["source"],
         topics=tuple((row["topics"] or "").split()),
         deadline=deadline,
         first_seen=datetime.fromisoformat(row["first_seen"]),
         last_changed=datetime.fromisoformat(row["last_changed"]),
+        announce_from=_from_micros(row["announce_ts"]),
     )
 
 
@@ -202,11 +223,11 @@ def _where(query: ItemQuery) -> tuple[str, str, str, list[Any]]:
     if via_topics:
         source = "item_topics AS t JOIN items ON items.id = t.item_id"
         clauses.append(_in("t.topic", query.topics, params))
-        lang, kind, ts = "t.language", "t.kind", "t.published_ts"
-        order = "t.published_ts DESC, t.item_id DESC"
+        lang, kind, ts = "t.language", "t.kind", "t.sort_ts"
+        order = "t.sort_ts DESC, t.item_id DESC"
     else:
         source = "items"
-        lang, kind, ts = "items.language", "items.kind", "items.published_ts"
+        lang, kind, ts = "items.language", "items.kind", "items.sort_ts"
         if query.topics:
             inner = _in("t.topic", query.topics, params)
             clauses.append(
@@ -214,8 +235,10 @@ def _where(query: ItemQuery) -> tuple[str, str, str, list[Any]]:
             )
         if query.order == "deadline":
             order = "items.deadline_ts, items.id"
+        elif query.order == "deadline-desc":
+            order = "items.deadline_ts DESC, items.id DESC"
         else:
-            order = "items.published_ts DESC, items.id DESC"
+            order = "items.sort_ts DESC, items.id DESC"
     if query.languages:
         clauses.append(_in(lang, query.languages, params))
     if query.kinds:
@@ -223,7 +246,10 @@ def _where(query: ItemQuery) -> tuple[str, str, str, list[Any]]:
     if query.open_at is not None:
         clauses.append("items.kind = 'call' AND items.deadline_ts >= ?")
         params.append(int(as_utc(query.open_at).timestamp()))
-    elif query.order == "deadline":
+    elif query.closed_at is not None:
+        clauses.append("items.kind = 'call' AND items.deadline_ts < ?")
+        params.append(int(as_utc(query.closed_at).timestamp()))
+    elif query.order != "published":
         clauses.append("items.deadline_ts IS NOT NULL")
     if query.since is not None:
         clauses.append(f"{ts} >= ?")
@@ -231,6 +257,9 @@ def _where(query: ItemQuery) -> tuple[str, str, str, list[Any]]:
     if query.seen_since is not None:
         clauses.append("items.first_seen_ts >= ?")
         params.append(_micros(as_utc(query.seen_since)))
+    if query.news_since is not None:
+        clauses.append("items.announce_ts >= ?")
+        params.append(_micros(as_utc(query.news_since)))
     if query.source:
         clauses.append("items.source = ?")
         params.append(query.source)
@@ -247,7 +276,12 @@ def _where(query: ItemQuery) -> tuple[str, str, str, list[Any]]:
 
 class ItemsSQL(SQLiteBase):
     async def upsert_items(
-        self, items: Iterable[Item], now: datetime | None = None
+        self,
+        items: Iterable[Item],
+        now: datetime | None = None,
+        *,
+        baseline: bool = False,
+        max_age: timedelta | None = None,
     ) -> list[UpsertResult]:
         now = as_utc(now or datetime.now(UTC))
         batch: dict[str, Item] = {}
@@ -257,21 +291,27 @@ class ItemsSQL(SQLiteBase):
         if not batch:
             return []
         stamp, micros = now.isoformat(), _micros(now)
-        rows = [_row_params(item, stamp, micros) for item in batch.values()]
+        news = {
+            guid: announce_from(item.published, now, baseline=baseline, max_age=max_age)
+            for guid, item in batch.items()
+        }
+        rows = [_row_params(item, stamp, micros, news[item.guid]) for item in batch.values()]
         known_json, previous_json = await self._write_job(_upsert_job(json.dumps(rows)))
-        known = {guid: (seen, last) for guid, _, seen, last in json.loads(known_json)}
+        known = {row[0]: row[2:] for row in json.loads(known_json)}
         previous = {row["guid"]: _row_to_item(row) for row in json.loads(previous_json)}
         results: list[UpsertResult] = []
         for guid, item in batch.items():
             if guid not in known:
-                results.append(UpsertResult(UpsertOutcome.NEW, item.with_times(now, now)))
+                stored = item.with_times(now, now, news[guid])
+                results.append(UpsertResult(UpsertOutcome.NEW, stored))
                 continue
-            first_seen = datetime.fromisoformat(known[guid][0])
+            seen, last, announce = known[guid]
+            first_seen, announced = datetime.fromisoformat(seen), _from_micros(announce)
             if guid in previous:
-                stored = item.with_times(first_seen, now)
+                stored = item.with_times(first_seen, now, announced)
                 results.append(UpsertResult(UpsertOutcome.CHANGED, stored, previous[guid]))
             else:
-                stored = item.with_times(first_seen, datetime.fromisoformat(known[guid][1]))
+                stored = item.with_times(first_seen, datetime.fromisoformat(last), announced)
                 results.append(UpsertResult(UpsertOutcome.UNCHANGED, stored, stored))
         return results
 

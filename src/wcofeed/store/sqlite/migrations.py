@@ -4,7 +4,7 @@ The database's `PRAGMA user_version` is the number of migrations applied; on ope
 the store applies the rest in order, each in its own transaction. Never edit a
 migration that has shipped: append a new one.
 
-`item_topics` repeats each item's language, kind and publication time so that
+`item_topics` repeats each item's language, kind and rank (`sort_ts`) so that
 "latest N for language L, topic T (and kind K)" is a walk down one index, O(N).
 """
 
@@ -143,5 +143,116 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE items ADD COLUMN deadline_precision TEXT NOT NULL DEFAULT 'day';
     ALTER TABLE items ADD COLUMN deadline_wording TEXT NOT NULL DEFAULT '';
+    """,
+    # 7: no invented dates. `published` is NULL when the source gives no date, and items
+    # rank by `sort_ts`: the source's date (seconds) when known, else when the item became
+    # news, else (a source's undated back catalogue) its first sight minus 10^12 seconds,
+    # which puts it after every date a calendar can hold. `announce_ts` (microseconds) is
+    # from when the item may be announced as new (`models.announce_from`); NULL: never.
+    # SQLite cannot drop NOT NULL in place, so `items` is rebuilt with the same ids (the
+    # FTS index stays valid) and `item_topics`, whose rows would cascade away with the old
+    # table, is copied aside and rebuilt too.
+    # Rows stored before: the old code gave an undated item `published` = the instant it
+    # was first seen, to the microsecond, and no parsed date ever equals that, so those
+    # rows become undated. A row is back catalogue when its source has fetch state (a
+    # page or feed, not `wcofeed add` or the admin API) and it was first seen with that
+    # source's first items. Their announce_ts follows `announce_from` with the default age
+    # of 7 days (the configured one is not known here).
+    """
+    CREATE TABLE items_v7 (
+        id INTEGER PRIMARY KEY,
+        guid TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        title TEXT NOT NULL,
+        summary TEXT NOT NULL,
+        summary_html TEXT NOT NULL,
+        url TEXT NOT NULL,
+        language TEXT NOT NULL,
+        published TEXT,
+        published_ts INTEGER,
+        deadline_date TEXT,
+        deadline_time TEXT,
+        deadline_tz TEXT,
+        deadline_ts INTEGER,
+        deadline_precision TEXT NOT NULL DEFAULT 'day',
+        deadline_wording TEXT NOT NULL DEFAULT '',
+        source TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        first_seen_ts INTEGER NOT NULL,
+        last_changed TEXT NOT NULL,
+        content_hash TEXT NOT NULL,
+        announce_ts INTEGER,
+        sort_ts INTEGER NOT NULL GENERATED ALWAYS AS (
+            coalesce(published_ts, announce_ts / 1000000,
+                     first_seen_ts / 1000000 - 1000000000000)
+        ) STORED
+    );
+    WITH firsts (source, first_seen_ts) AS (
+        SELECT source, min(first_seen_ts) FROM items
+        WHERE source IN (SELECT id FROM sources) GROUP BY source
+    ), old AS (
+        SELECT items.*, items.published = items.first_seen AS undated,
+               items.first_seen_ts = firsts.first_seen_ts AS baseline
+        FROM items LEFT JOIN firsts ON firsts.source = items.source
+    )
+    INSERT INTO items_v7 (id, guid, kind, title, summary, summary_html, url, language,
+        published, published_ts, deadline_date, deadline_time, deadline_tz, deadline_ts,
+        deadline_precision, deadline_wording, source, first_seen, first_seen_ts,
+        last_changed, content_hash, announce_ts)
+    SELECT id, guid, kind, title, summary, summary_html, url, language,
+        CASE WHEN undated THEN NULL ELSE published END,
+        CASE WHEN undated THEN NULL ELSE published_ts END,
+        deadline_date, deadline_time, deadline_tz, deadline_ts, deadline_precision,
+        deadline_wording, source, first_seen, first_seen_ts, last_changed, content_hash,
+        CASE
+            WHEN undated THEN CASE WHEN baseline THEN NULL ELSE first_seen_ts END
+            WHEN date(published_ts, 'unixepoch')
+                < date(first_seen_ts / 1000000, 'unixepoch', '-7 days') THEN NULL
+            WHEN baseline THEN published_ts * 1000000
+            ELSE first_seen_ts
+        END
+    FROM old;
+    CREATE TABLE item_topics_v7 AS SELECT item_id, topic FROM item_topics;
+    DROP TABLE item_topics;
+    DROP TABLE items;
+    ALTER TABLE items_v7 RENAME TO items;
+    CREATE INDEX items_sort ON items (sort_ts);
+    CREATE INDEX items_language ON items (language, sort_ts);
+    CREATE INDEX items_language_kind ON items (language, kind, sort_ts);
+    CREATE INDEX items_kind ON items (kind, sort_ts);
+    CREATE INDEX items_deadline ON items (kind, deadline_ts);
+    CREATE INDEX items_first_seen ON items (first_seen_ts);
+    CREATE INDEX items_source ON items (source);
+    CREATE INDEX items_last_changed ON items (last_changed);
+
+    CREATE TABLE item_topics (
+        item_id INTEGER NOT NULL REFERENCES items (id) ON DELETE CASCADE,
+        topic TEXT NOT NULL,
+        language TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sort_ts INTEGER NOT NULL,
+        PRIMARY KEY (item_id, topic)
+    );
+    INSERT INTO item_topics (item_id, topic, language, kind, sort_ts)
+    SELECT t.item_id, t.topic, items.language, items.kind, items.sort_ts
+    FROM item_topics_v7 AS t JOIN items ON items.id = t.item_id;
+    DROP TABLE item_topics_v7;
+    CREATE INDEX item_topics_topic ON item_topics (topic, sort_ts, item_id);
+    CREATE INDEX item_topics_language ON item_topics (topic, language, sort_ts, item_id);
+    CREATE INDEX item_topics_language_kind
+        ON item_topics (topic, language, kind, sort_ts, item_id);
+
+    CREATE TRIGGER items_fts_insert AFTER INSERT ON items BEGIN
+        INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
+    END;
+    CREATE TRIGGER items_fts_delete AFTER DELETE ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, summary)
+        VALUES ('delete', old.id, old.title, old.summary);
+    END;
+    CREATE TRIGGER items_fts_update AFTER UPDATE OF title, summary ON items BEGIN
+        INSERT INTO items_fts (items_fts, rowid, title, summary)
+        VALUES ('delete', old.id, old.title, old.summary);
+        INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
+    END;
     """,
 ]
