@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, get_args
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Kind = Literal["news", "call", "publication", "event"]
@@ -28,12 +29,29 @@ KINDS: tuple[Kind, ...] = get_args(Kind)
 #: The WCO sits in Brussels: a deadline printed without a time zone is read there.
 DEFAULT_DEADLINE_TZ = "Europe/Brussels"
 
+#: The years an item's publication and deadline dates may fall in. RSS (RFC 822), Atom
+#: (RFC 3339), JSON Feed and iCalendar all write a year in four digits, which
+#: `strftime("%Y")` does not give before 1000; a deadline's end of day, a reminder's
+#: lead days and a time zone's offset are added to these dates, and Python's datetime
+#: overflows past 9999. No source means a date outside these bounds: such a date is a
+#: typo or an attack, refused here so that it cannot fail a feed, a page or a store
+#: write later.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+
 SubscriberStatus = Literal["pending", "active", "paused", "unsubscribed"]
 DigestFrequency = Literal["off", "daily", "weekly"]
 FREQUENCIES: tuple[DigestFrequency, ...] = get_args(DigestFrequency)
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+#: C0 and C1 controls and DEL: never part of a link, and a CR or LF in one would end an
+#: iCalendar line or an email header early.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: Lone surrogates: Python strings can hold them, UTF-8 (SQLite, JSON, XML) cannot.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+#: The text fields of an item.
+_TEXT_FIELDS = ("guid", "title", "url", "source", "summary", "summary_html")
 
 
 def is_slug(text: str) -> bool:
@@ -44,6 +62,30 @@ def is_slug(text: str) -> bool:
 def is_language_code(text: str) -> bool:
     """A BCP-47 style code such as 'en', 'pt-BR' or 'zh-Hans'."""
     return _LANG.match(text) is not None
+
+
+def is_web_url(text: str) -> bool:
+    """An absolute http(s) URL with a host, no control character, no space at either end.
+
+    The only links wcofeed lets out (feeds, calendars, emails, pages): `javascript:`
+    or `data:` would run in a reader, and a CR or LF would start a calendar line.
+    """
+    if _CONTROL.search(text) or text != text.strip():
+        return False
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(host)
+
+
+def web_url(text: str) -> str:
+    """`text` when `is_web_url`, else ValueError: for outputs, which must not carry any
+    other link even if one got past the model (an old row, a bug)."""
+    if not is_web_url(text):
+        raise ValueError(f"not an http(s) link: {text[:200]!r}")
+    return text
 
 
 class FieldErrors(ValueError):
@@ -204,6 +246,14 @@ def as_utc(value: date | datetime) -> datetime:
     return datetime.combine(value, time(0), tzinfo=UTC)
 
 
+_YEAR_RANGE = f"year must be between {EARLIEST_YEAR} and {LATEST_YEAR}"
+
+
+def in_year_range(value: date) -> bool:
+    """Whether a date (or datetime) lies within `EARLIEST_YEAR`..`LATEST_YEAR`."""
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
+
 def _validate(values: Mapping[str, Any]) -> dict[str, str]:
     """The model's rules over field values; an error message per bad field."""
     errors: dict[str, str] = {}
@@ -211,13 +261,23 @@ def _validate(values: Mapping[str, Any]) -> dict[str, str]:
         value = values.get(name)
         if not isinstance(value, str) or not value.strip():
             errors[name] = "must be a non-empty string"
+    for name in _TEXT_FIELDS:
+        value = values.get(name)
+        if isinstance(value, str) and _SURROGATE.search(value):
+            errors.setdefault(name, "holds a lone surrogate (not valid Unicode text)")
+    url = values.get("url")
+    if isinstance(url, str) and url.strip() and "url" not in errors and not is_web_url(url):
+        errors["url"] = "must be an http(s) URL with a host and no control characters"
     if values.get("kind") not in KINDS:
         errors["kind"] = f"must be one of {', '.join(KINDS)}"
     language = values.get("language")
     if not isinstance(language, str) or not is_language_code(language):
         errors["language"] = "must be a BCP-47 language code such as 'en' or 'pt-BR'"
-    if not isinstance(values.get("published"), date):
+    published = values.get("published")
+    if not isinstance(published, date):
         errors["published"] = "must be a date or datetime"
+    elif not in_year_range(published):
+        errors["published"] = _YEAR_RANGE
     topics = values.get("topics", ())
     bad_topics = [t for t in topics if not isinstance(t, str) or not is_slug(t)]
     if bad_topics:
@@ -225,6 +285,8 @@ def _validate(values: Mapping[str, Any]) -> dict[str, str]:
     deadline = values.get("deadline")
     if deadline is not None and not isinstance(deadline, Deadline):
         errors["deadline"] = "must be a Deadline"
+    elif deadline is not None and not in_year_range(deadline.day):
+        errors["deadline"] = _YEAR_RANGE
     elif deadline is not None and deadline.tz is not None:
         try:
             ZoneInfo(deadline.tz)
@@ -330,6 +392,18 @@ def item_from_dict(data: Mapping[str, Any], *, defaults: Mapping[str, Any] | Non
     if errors:
         raise ItemError(errors)
     return Item(**values)
+
+
+def parse_json(text: str | bytes) -> Any:
+    """A JSON document from outside (an API body, a file); ValueError saying why for
+    anything the json module cannot take whole: a syntax error, bytes that are not
+    UTF-8, a number longer than Python converts, nesting deeper than it recurses."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("not valid JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from None
 
 
 def parse_iso_date_or_datetime(value: Any) -> date | datetime:

@@ -254,7 +254,9 @@ class ItemsSQL(SQLiteBase):
         rows = [_row_params(item, stamp, micros) for item in batch.values()]
         known_json, previous_json = await self._write_job(_upsert_job(json.dumps(rows)))
         known = {guid: (seen, last) for guid, _, seen, last in json.loads(known_json)}
-        previous = {row["guid"]: _row_to_item(row) for row in json.loads(previous_json)}
+        previous = {
+            item.guid: item for item in self._readable(json.loads(previous_json), _row_to_item)
+        }
         results: list[UpsertResult] = []
         for guid, item in batch.items():
             if guid not in known:
@@ -278,7 +280,7 @@ class ItemsSQL(SQLiteBase):
                 f"SELECT {_COLUMNS} FROM items WHERE guid IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(guids)),),
             )
-        return {row["guid"]: _row_to_item(row) for row in rows}
+        return {item.guid: item for item in self._readable(rows, _row_to_item)}
 
     async def delete_item(self, guid: str) -> bool:
         async with self._write() as db:
@@ -296,7 +298,7 @@ class ItemsSQL(SQLiteBase):
         sql, params = self._select_sql(query)
         async with self._read() as db:
             rows = await db.execute_fetchall(sql, params)
-        return [_row_to_item(row) for row in rows]
+        return self._readable(rows, _row_to_item)
 
     def _select_sql(self, query: ItemQuery) -> tuple[str, list[Any]]:
         source, where, order, params = _where(query)
