@@ -3,7 +3,9 @@
 Every header value built from stored data (a name, a title) goes through `_header`,
 which turns CR, LF and other control characters into spaces, so no stored value can
 start a header of its own. Addresses are checked on the way in
-(`subscription.normalise_email`).
+(`subscription.normalise_email`). Only http(s) links go out: `prepare` refuses an item
+with any other, and the round (`run.py`) leaves such an item out of every email
+rather than failing anyone's.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from wcofeed.digest.select import DueCall, group_by_topic, group_calls
 from wcofeed.digest.subscription import AddressError
 from wcofeed.digest.tokens import Signer
 from wcofeed.i18n import format_day, format_in
-from wcofeed.models import Item, Subscriber
+from wcofeed.models import Item, Subscriber, web_url
 from wcofeed.templates import template_environment, templates_dir
 
 _CONTROL = {c: " " for c in [*range(0, 32), 127]}
@@ -98,6 +100,7 @@ class Renderer:
         # each calendar and each call's localised deadline line once, not per email.
         self._calendars: dict[tuple[object, ...], bytes] = {}
         self._views: dict[tuple[object, ...], dict[str, str]] = {}
+        self._events: dict[tuple[object, ...], icalendar.Event] = {}
         self._bodies: dict[tuple[object, ...], tuple[str, str]] = {}
 
     def links(self, subscriber: Subscriber, now: datetime) -> Links:
@@ -180,7 +183,7 @@ class Renderer:
                 if grouped
             ],
             "topics": [
-                (topic or EMAIL_TEXT.get(lang, "other_topic"), items)
+                (topic or EMAIL_TEXT.get(lang, "other_topic"), [self._new_view(i) for i in items])
                 for topic, items in group_by_topic(new_items, subscriber).items()
             ],
             "since": format_day(window[0], lang) if window else "",
@@ -263,11 +266,29 @@ class Renderer:
         site = self.settings.site.title
         return EMAIL_TEXT.get(lang, "subject_digest", site=site, count=len(new_items))
 
+    def prepare(self, item: Item, now: datetime, lang: str, *, call: bool) -> Item:
+        """Render what an email shows of `item` (kept for the emails that list it), as a
+        due call or as a new item; raises for an item that cannot be shown, so a round
+        can leave it out before anything is claimed."""
+        if call:
+            self._call_view(item, now, lang)
+            self._event(item, now).to_ical()
+        else:
+            self._new_view(item)
+        return item
+
     def _call_view(self, item: Item, now: datetime, lang: str) -> dict[str, str]:
         key = (item.guid, item.content_hash, now, lang)
         view = self._views.get(key)
         if view is None:
             view = _bounded(self._views)[key] = _call_view(item, now, lang)
+        return view
+
+    def _new_view(self, item: Item) -> dict[str, str]:
+        key = (item.guid, item.content_hash)
+        view = self._views.get(key)
+        if view is None:
+            view = _bounded(self._views)[key] = {"title": item.title, "url": web_url(item.url)}
         return view
 
     def _calendar(self, calls: Sequence[DueCall], now: datetime) -> bytes:
@@ -283,20 +304,27 @@ class Renderer:
         calendar.add("version", "2.0")
         calendar.add("method", "PUBLISH")
         for call in calls:
-            item, deadline = call.item, call.item.deadline
+            calendar.add_component(self._event(call.item, now))
+        return bytes(calendar.to_ical())
+
+    def _event(self, item: Item, now: datetime) -> icalendar.Event:
+        key = (item.guid, item.content_hash, now)
+        event = self._events.get(key)
+        if event is None:
+            deadline = item.deadline
             assert deadline is not None
             event = icalendar.Event()
             uid = hashlib.sha256(item.guid.encode()).hexdigest()[:24]
             event.add("uid", f"{uid}@{self.settings.email.list_id}")
             event.add("dtstamp", now)
             event.add("summary", item.title)
-            event.add("url", item.url)
+            event.add("url", web_url(item.url))
             if deadline.at is None:
                 event.add("dtstart", deadline.day)
             else:
                 event.add("dtstart", deadline.closes_at())
-            calendar.add_component(event)
-        return bytes(calendar.to_ical())
+            _bounded(self._events)[key] = event
+        return event
 
 
 _CACHE_SIZE = 4096
@@ -317,7 +345,7 @@ def _call_view(item: Item, now: datetime, lang: str) -> dict[str, str]:
     when = format_in(item.deadline.closes_at() - now, lang)
     return {
         "title": item.title,
-        "url": item.url,
+        "url": web_url(item.url),
         "summary": item.summary,
         "closes": EMAIL_TEXT.get(lang, "closes", date=day, when=when),
     }
