@@ -17,7 +17,6 @@ from wcofeed.models import Deadline, Subscriber
 from wcofeed.service import Service
 from wcofeed.store import ItemQuery, open_store
 
-
 ADMIN_TOKEN = "service-admin-token-0123456789abcdef"
 #: The source's last error is shown in /healthz to the admin only.
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -40,7 +40,9 @@ def skip(stage: str, guid: str, exc: Exception, skipped: list[Skipped]) -> None:
     record = Skipped(stage, guid, f"{type(exc).__name__}: {exc}"[:500])
     skipped.append(record)
     log.error(
-        "item skipped: %s",
+        "item %s left out of %s: %s",
+        guid,
+        stage,
         record.error,
         extra={"fields": {"stage": stage, "guid": guid}},
     )

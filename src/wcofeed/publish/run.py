@@ -137,7 +137,7 @@ async def publish_all(
     for spec in chosen:
         items = await store.query_items(spec.query(settings.publish.items_per_feed, now))
         if spec.section == "closing-soon":
-            items = closing_window(items, now, settings.publish.closing_soon_days)
+            items = closing_window(items, now, settings.publish.closing_soon_days, report.skipped)
         for fmt in RENDERERS:
             doc = spec_doc(settings, spec, fmt, items, report.skipped, memo)
             if put(file_name(spec, fmt), render_feed(fmt, doc, report.skipped)):

@@ -185,7 +185,8 @@ class ItemStore(abc.ABC):
                 items.append(to_item(row))
             except (ValueError, TypeError) as exc:
                 self.unreadable_items += 1
-                log.error("stored item skipped: %s", exc, extra={"fields": {"guid": _guid(row)}})
+                guid = _guid(row)
+                log.error("stored item %s skipped: %s", guid, exc, extra={"fields": {"guid": guid}})
         return items
 
     @abc.abstractmethod

@@ -60,5 +60,10 @@ def check_admin(request: web.Request, *, required: bool) -> bool:
         return True
     limiter.hit(client)
     request.config_dict[METRICS].admin_auth_failures.inc()
-    log.warning("admin login failed", extra={"fields": {"client": client, "path": request.path}})
+    log.warning(
+        "admin login failed from %s on %s",
+        client,
+        request.path,
+        extra={"fields": {"client": client, "path": request.path}},
+    )
     raise json_error(401, "a valid bearer token is required", headers=_CHALLENGE)

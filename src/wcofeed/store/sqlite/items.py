@@ -253,7 +253,8 @@ class ItemsSQL(SQLiteBase):
         stamp, micros = now.isoformat(), _micros(now)
         rows = [_row_params(item, stamp, micros) for item in batch.values()]
         known_json, previous_json = await self._write_job(_upsert_job(json.dumps(rows)))
-        known = {guid: (seen, last) for guid, _, seen, last in json.loads(known_json)}
+        known = {guid: (digest, seen, last) for guid, digest, seen, last in json.loads(known_json)}
+        # A stored row the model refuses is no `previous`, but is still replaced.
         previous = {
             item.guid: item for item in self._readable(json.loads(previous_json), _row_to_item)
         }
@@ -262,12 +263,13 @@ class ItemsSQL(SQLiteBase):
             if guid not in known:
                 results.append(UpsertResult(UpsertOutcome.NEW, item.with_times(now, now)))
                 continue
-            first_seen = datetime.fromisoformat(known[guid][0])
-            if guid in previous:
+            digest, seen, last = known[guid]
+            first_seen = datetime.fromisoformat(seen)
+            if digest != item.content_hash:
                 stored = item.with_times(first_seen, now)
-                results.append(UpsertResult(UpsertOutcome.CHANGED, stored, previous[guid]))
+                results.append(UpsertResult(UpsertOutcome.CHANGED, stored, previous.get(guid)))
             else:
-                stored = item.with_times(first_seen, datetime.fromisoformat(known[guid][1]))
+                stored = item.with_times(first_seen, datetime.fromisoformat(last))
                 results.append(UpsertResult(UpsertOutcome.UNCHANGED, stored, stored))
         return results
 
