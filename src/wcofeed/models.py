@@ -48,10 +48,12 @@ _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 #: C0 and C1 controls and DEL: never part of a link, and a CR or LF in one would end an
 #: iCalendar line or an email header early.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-#: Lone surrogates: Python strings can hold them, UTF-8 (SQLite, JSON, XML) cannot.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-#: The text fields of an item.
+#: Lone surrogates (Python strings hold them, UTF-8 cannot) and NUL (SQLite's C side
+#: ends a string there): no text field may carry them.
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+#: The text fields of an item; identifiers must not hold any control character either.
 _TEXT_FIELDS = ("guid", "title", "url", "source", "summary", "summary_html")
+_IDENTIFIERS = ("guid", "source")
 
 
 def is_slug(text: str) -> bool:
@@ -263,8 +265,12 @@ def _validate(values: Mapping[str, Any]) -> dict[str, str]:
             errors[name] = "must be a non-empty string"
     for name in _TEXT_FIELDS:
         value = values.get(name)
-        if isinstance(value, str) and _SURROGATE.search(value):
-            errors.setdefault(name, "holds a lone surrogate (not valid Unicode text)")
+        if isinstance(value, str) and _NOT_TEXT.search(value):
+            errors.setdefault(name, "holds NUL or a lone surrogate (not text)")
+    for name in _IDENTIFIERS:
+        value = values.get(name)
+        if isinstance(value, str) and _CONTROL.search(value):
+            errors.setdefault(name, "holds a control character")
     url = values.get("url")
     if isinstance(url, str) and url.strip() and "url" not in errors and not is_web_url(url):
         errors["url"] = "must be an http(s) URL with a host and no control characters"

@@ -68,8 +68,12 @@ class ItemView:
 
 
 def entry_id(item: Item) -> str:
-    """The item's guid when it is an absolute URI (Atom ids must be), else a URN of it."""
-    parts = urlsplit(item.guid)
+    """The item's guid when it is an absolute URI (Atom ids must be), else a URN of it
+    (also for a guid that only looks like one, such as `http://[::1`)."""
+    try:
+        parts = urlsplit(item.guid)
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme and (parts.netloc or parts.scheme in ("urn", "tag")):
         return item.guid
     return "urn:wcofeed:" + quote(item.guid, safe="")
