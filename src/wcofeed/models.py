@@ -45,9 +45,9 @@ FREQUENCIES: tuple[DigestFrequency, ...] = get_args(DigestFrequency)
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
-#: C0 and C1 controls and DEL: never part of a link, and a CR or LF in one would end an
-#: iCalendar line or an email header early.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: C0 and C1 controls, DEL, and the noncharacters XML 1.0 cannot carry: never part of a
+#: link or an id, and a CR or LF in one would end an iCalendar line or an email header.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 #: Lone surrogates (Python strings hold them, UTF-8 cannot) and NUL (SQLite's C side
 #: ends a string there): no text field may carry them.
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")

@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -170,6 +171,27 @@ async def test_1_bad_rows_no_longer_stop_publish_digest_add_or_the_calendar(
             assert metric(metrics, "wcofeed_items_skipped_total", stage="read") >= 2
         finally:
             await client.close()
+
+
+async def test_1_an_email_that_cannot_be_rendered_costs_only_its_subscriber(
+    review_settings: Settings,
+) -> None:
+    """A stored address no header can carry (left by an older version): that one email
+    is cancelled, everyone else is reminded."""
+    database = review_settings.database.path
+    soon = Deadline(date.today() + timedelta(days=2))
+    async with await open_store(database) as store:
+        await store.upsert_item(make_item(kind="call", title="Good call", deadline=soon))
+        for address in ("ana@example.org", "bo@example.org"):
+            await store.save_subscriber(Subscriber(address, status="active"), datetime.now(UTC))
+    with sqlite3.connect(database) as db:
+        db.execute("UPDATE subscribers SET email = ? WHERE email = ?", ("b o@x", "bo@example.org"))
+    async with await open_store(database) as store:
+        report = await run_digest(store, review_settings)
+        assert (report.sent, report.cancelled) == (1, 1)
+        assert (await store.delivery_states()).get("cancelled") == 1
+    (body,) = sent_bodies(review_settings)
+    assert "Good call" in body
 
 
 class BuggyStore(SQLiteStore):
