@@ -5,12 +5,14 @@ finds English interface strings left in a page or email of another language."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import email
 import email.policy
 import functools
 import itertools
 import re
 import socket
+import sqlite3
 import textwrap
 import threading
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
@@ -59,6 +61,27 @@ def published_at(item: Item) -> datetime:
     """The publication instant of a test item made with a date (make_item's default)."""
     assert item.published_at is not None, item
     return item.published_at
+
+
+def forged_item(**fields: Any) -> Item:
+    """An item that skipped the model's rules, as a bug could hand one to an output:
+    `make_item`'s values with `fields` set over them, unchecked."""
+    base = make_item()
+    forged = object.__new__(Item)
+    for f in dataclasses.fields(Item):
+        object.__setattr__(forged, f.name, fields.get(f.name, getattr(base, f.name)))
+    return forged
+
+
+def break_row(database: Path, guid: str, **columns: Any) -> None:
+    """Overwrite columns of a stored item straight in the SQLite file, past the model,
+    as an older wcofeed with looser rules (or a hand edit) would have left them."""
+    assignments = ", ".join(f"{name} = ?" for name in columns)
+    with sqlite3.connect(database) as db:
+        changed = db.execute(
+            f"UPDATE items SET {assignments} WHERE guid = ?", [*columns.values(), guid]
+        ).rowcount
+    assert changed == 1, guid
 
 
 @pytest.fixture

@@ -94,13 +94,13 @@ def test_secrets_come_from_the_environment_over_the_file(write_config: WriteConf
     env = {
         "WCOFEED_SMTP_PASSWORD": "from-env",
         "WCOFEED_SECURITY_SECRET_KEY": "k" * 32,
-        "WCOFEED_SECURITY_ADMIN_TOKEN": "t0ken",
+        "WCOFEED_SECURITY_ADMIN_TOKEN": "t0ken-0123456789abcdefghijklmnopqrstuv",
         "WCOFEED_SERVER_PORT": "1",  # not a secret: ignored
     }
     settings = load_settings(path, env=env)
     assert settings.smtp.password == "from-env"
     assert settings.security.secret_key == "k" * 32
-    assert settings.security.admin_token == "t0ken"
+    assert settings.security.admin_token == "t0ken-0123456789abcdefghijklmnopqrstuv"
     assert settings.server.port == 8080
     assert load_settings(path, env={}).smtp.password == "from-file"
 

@@ -92,7 +92,7 @@ def test_model_rules_apply_to_valid_json_types() -> None:
                 "topics": ["Not A Slug"],
             }
         )
-    assert set(info.value.errors) == {"kind", "language", "topics"}
+    assert set(info.value.errors) == {"kind", "language", "topics", "url"}
 
 
 def test_defaults_fill_missing_fields() -> None:

@@ -17,6 +17,10 @@ from wcofeed.models import Deadline, Subscriber
 from wcofeed.service import Service
 from wcofeed.store import ItemQuery, open_store
 
+ADMIN_TOKEN = "service-admin-token-0123456789abcdef"
+#: The source's last error is shown in /healthz to the admin only.
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
 
 async def test_a_dead_source_and_smtp_down_do_not_stop_the_rest(
     write_config: Callable[..., Path], caplog: pytest.LogCaptureFixture
@@ -28,6 +32,7 @@ async def test_a_dead_source_and_smtp_down_do_not_stop_the_rest(
         port = {port}
         [security]
         secret_key = "service-test-secret-0123456789"
+        admin_token = "{ADMIN_TOKEN}"
         [smtp]
         host = "127.0.0.1"
         port = {smtp_port}
@@ -61,7 +66,7 @@ async def test_a_dead_source_and_smtp_down_do_not_stop_the_rest(
             for _ in range(100):
                 await asyncio.sleep(0.1)
                 try:
-                    async with http.get(f"{base}/healthz") as r:
+                    async with http.get(f"{base}/healthz", headers=AUTH) as r:
                         health = await r.json()
                 except aiohttp.ClientError:
                     continue

@@ -9,7 +9,8 @@ on both sides, except that links in feeds also get rel=nofollow.
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
+from collections.abc import MutableMapping
+from typing import Any
 
 import nh3
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
@@ -42,15 +43,22 @@ def xml_safe(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
-def xml_safe_url(url: str) -> str:
-    """`url` with the characters XML cannot carry percent-encoded, so the link still works."""
-    return _NOT_XML.sub(lambda m: quote(m[0], safe="", errors="replace"), url)
-
-
 def squash(text: str) -> str:
     """One line: runs of whitespace (incl. no-break spaces) become one space."""
     # str.split() splits on exactly what the regex \s matches, five times faster
     return " ".join(text.split())
+
+
+#: C0 and C1 controls (line breaks among them) and the Unicode line and paragraph
+#: separators, as spaces.
+_BREAKS = {c: " " for c in [*range(0x20), *range(0x7F, 0xA0), 0x2028, 0x2029]}
+
+
+def one_line(text: str) -> str:
+    """One line for a header or a property (an email subject, a calendar's name): line
+    breaks and other controls become spaces and runs of spaces collapse, so no value can
+    start a line of its own; no-break spaces are kept (French puts one before a colon)."""
+    return " ".join(part for part in text.translate(_BREAKS).split(" ") if part)
 
 
 def sanitise_html(html: str, *, nofollow: bool = False) -> str:
@@ -62,6 +70,15 @@ def sanitise_html(html: str, *, nofollow: bool = False) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow" if nofollow else "noopener noreferrer",
     ).strip()
+
+
+def sanitise_summaries(values: MutableMapping[str, Any]) -> None:
+    """An item typed in by hand (`wcofeed add`, a JSON source, the admin API), given in
+    its JSON form: `summary_html` sanitised, and `summary` derived from it when not given."""
+    html = values.get("summary_html")
+    if isinstance(html, str) and html:
+        values["summary_html"] = sanitise_html(html)
+        values.setdefault("summary", html_to_text(values["summary_html"]))
 
 
 def html_to_text(html: str) -> str:

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal, cast, get_args
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 Kind = Literal["news", "call", "publication", "event"]
@@ -33,12 +34,31 @@ PRECISIONS: tuple[Precision, ...] = get_args(Precision)
 #: The WCO sits in Brussels: a deadline printed without a time zone is read there.
 DEFAULT_DEADLINE_TZ = "Europe/Brussels"
 
+#: The years an item's publication and deadline dates may fall in. RSS (RFC 822), Atom
+#: (RFC 3339), JSON Feed and iCalendar all write a year in four digits, which
+#: `strftime("%Y")` does not give before 1000; a deadline's end of day, a reminder's
+#: lead days and a time zone's offset are added to these dates, and Python's datetime
+#: overflows past 9999. No source means a date outside these bounds: such a date is a
+#: typo or an attack, refused here so that it cannot fail a feed, a page or a store
+#: write later.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 2200
+
 SubscriberStatus = Literal["pending", "active", "paused", "unsubscribed"]
 DigestFrequency = Literal["off", "daily", "weekly"]
 FREQUENCIES: tuple[DigestFrequency, ...] = get_args(DigestFrequency)
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+#: C0 and C1 controls, DEL, and the noncharacters XML 1.0 cannot carry: never part of a
+#: link or an id, and a CR or LF in one would end an iCalendar line or an email header.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
+#: Lone surrogates (Python strings hold them, UTF-8 cannot) and NUL (SQLite's C side
+#: ends a string there): no text field may carry them.
+_NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+#: The text fields of an item; identifiers must not hold any control character either.
+_TEXT_FIELDS = ("guid", "title", "url", "source", "summary", "summary_html")
+_IDENTIFIERS = ("guid", "source")
 
 
 def is_slug(text: str) -> bool:
@@ -49,6 +69,30 @@ def is_slug(text: str) -> bool:
 def is_language_code(text: str) -> bool:
     """A BCP-47 style code such as 'en', 'pt-BR' or 'zh-Hans'."""
     return _LANG.match(text) is not None
+
+
+def is_web_url(text: str) -> bool:
+    """An absolute http(s) URL with a host, no control character, no space at either end.
+
+    The only links wcofeed lets out (feeds, calendars, emails, pages): `javascript:`
+    or `data:` would run in a reader, and a CR or LF would start a calendar line.
+    """
+    if _CONTROL.search(text) or text != text.strip():
+        return False
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(host)
+
+
+def web_url(text: str) -> str:
+    """`text` when `is_web_url`, else ValueError: for outputs, which must not carry any
+    other link even if one got past the model (an old row, a bug)."""
+    if not is_web_url(text):
+        raise ValueError(f"not an http(s) link: {text[:200]!r}")
+    return text
 
 
 class FieldErrors(ValueError):
@@ -227,6 +271,14 @@ def as_utc(value: date | datetime) -> datetime:
     return datetime.combine(value, time(0), tzinfo=UTC)
 
 
+_YEAR_RANGE = f"year must be between {EARLIEST_YEAR} and {LATEST_YEAR}"
+
+
+def in_year_range(value: date) -> bool:
+    """Whether a date (or datetime) lies within `EARLIEST_YEAR`..`LATEST_YEAR`."""
+    return EARLIEST_YEAR <= value.year <= LATEST_YEAR
+
+
 def announce_from(
     published: date | datetime | None,
     first_seen: datetime,
@@ -257,6 +309,17 @@ def _validate(values: Mapping[str, Any]) -> dict[str, str]:
         value = values.get(name)
         if not isinstance(value, str) or not value.strip():
             errors[name] = "must be a non-empty string"
+    for name in _TEXT_FIELDS:
+        value = values.get(name)
+        if isinstance(value, str) and _NOT_TEXT.search(value):
+            errors.setdefault(name, "holds NUL or a lone surrogate (not text)")
+    for name in _IDENTIFIERS:
+        value = values.get(name)
+        if isinstance(value, str) and _CONTROL.search(value):
+            errors.setdefault(name, "holds a control character")
+    url = values.get("url")
+    if isinstance(url, str) and url.strip() and "url" not in errors and not is_web_url(url):
+        errors["url"] = "must be an http(s) URL with a host and no control characters"
     if values.get("kind") not in KINDS:
         errors["kind"] = f"must be one of {', '.join(KINDS)}"
     language = values.get("language")
@@ -265,6 +328,8 @@ def _validate(values: Mapping[str, Any]) -> dict[str, str]:
     published = values.get("published")
     if published is not None and not isinstance(published, date):
         errors["published"] = "must be a date, a datetime or null"
+    elif published is not None and not in_year_range(published):
+        errors["published"] = _YEAR_RANGE
     topics = values.get("topics", ())
     bad_topics = [t for t in topics if not isinstance(t, str) or not is_slug(t)]
     if bad_topics:
@@ -278,6 +343,8 @@ def _validate(values: Mapping[str, Any]) -> dict[str, str]:
 
 
 def _deadline_problem(deadline: Deadline) -> str | None:
+    if not in_year_range(deadline.day):
+        return _YEAR_RANGE
     if deadline.tz is not None:
         try:
             ZoneInfo(deadline.tz)
@@ -404,6 +471,18 @@ def item_from_dict(data: Mapping[str, Any], *, defaults: Mapping[str, Any] | Non
     if errors:
         raise ItemError(errors)
     return Item(**values)
+
+
+def parse_json(text: str | bytes) -> Any:
+    """A JSON document from outside (an API body, a file); ValueError saying why for
+    anything the json module cannot take whole: a syntax error, bytes that are not
+    UTF-8, a number longer than Python converts, nesting deeper than it recurses."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("not valid JSON: nested too deeply") from None
+    except ValueError as exc:
+        raise ValueError(f"not valid JSON: {exc}") from None
 
 
 def parse_iso_date_or_datetime(value: Any) -> date | datetime:

@@ -39,6 +39,7 @@ from wcofeed.models import Item, UpsertOutcome, UpsertResult
 from wcofeed.publish import publish_all
 from wcofeed.store import Store
 from wcofeed.web.app import create_app
+from wcofeed.web.server import Runner
 
 log = logging.getLogger("wcofeed.service")
 
@@ -90,8 +91,9 @@ class Service:
     async def _publish(self, touched: Sequence[UpsertResult] | None) -> None:
         async with self._publish_lock:
             started = time.perf_counter()
-            await publish_all(self.settings, self.store, touched)
+            report = await publish_all(self.settings, self.store, touched)
             self.metrics.rounds.labels(round="publish").observe(time.perf_counter() - started)
+            self.metrics.skipped(report.skipped)
 
     async def _digest(self) -> None:
         started = time.perf_counter()
@@ -99,6 +101,7 @@ class Service:
         self.metrics.rounds.labels(round="digest").observe(time.perf_counter() - started)
         self.metrics.emails.labels(outcome="sent").inc(report.sent)
         self.metrics.emails.labels(outcome="failed").inc(report.failed)
+        self.metrics.skipped(report.skipped)
 
     # --- loops -------------------------------------------------------------------------
 
@@ -147,7 +150,7 @@ class Service:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         app = create_app(self.settings, self.store, self, self.metrics)
-        runner = web.AppRunner(app, access_log=None)
+        runner = Runner(app, self.settings)
         await runner.setup()
         tasks: list[asyncio.Task[None]] = []
         try:

@@ -24,7 +24,7 @@ from playwright.async_api import Browser, async_playwright
 
 from tests.conftest import REPO, SmtpRecorder, SmtpServer, free_port
 
-ADMIN_TOKEN = "e2e-admin-token-0123456789"
+ADMIN_TOKEN = "e2e-admin-token-0123456789abcdefghij"
 SECRET = "e2e-signing-secret-0123456789"
 NEWSROOM = (REPO / "samples" / "wco-newsroom-ru.html").read_bytes()
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"

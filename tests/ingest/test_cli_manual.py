@@ -69,13 +69,13 @@ def test_ingest_command_counts_and_lists_items_not_understood(
     page.write_text(
         '<div class="newsroom-list">'
         '<div class="news-item"><span class="news-date">sometime soon</span>'
-        '<h3 class="news-title"><a href="/a">Call for papers</a></h3>'
+        '<h3 class="news-title"><a href="https://www.wcoomd.org/a">Call for papers</a></h3>'
         '<p class="news-deadline">deadline: when the board decides</p></div>'
         '<div class="news-item"><span class="news-date">14 February 2025</span>'
-        '<h3 class="news-title"><a href="/b">Vacancy: analyst</a></h3>'
+        '<h3 class="news-title"><a href="https://www.wcoomd.org/b">Vacancy: analyst</a></h3>'
         '<p class="news-deadline">deadline: soon-ish</p></div>'
         '<div class="news-item"><span class="news-date">13 February 2025</span>'
-        '<h3 class="news-title"><a href="/c">WCO news</a></h3></div></div>',
+        '<h3 class="news-title"><a href="https://www.wcoomd.org/c">WCO news</a></h3></div></div>',
         encoding="utf-8",
     )
     config = write_config(f"""

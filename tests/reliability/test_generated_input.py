@@ -341,6 +341,7 @@ def assert_publishable(settings: Settings, items: list[Item]) -> None:
             self_url="http://127.0.0.1:8080/feed.atom?q=%5D%5D%3E",
             items=items,
             links={"next": "http://127.0.0.1:8080/feed.atom?page=2&q=<x>"},
+            skipped=[],
         )
         for render in (render_atom, render_rss):
             body = render(doc)

@@ -169,6 +169,10 @@ async def site() -> AsyncIterator[tuple[FaultySite, str, str]]:
         await secure.close()
 
 
+#: A source's last error is shown in /healthz to the admin only.
+ADMIN_TOKEN = "source-faults-admin-token-0123456789"
+
+
 @pytest.fixture
 def faults_settings(
     site: tuple[FaultySite, str, str], write_config: Callable[[str], Path]
@@ -183,6 +187,8 @@ def faults_settings(
         for sid, url in urls.items()
     )
     config = f"""
+[security]
+admin_token = "{ADMIN_TOKEN}"
 [fetch]
 connect_timeout = 1.0
 read_timeout = {READ_TIMEOUT}
@@ -286,10 +292,10 @@ async def test_each_faulty_source_fails_alone_with_its_reason(
     for sid in FAULTS:
         assert (await store.source_state(sid)).consecutive_failures == 2, sid
 
-    # /healthz: every failing source with its reason, the service still up
+    # /healthz: every failing source with its reason (to the admin), the service still up
     app = create_app(faults_settings, store, RecordingActions())
     async with TestClient(TestServer(app, host="127.0.0.1")) as client:
-        response = await client.get("/healthz")
+        response = await client.get("/healthz", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
         body: dict[str, Any] = await response.json()
     assert response.status == 200, body  # healthy sources keep the service up
     health = {s["id"]: s for s in body["sources"]}

@@ -3,11 +3,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOW, make_item
+from tests.conftest import NOW, break_row, make_item
 from wcofeed.models import Deadline, UpsertOutcome
 from wcofeed.store import ItemQuery, Store, open_store
 
@@ -391,3 +393,61 @@ async def test_closed_calls_latest_first(store: Store) -> None:
     await store.upsert_items([*calls, still_open, make_item()], now=NOW)
     found = await store.query_items(ItemQuery(closed_at=NOW, order="deadline-desc"))
     assert [i.title for i in found] == ["closed 25", "closed 15", "closed 5"]
+
+
+#: What the attack review stored through doors that no longer let it in.
+BAD_COLUMNS = {
+    "a CR/LF in the link": {"url": "https://example.org/x\r\nBEGIN:VEVENT"},
+    "a javascript: link": {"url": "javascript:alert(1)"},
+    "a deadline past what clocks reach": {
+        "deadline_date": "9999-12-31",
+        "deadline_time": "23:59:00",
+        "deadline_tz": "Pacific/Kiritimati",
+    },
+    "a date that is not one": {"published": "yesterday"},
+}
+
+
+@pytest.mark.parametrize("why", BAD_COLUMNS)
+async def test_a_stored_row_that_breaks_the_model_is_skipped_logged_and_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, why: str
+) -> None:
+    database = tmp_path / "old.db"
+    good = make_item(kind="call", deadline=Deadline(date(2030, 1, 1)))
+    bad = make_item(kind="call", deadline=Deadline(date(2030, 1, 2)))
+    async with await open_store(database) as store:
+        await store.upsert_items([good, bad], now=NOW)
+    break_row(database, bad.guid, **BAD_COLUMNS[why])
+    async with await open_store(database) as store:
+        listed = await store.query_items(ItemQuery(kinds=("call",), order="deadline"))
+        assert [i.guid for i in listed] == [good.guid]
+        assert await store.get_item(bad.guid) is None
+        assert list(await store.get_items([good.guid, bad.guid])) == [good.guid]
+        assert store.unreadable_items == 3
+        # a new version replaces the bad row; the unreadable one is no `previous`
+        result = await store.upsert_item(dataclasses.replace(bad, title="Fixed"), now=NOW)
+        assert result.outcome is UpsertOutcome.CHANGED and result.previous is None
+        fixed = await store.get_item(bad.guid)
+        assert fixed is not None and fixed.title == "Fixed"
+    assert f"stored item {bad.guid} skipped" in caplog.text
+
+
+async def test_the_database_and_its_wal_are_readable_by_their_owner_only(
+    tmp_path: Path,
+) -> None:
+    old = os.umask(0o022)
+    try:
+        loose = tmp_path / "loose.db"
+        loose.touch(mode=0o644)
+        for path in (tmp_path / "new.db", loose):
+            async with await open_store(path) as store:
+                await store.upsert_item(make_item())
+                files = [
+                    path,
+                    path.with_name(path.name + "-wal"),
+                    path.with_name(path.name + "-shm"),
+                ]
+                assert all(f.exists() for f in files)
+                assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o600"}, path
+    finally:
+        os.umask(old)

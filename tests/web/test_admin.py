@@ -11,7 +11,7 @@ from tests.web.conftest import RecordingActions
 from wcofeed.models import item_to_dict
 from wcofeed.store import Store
 
-TOKEN = "s3cret-admin-token"
+TOKEN = "s3cret-admin-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 

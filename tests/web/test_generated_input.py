@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from tests.conftest import make_item
 from wcofeed.store import Store
 
-TOKEN = "generated-input-token"
+TOKEN = "generated-input-token-0123456789abcdef"
 PARAMS = ["lang", "topic", "kind", "q", "page", "hl", "since", "limit"]
 text = st.text(max_size=40)
 hostile = st.sampled_from(

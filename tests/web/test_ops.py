@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,7 +10,12 @@ from aiohttp.test_utils import TestClient
 from tests.conftest import NOW, make_item
 from wcofeed.store import Store
 
-SOURCES = """
+TOKEN = "ops-admin-token-0123456789abcdefghij"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+SOURCES = f"""
+[security]
+admin_token = "{TOKEN}"
+
 [[sources]]
 id = "newsroom"
 url = "samples/newsroom.html"
@@ -44,13 +50,18 @@ async def test_healthz_shows_each_failing_source_and_turns_503_when_all_fail(
     now = datetime.now(UTC)
     await store.record_fetch_success("newsroom", now - timedelta(minutes=5))
     await store.record_fetch_failure("home", now, "HTTP 500 from https://example.org/")
-    body = await (await client.get("/healthz")).json()
+    body = await (await client.get("/healthz", headers=AUTH)).json()
     by_id = {s["id"]: s for s in body["sources"]}
     assert by_id["newsroom"]["status"] == "ok"
     assert 250 <= by_id["newsroom"]["last_success_age_seconds"] <= 400
     assert by_id["home"]["status"] == "failing"
     assert by_id["home"]["last_error"] == "HTTP 500 from https://example.org/"
     assert body["status"] == "ok"
+    public = await (await client.get("/healthz")).json()
+    assert [set(s) for s in public["sources"]] == [
+        {"id", "status", "last_success", "last_success_age_seconds"}
+    ] * 2
+    assert "example.org" not in json.dumps(public)
 
     await store.record_fetch_failure("newsroom", now, "timeout after 30 s")
     response = await client.get("/healthz")

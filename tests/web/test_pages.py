@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 from lxml import html
 
 from tests.conftest import english_leftovers, make_item
-from wcofeed.models import Deadline
+from wcofeed.models import Deadline, ItemError
 from wcofeed.store import Store
 
 TOPICS = """
@@ -108,10 +108,12 @@ async def test_interface_language_from_hl_or_browser(client: TestClient[Any, Any
 async def test_hostile_item_text_is_escaped_and_bad_links_dropped(
     client: TestClient[Any, Any], store: Store
 ) -> None:
+    with pytest.raises(ItemError, match="url"):  # the model keeps such links out
+        make_item(url="javascript:alert(1)")
     evil = make_item(
         title='<script>alert("x")</script>Call',
         summary='<img src=x onerror="alert(1)">',
-        url="javascript:alert(1)",
+        url="https://example.org/evil",
     )
     await store.upsert_item(evil)
     response = await client.get("/")

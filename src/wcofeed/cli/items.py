@@ -15,7 +15,7 @@ from wcofeed.cli.base import EXIT_OK, CommandError, command, positive
 from wcofeed.config import Settings
 from wcofeed.ingest.manual import item_from_entry
 from wcofeed.ingest.run import Parsers
-from wcofeed.models import KINDS, Item, ItemError, UpsertOutcome, item_to_dict
+from wcofeed.models import KINDS, Item, ItemError, UpsertOutcome, item_to_dict, parse_json
 from wcofeed.publish import publish_all
 from wcofeed.store import ItemQuery, open_store
 
@@ -92,8 +92,8 @@ def _add_payload(args: argparse.Namespace) -> dict[str, object]:
     if args.json:
         try:
             text = sys.stdin.read() if args.json == "-" else Path(args.json).read_text("utf-8")
-            data = json.loads(text)
-        except (OSError, json.JSONDecodeError) as exc:
+            data = parse_json(text)
+        except (OSError, ValueError) as exc:
             raise CommandError(f"--json {args.json}: {exc}") from None
         if not isinstance(data, dict):
             raise CommandError(f"--json {args.json}: expected one JSON object")

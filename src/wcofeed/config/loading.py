@@ -9,6 +9,7 @@ be committed without them. Paths are relative to the config file's folder.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import secrets
 import tomllib
@@ -168,6 +169,25 @@ def _check(settings: Settings) -> None:
         raise ConfigError("site.base_url: must be an http(s) URL")
     if not 0 < settings.server.port < 65536:
         raise ConfigError("server.port: must be between 1 and 65535")
+    if settings.server.header_timeout <= 0:
+        raise ConfigError("server.header_timeout: must be more than 0 seconds")
+    if settings.server.max_connections_per_client < 1:
+        raise ConfigError("server.max_connections_per_client: must be 1 or more")
+    for i, proxy in enumerate(settings.server.trusted_proxies):
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            message = f"not an IP address or network (CIDR): {proxy!r}"
+            raise ConfigError(f"server.trusted_proxies[{i}]: {message}") from None
+    token = settings.security.admin_token
+    if token and len(token) < ADMIN_TOKEN_MIN_LENGTH:
+        raise ConfigError(
+            f"security.admin_token: shorter than {ADMIN_TOKEN_MIN_LENGTH} characters; use "
+            "e.g. the output of `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+    for key in ("confirmations_per_mailbox", "confirmations_per_domain"):
+        if getattr(settings.email, key) < 1:
+            raise ConfigError(f"email.{key}: must be 1 or more")
     if not 0 <= settings.email.send_hour <= 23:
         raise ConfigError("email.send_hour: must be between 0 and 23")
     if settings.ingest.new_item_max_age_days < 0:
@@ -191,6 +211,9 @@ def _check(settings: Settings) -> None:
 
 #: Minimum length of a signing key; shorter ones are refused where tokens are made.
 SECRET_MIN_LENGTH = 16
+#: Minimum length of the admin token: guessing it must stay out of reach even without
+#: the per-client limit on failed attempts.
+ADMIN_TOKEN_MIN_LENGTH = 32
 
 
 def with_signing_secret(settings: Settings) -> Settings:

@@ -66,6 +66,21 @@ class ServerSettings:
         "Seconds a served feed is trusted before the store is asked whether anything "
         "changed (0: on every request).",
     )
+    header_timeout: float = _opt(
+        10.0,
+        "Seconds a connection may take to send a request's headers, from connecting or "
+        "from the end of its previous answer; then it is closed (idle keep-alive too).",
+    )
+    max_connections_per_client: int = _opt(
+        32,
+        "Connections one client address may hold open at once; more are answered 503 "
+        "and closed. Connections from trusted_proxies are not counted.",
+    )
+    trusted_proxies: list[str] = _opt(
+        [],
+        "Addresses or networks (CIDR) of reverse proxies whose X-Forwarded-For header "
+        "names the client (for per-client limits); empty: the socket's address is used.",
+    )
 
 
 @dataclass(frozen=True)
@@ -178,6 +193,14 @@ class EmailSettings:
     send_hour: int = _opt(8, "Hour (site.timezone) at which `wcofeed run` starts a digest round.")
     max_bounces: int = _opt(3, "Hard bounces after which a subscriber is paused.")
     max_items: int = _opt(50, "Most calls, and most new items, listed in one email.")
+    confirmations_per_mailbox: int = _opt(
+        2,
+        "Confirmation emails an hour to one mailbox, its variants (case, +tags, dots in "
+        "the local part, a trailing dot) counted as one.",
+    )
+    confirmations_per_domain: int = _opt(
+        30, "Confirmation emails an hour to the addresses of one mail domain."
+    )
 
 
 @dataclass(frozen=True)
@@ -190,7 +213,8 @@ class SecuritySettings:
     )
     admin_token: str = _opt(
         "",
-        "Bearer token of the admin API; empty: API off (env WCOFEED_SECURITY_ADMIN_TOKEN).",
+        "Bearer token of the admin API, at least 32 characters; empty: API off "
+        "(env WCOFEED_SECURITY_ADMIN_TOKEN).",
         secret=True,
     )
 

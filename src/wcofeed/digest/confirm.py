@@ -23,6 +23,12 @@ class DeliveryError(RuntimeError):
 CONFIRM_INTERVAL = timedelta(hours=1)
 
 
+def confirmation_due(subscriber: Subscriber | None, now: datetime) -> bool:
+    """Whether a confirmation may go to this (pending, or unknown) subscriber now."""
+    last = subscriber.confirm_sent_at if subscriber else None
+    return last is None or now - last >= CONFIRM_INTERVAL
+
+
 async def request_confirmation(
     store: Store,
     settings: Settings,
@@ -32,8 +38,7 @@ async def request_confirmation(
 ) -> bool:
     """Send the double opt-in email unless one went out within CONFIRM_INTERVAL."""
     now = now or datetime.now(UTC)
-    last = subscriber.confirm_sent_at
-    if last is not None and now - last < CONFIRM_INTERVAL:
+    if not confirmation_due(subscriber, now):
         return False
     await send_confirmation(settings, subscriber, now, transport)
     await store.note_confirmation_sent(subscriber.email, now)

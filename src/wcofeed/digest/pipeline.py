@@ -14,6 +14,7 @@ from datetime import datetime
 
 from wcofeed.config import Settings
 from wcofeed.digest.send import Connection, Outcome, Outgoing, Transport
+from wcofeed.isolate import Skipped
 from wcofeed.store import Store
 
 log = logging.getLogger("wcofeed.digest")
@@ -25,7 +26,8 @@ QUEUE = 256
 
 @dataclass
 class RunReport:
-    """What a round did; `planned` lists (address, subject) in a dry run."""
+    """What a round did; `planned` lists (address, subject) in a dry run; `skipped` the
+    items left out of every email because they could not be shown."""
 
     sent: int = 0
     resent: int = 0
@@ -34,13 +36,17 @@ class RunReport:
     paused: int = 0
     cancelled: int = 0
     planned: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
     def summary(self) -> str:
-        return (
+        line = (
             f"{self.sent} sent ({self.resent} resent from an earlier run), "
             f"{self.deferred} deferred, {self.failed} failed, {self.paused} subscribers "
             f"paused, {self.cancelled} cancelled"
         )
+        if self.skipped:
+            line += f", {len(self.skipped)} items left out"
+        return line
 
 
 class Pipeline:

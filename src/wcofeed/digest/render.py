@@ -5,10 +5,12 @@ its direction) and counts "closes in N days" in calendar days of the subscriber'
 zone, with the same words as the pages (`i18n.closing_when`). Its calendar carries an
 alarm at each of the subscriber's lead times that is still ahead.
 
-Every header value built from stored data (a name, a title) goes through `_header`,
-which turns CR, LF and other control characters into spaces, so no stored value can
-start a header of its own. Addresses are checked on the way in
-(`subscription.normalise_email`).
+Every header value built from stored data (a name, a title) goes through
+`markup.one_line`, which turns CR, LF and other control characters into spaces, so no
+stored value can start a header of its own. Addresses are checked on the way in
+(`subscription.normalise_email`). Only http(s) links go out: `prepare` refuses an item
+with any other, and the round (`run.py`) leaves such an item out of every email
+rather than failing anyone's.
 """
 
 from __future__ import annotations
@@ -47,11 +49,10 @@ from wcofeed.i18n import (
     site_title,
     texts,
 )
-from wcofeed.models import DEFAULT_DEADLINE_TZ, Item, Subscriber
+from wcofeed.markup import one_line
+from wcofeed.models import DEFAULT_DEADLINE_TZ, Item, Subscriber, web_url
 from wcofeed.templates import template_environment, templates_dir
 
-#: Control characters and the line breaks Python's str.splitlines() knows, as spaces.
-_CONTROL = {c: " " for c in [*range(0, 32), 127, 0x85, 0x2028, 0x2029]}
 #: Stand-ins for the per-subscriber links in shared bodies; NUL never occurs in text.
 _UNSUBSCRIBE, _PREFERENCES = "\x00unsubscribe\x00", "\x00preferences\x00"
 #: The text part as quoted-printable, readable in an .eml file; the HTML part as
@@ -64,15 +65,9 @@ _UTF8_BASE64.body_encoding = BASE64
 
 def _address(value: str) -> str:
     """A stored address, re-checked cheaply: it was validated when it was saved."""
-    if value.count("@") != 1 or value != _header(value) or " " in value:
+    if value.count("@") != 1 or value != one_line(value) or " " in value:
         raise AddressError(N_("%(value)s: not an email address"), value=repr(value))
     return value
-
-
-def _header(value: str) -> str:
-    """One line; runs of spaces collapsed, non-breaking spaces kept (French puts one
-    before a colon)."""
-    return " ".join(part for part in value.translate(_CONTROL).split(" ") if part)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -80,7 +75,7 @@ def _encoded(value: str) -> str:
     """A header value, RFC 2047-encoded words (on one line) when it is not ASCII.
 
     Cached: subjects repeat across subscribers and encoding them is slow."""
-    clean = _header(value)
+    clean = one_line(value)
     return clean if clean.isascii() else Header(clean, "utf-8").encode(linesep=" ")
 
 
@@ -113,6 +108,7 @@ class Renderer:
         # each calendar and each call's localised deadline line once, not per email.
         self._calendars: dict[tuple[object, ...], bytes] = {}
         self._views: dict[tuple[object, ...], dict[str, str]] = {}
+        self._events: dict[tuple[object, ...], icalendar.Event] = {}
         self._bodies: dict[tuple[object, ...], tuple[str, str]] = {}
 
     def links(self, subscriber: Subscriber, now: datetime) -> Links:
@@ -199,7 +195,7 @@ class Renderer:
                 if grouped
             ],
             "topics": [
-                (label or words.gettext("Other"), items)
+                (label or words.gettext("Other"), [self._new_view(i) for i in items])
                 for label, items in group_by_topic(
                     new_items, subscriber, lambda slug: self.settings.topic_label(slug, lang)
                 )
@@ -260,15 +256,15 @@ class Renderer:
             message = MIMEMultipart("mixed", f"{boundary}_m", [_part(message), _part(attachment)])
         email = self.settings.email
         message["Date"] = format_datetime(now)
-        message["Message-ID"] = _header(message_id)
+        message["Message-ID"] = one_line(message_id)
         message["From"] = _encoded(email.from_address)
-        message["To"] = formataddr((_header(subscriber.name), _address(subscriber.email)), "utf-8")
+        message["To"] = formataddr((one_line(subscriber.name), _address(subscriber.email)), "utf-8")
         message["Subject"] = _encoded(subject)
-        message["Content-Language"] = _header(subscriber.language)
+        message["Content-Language"] = one_line(subscriber.language)
         list_name = site_title(self.settings.site.title, self.settings.site.default_language)
         message["List-Id"] = _encoded(f"{list_name} <{email.list_id}>")
         if unsubscribe:
-            message["List-Unsubscribe"] = f"<{_header(unsubscribe)}>"
+            message["List-Unsubscribe"] = f"<{one_line(unsubscribe)}>"
             message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         return message
 
@@ -299,11 +295,33 @@ class Renderer:
             site=site,
         )
 
+    def prepare(self, item: Item, now: datetime, subscriber: Subscriber, *, call: bool) -> Item:
+        """Render what an email to `subscriber` shows of `item` (kept for the emails that
+        list it), as a due call or as a new item; raises for an item that cannot be
+        shown, so a round can leave it out before anything is claimed."""
+        if call:
+            self._call_view(item, now, subscriber)
+            self._event(item, subscriber, now).to_ical()
+        else:
+            self._new_view(item)
+        return item
+
     def _call_view(self, item: Item, now: datetime, subscriber: Subscriber) -> dict[str, str]:
         key = (item.guid, item.content_hash, now, subscriber.language, subscriber.timezone)
         view = self._views.get(key)
         if view is None:
             view = _bounded(self._views)[key] = _call_view(item, now, subscriber)
+        return view
+
+    def _new_view(self, item: Item) -> dict[str, str]:
+        key = (item.guid, item.content_hash)
+        view = self._views.get(key)
+        if view is None:
+            view = _bounded(self._views)[key] = {
+                "title": item.title,
+                "url": web_url(item.url),
+                "language": item.language,
+            }
         return view
 
     def _calendar(self, calls: Sequence[DueCall], subscriber: Subscriber, now: datetime) -> bytes:
@@ -327,20 +345,29 @@ class Renderer:
         A deadline without a time is an all-day event that ends when the call closes, so
         its alarms count back from the event's end (TRIGGER;RELATED=END); a timed one is
         an event at the closing instant, its alarms counting back from its start."""
-        words = texts(subscriber.language)
         calendar = icalendar.Calendar()
         calendar.add("prodid", "-//wcofeed//deadline reminders//EN")
         calendar.add("version", "2.0")
         calendar.add("method", "PUBLISH")
         for call in calls:
-            item, deadline = call.item, call.item.deadline
+            calendar.add_component(self._event(call.item, subscriber, now))
+        return bytes(calendar.to_ical())
+
+    def _event(self, item: Item, subscriber: Subscriber, now: datetime) -> icalendar.Event:
+        """The call's event for calendars in `subscriber`'s language and lead days; kept,
+        since subscribers who follow different topics still share many calls."""
+        key = (item.guid, item.content_hash, now, subscriber.language, subscriber.lead_days)
+        event = self._events.get(key)
+        if event is None:
+            deadline = item.deadline
             assert deadline is not None
+            words = texts(subscriber.language)
             event = icalendar.Event()
             uid = hashlib.sha256(item.guid.encode()).hexdigest()[:24]
             event.add("uid", f"{uid}@{self.settings.email.list_id}")
             event.add("dtstamp", now)
             event.add("summary", item.title)
-            event.add("url", item.url)
+            event.add("url", web_url(item.url))
             related: dict[str, str] = {}
             if deadline.at is None:
                 event.add("dtstart", deadline.day)
@@ -360,8 +387,8 @@ class Renderer:
                 alarm.add("description", f"{line}\n{item.title}")
                 alarm.add("trigger", timedelta(days=-lead), parameters=related)
                 event.add_component(alarm)
-            calendar.add_component(event)
-        return bytes(calendar.to_ical())
+            _bounded(self._events)[key] = event
+        return event
 
 
 _CACHE_SIZE = 4096
@@ -414,7 +441,7 @@ def _call_view(item: Item, now: datetime, subscriber: Subscriber) -> dict[str, s
     )
     return {
         "title": item.title,
-        "url": item.url,
+        "url": web_url(item.url),
         "summary": item.summary,
         "language": item.language,
         "closes": closes,

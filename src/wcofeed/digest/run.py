@@ -14,8 +14,11 @@ Order of work, and why it is crash-safe:
    next run resends with the same Message-ID, so receivers can drop the duplicate.
 
 The queue is bounded and subscribers are paged, so memory does not grow with the
-number of subscribers. The delivery side is `pipeline.py`; confirmation emails, sent one
-at a time outside any round, are `confirm.py`.
+number of subscribers. An item that cannot be shown in an email (a link that is not
+http(s), a deadline no clock can reach) is left out as it is read, before anything is
+claimed, logged and reported in `RunReport.skipped`: the others are reminded as usual.
+The delivery side is `pipeline.py`; confirmation emails, sent one at a time outside any
+round, are `confirm.py`.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -49,6 +52,7 @@ from wcofeed.digest.send import (
     transport_for,
 )
 from wcofeed.digest.tokens import Signer
+from wcofeed.isolate import skip
 from wcofeed.models import Item, Subscriber
 from wcofeed.store import Claim, Delivery, ItemQuery, ReminderKey, Store
 
@@ -62,20 +66,26 @@ class ItemCache:
 
     Subscribers share a handful of topic choices, so a run reads the items table a
     few times rather than once per subscriber. Bounded: cleared when it grows large.
+    `usable(items, subscriber, calls)` keeps the items an email can show; the first
+    subscriber to ask stands for the others who share the entry.
     """
 
     LIMIT = 1024
 
-    def __init__(self, store: Store, now: datetime, max_items: int) -> None:
+    def __init__(self, store: Store, now: datetime, max_items: int, usable: Usable) -> None:
         self.store, self.now, self.max_items = store, now, max_items
+        self.usable = usable
         self._entries: dict[tuple[Any, ...], list[Item]] = {}
 
-    async def _get(self, key: tuple[Any, ...], query: ItemQuery) -> list[Item]:
+    async def _get(
+        self, key: tuple[Any, ...], query: ItemQuery, sub: Subscriber, calls: bool
+    ) -> list[Item]:
         found = self._entries.get(key)
         if found is None:
             if len(self._entries) >= self.LIMIT:
                 self._entries.clear()
-            found = self._entries[key] = await self.store.query_items(query)
+            read = await self.store.query_items(query)
+            found = self._entries[key] = self.usable(read, sub, calls)
         return found
 
     async def calls(self, sub: Subscriber) -> list[Item]:
@@ -87,7 +97,7 @@ class ItemCache:
             languages=(sub.language,),
             limit=10_000,
         )
-        return await self._get(("calls", sub.language, sub.topics), query)
+        return await self._get(("calls", sub.language, sub.topics), query, sub, calls=True)
 
     async def new_items(self, sub: Subscriber, window: tuple[datetime, datetime]) -> list[Item]:
         query = ItemQuery(
@@ -98,8 +108,13 @@ class ItemCache:
             languages=(sub.language,),
             limit=self.max_items * 4,
         )
-        found = await self._get(("new", sub.language, sub.topics, sub.kinds, window), query)
+        key = ("new", sub.language, sub.topics, sub.kinds, window)
+        found = await self._get(key, query, sub, calls=False)
         return select_new_items(sub, found, window)[: self.max_items]
+
+
+#: Keeps the items an email can show: (items, for whom, as due calls?) -> items.
+Usable = Callable[[list[Item], Subscriber, bool], list[Item]]
 
 
 def _payload(calls: Sequence[DueCall], window: tuple[datetime, datetime] | None) -> str:
@@ -137,10 +152,25 @@ class DigestRun:
         self.transport, self.dry_run = transport, dry_run
         self.at_send_hour = at_send_hour
         self.renderer = Renderer(settings, Signer(settings.security.secret_key))
-        self.cache = ItemCache(store, now, settings.email.max_items)
+        self.cache = ItemCache(store, now, settings.email.max_items, self._usable)
         self.domain = settings.email.list_id
         self.report = RunReport()
         self.handled: set[int] = set()
+        self._unusable: set[str] = set()
+
+    def _usable(self, items: list[Item], sub: Subscriber, calls: bool) -> list[Item]:
+        """The items an email to `sub` can show; each other one is left out, and logged
+        and reported once a run, however many emails it would have been in."""
+        kept = []
+        for item in items:
+            if item.guid in self._unusable:
+                continue
+            try:
+                kept.append(self.renderer.prepare(item, self.now, sub, call=calls))
+            except Exception as exc:
+                self._unusable.add(item.guid)
+                skip("email", item.guid, exc, self.report.skipped)
+        return kept
 
     async def run(self) -> RunReport:
         if self.dry_run:
@@ -173,8 +203,10 @@ class DigestRun:
         data = json.loads(delivery.payload)
         sub = delivery.subscriber
         calls: list[DueCall] = []
+        stored = await self.store.get_items(guid for guid, _, _ in data["calls"])
+        usable = {item.guid: item for item in self._usable(list(stored.values()), sub, True)}
         for guid, deadline_ts, leads in data["calls"]:
-            item = await self.store.get_item(guid)
+            item = usable.get(guid)
             if item is None or item.deadline is None:
                 continue
             closes = item.deadline.closes_at()
@@ -247,7 +279,15 @@ class DigestRun:
                 # with the server's, and only a queue's worth of messages is in memory.
                 for claimed in await self.store.claim_deliveries(claims, self.now):
                     plan = plans[claimed]
-                    outgoing = Outgoing.of(self._render(plan), plan.subscriber.email)
+                    try:
+                        outgoing = Outgoing.of(self._render(plan), plan.subscriber.email)
+                    except Exception as exc:
+                        # Its items were each shown above: this is the email's own fault,
+                        # and it costs only this subscriber's email.
+                        log.exception("email to subscriber %s not rendered", plan.subscriber.id)
+                        await self.store.cancel_delivery(claimed, f"not rendered: {exc}")
+                        self.report.cancelled += 1
+                        continue
                     await pipeline.put(outgoing, resend=False)
 
     async def _plan(self, sub: Subscriber, reminded: set[ReminderKey]) -> Plan | None:

@@ -181,10 +181,14 @@ class OutboxConnection:
         return Result(Outcome.SENT)
 
     def _write(self, outgoing: Outgoing) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
+        # Owner-only, whatever the umask: an email holds its reader's signed links.
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         name = _UNSAFE.sub("_", outgoing.message_id.strip("<>")) + ".eml"
         tmp = self.folder / f".{name}.tmp"
-        tmp.write_bytes(outgoing.data)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(outgoing.data)
         os.replace(tmp, self.folder / name)
 
     async def close(self) -> None:

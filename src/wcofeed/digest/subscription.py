@@ -7,6 +7,7 @@ reporting every bad field at once so a form can show them all.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from functools import cache
 from zoneinfo import available_timezones
@@ -51,13 +52,23 @@ def normalise_email(text: str) -> str:
         raise AddressError(N_("%(value)s: not an email address"), value=repr(text))
     try:
         address = Address(addr_spec=value)
-    except (ValueError, IndexError):
+    except (ValueError, IndexError, HeaderParseError):
         raise AddressError(N_("%(value)s: not an email address"), value=repr(text)) from None
     if not address.domain or "." not in address.domain or not address.username:
         raise AddressError(
             N_("%(value)s: not an email address (needs user@domain.tld)"), value=repr(text)
         )
     return value
+
+
+def mailbox_key(email: str) -> tuple[str, str]:
+    """The mailbox and the domain an address delivers to, as someone flooding an inbox
+    would vary it: case, a trailing dot on the domain, a `+tag`, dots in the local part
+    (ignored by some providers, so counted as one here) all give the same mailbox."""
+    local, _, domain = email.strip().rpartition("@")
+    domain = domain.lower().rstrip(".")
+    local = local.lower().split("+", 1)[0].replace(".", "")
+    return f"{local}@{domain}", domain
 
 
 def parse_lead_days(text: str) -> tuple[int, ...]:

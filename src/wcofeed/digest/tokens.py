@@ -70,7 +70,9 @@ class Signer:
             raise TokenError(N_("malformed link"))
         got_purpose, address, expires, signature = parts
         body = f"{got_purpose}.{address}.{expires}"
-        if not hmac.compare_digest(self._sign(body), signature):
+        # compared as bytes: compare_digest refuses str with non-ASCII characters
+        given = signature.encode(errors="surrogateescape")
+        if not hmac.compare_digest(self._sign(body).encode(), given):
             raise TokenError(N_("the link's signature is not valid"))
         if got_purpose != purpose:
             raise TokenError(

@@ -71,8 +71,12 @@ def canonical_url(url: str) -> str:
 
 
 def make_guid(url: str | None, source: str, title: str, published: date | None) -> str:
-    """The canonical link when there is one, else a hash of what identifies the item."""
-    if url and urlsplit(url).scheme in ("http", "https"):
-        return canonical_url(url)
+    """The canonical link when there is one, else a hash of what identifies the item
+    (also for a link that does not parse, such as `http://[::1`)."""
+    try:
+        if url and urlsplit(url).scheme in ("http", "https"):
+            return canonical_url(url)
+    except ValueError:
+        pass
     key = "\x1f".join((source, title.casefold(), published.isoformat() if published else ""))
     return "urn:wcofeed:" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]

@@ -9,7 +9,6 @@ the others are kept.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,8 +17,8 @@ from wcofeed.ingest.identity import make_guid
 from wcofeed.ingest.kinds import KindGuesser
 from wcofeed.ingest.text import clean
 from wcofeed.ingest.topics import TopicMatcher
-from wcofeed.markup import html_to_text, sanitise_html
-from wcofeed.models import Item, ItemError, item_from_dict
+from wcofeed.markup import sanitise_summaries
+from wcofeed.models import Item, ItemError, item_from_dict, parse_json
 
 
 def item_from_entry(
@@ -37,9 +36,7 @@ def item_from_entry(
     values.setdefault("language", language)
     title = clean(str(values.get("title") or ""))
     values["title"] = title
-    if values.get("summary_html"):
-        values["summary_html"] = sanitise_html(str(values["summary_html"]))
-        values.setdefault("summary", html_to_text(values["summary_html"]))
+    sanitise_summaries(values)
     values["summary"] = clean(str(values.get("summary") or ""))
     if not values.get("guid") and values.get("url"):
         values["guid"] = make_guid(str(values["url"]), source, title, None)
@@ -64,9 +61,9 @@ def parse_manual(
     default_topics: list[str],
 ) -> ParseResult:
     try:
-        data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ParseError(f"source {source}: not a JSON file: {exc}") from None
+        data = parse_json(body.decode("utf-8-sig"))
+    except ValueError as exc:
+        raise ParseError(f"source {source}: not a JSON file ({exc})") from None
     if isinstance(data, dict) and isinstance(data.get("items"), list):
         data = data["items"]
     if not isinstance(data, list):

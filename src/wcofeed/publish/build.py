@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 
 from wcofeed.config import Settings
 from wcofeed.i18n import language_name, site_title, texts
+from wcofeed.isolate import Skipped, skip
 from wcofeed.models import Item
 from wcofeed.publish.render import FeedDoc, ItemView, make_view
 from wcofeed.publish.specs import FeedSpec, Format
@@ -36,22 +37,33 @@ def topic_labels(settings: Settings, words: str) -> dict[str, str]:
 
 #: Entries already prepared in one publish run, by item version and feed language: an
 #: item sits in several feeds (all, its kind, its topics), each written in three formats.
-ViewMemo = dict[tuple[str, str, str, str], ItemView]
+#: None marks an item that could not be prepared (recorded as skipped once).
+ViewMemo = dict[tuple[str, str, str, str], ItemView | None]
 
 
 def entries(
-    settings: Settings, items: Sequence[Item], words: str, memo: ViewMemo | None = None
+    settings: Settings,
+    items: Sequence[Item],
+    words: str,
+    skipped: list[Skipped],
+    memo: ViewMemo | None = None,
 ) -> list[ItemView]:
+    """The items prepared for feeds in `words`; one that cannot be is left out and
+    recorded in `skipped` (stage `feed`)."""
     labels = topic_labels(settings, words)
-    if memo is None:
-        return [make_view(item, words, labels) for item in items]
+    memo = {} if memo is None else memo
     prepared = []
     for item in items:
         key = (item.guid, item.content_hash, str(item.last_changed), words)
-        entry = memo.get(key)
-        if entry is None:
-            entry = memo[key] = make_view(item, words, labels)
-        prepared.append(entry)
+        if key not in memo:
+            try:
+                memo[key] = make_view(item, words, labels)
+            except Exception as exc:
+                memo[key] = None
+                skip("feed", item.guid, exc, skipped)
+        entry = memo[key]
+        if entry is not None:
+            prepared.append(entry)
     return prepared
 
 
@@ -101,6 +113,7 @@ def spec_doc(
     spec: FeedSpec,
     fmt: Format,
     items: Sequence[Item],
+    skipped: list[Skipped],
     memo: ViewMemo | None = None,
 ) -> FeedDoc:
     what = spec_title(settings, spec)
@@ -112,7 +125,7 @@ def spec_doc(
         home_url=site_url(settings, "feeds/"),
         words=spec.language,
         language=spec.language,
-        entries=entries(settings, items, spec.language, memo),
+        entries=entries(settings, items, spec.language, skipped, memo),
         hub=settings.publish.websub_hub,
         topic_scheme=site_url(settings, "topics/"),
     )
@@ -127,6 +140,7 @@ def query_doc(
     self_url: str,
     items: Sequence[Item],
     links: Mapping[str, str],
+    skipped: list[Skipped],
 ) -> FeedDoc:
     return FeedDoc(
         title=feed_title(settings, what, words),
@@ -136,7 +150,7 @@ def query_doc(
         home_url=site_url(settings, "feeds/"),
         words=words,
         language=language,
-        entries=entries(settings, items, words),
+        entries=entries(settings, items, words, skipped),
         hub=settings.publish.websub_hub,
         topic_scheme=site_url(settings, "topics/"),
         links=links,

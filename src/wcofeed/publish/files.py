@@ -2,7 +2,8 @@
 
 A feed file is replaced by rename from a temporary file in the same folder, so a web
 server never serves half a file; and it is not touched at all when the new bytes equal
-the old ones, so its mtime (and every cache keyed on it) holds.
+the old ones, so its mtime (and every cache keyed on it) holds. Feeds are public:
+files are 0644 and folders 0755 whatever the umask.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             return False
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    public_folder(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -36,6 +37,19 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             os.unlink(tmp)
         raise
     return True
+
+
+def public_folder(folder: Path) -> None:
+    """Create `folder` (and its missing parents) readable by everyone (0755), whatever
+    the umask: the service runs with umask 0077 so that its private files stay
+    private, while a web server running as another user serves the feeds from disk."""
+    missing = []
+    while not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    for created in reversed(missing):
+        created.mkdir(exist_ok=True)
+        created.chmod(0o755)
 
 
 def remove_stale_temp_files(root: Path, older_than: float = STALE_TEMP_SECONDS) -> int:

@@ -13,15 +13,19 @@ from urllib.parse import urlencode
 
 from wcofeed.config import Settings
 from wcofeed.i18n import texts
+from wcofeed.isolate import Skipped
 from wcofeed.models import as_utc, parse_iso_date_or_datetime
 from wcofeed.publish.build import query_doc, section_title, site_url
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, one, parse_filters
 from wcofeed.publish.ics import render_ics
-from wcofeed.publish.render import RENDERERS
+from wcofeed.publish.render import render_feed
 from wcofeed.publish.specs import Format
 from wcofeed.store import ItemQuery, Store
 
 PARAMETERS = (*FILTERS, "since", "limit", "page")
+#: Deepest page a feed query may ask for; SQLite's OFFSET is a 64-bit integer, and no
+#: reader pages this far back.
+MAX_PAGE = 100_000
 #: The kinds whose feed has a title of its own; others are named by their slug.
 _KIND_SECTIONS = {"news": "news", "call": "calls"}
 
@@ -45,11 +49,14 @@ class FeedQuery(Filters):
         return pairs
 
 
-def _whole(name: str, text: str | None, default: int) -> int:
+def _whole(name: str, text: str | None, default: int, most: int) -> int:
+    """A whole number from 1 to `most`: ASCII digits only (str.isdigit takes "²", which
+    int() refuses), and few enough of them for int() and SQLite to take."""
     if text is None:
         return default
-    if not text.isdigit() or int(text) < 1:
-        raise FilterError(400, f"{name}: must be a whole number of 1 or more, got {text!r}")
+    if not (text.isascii() and text.isdigit() and len(text) <= 18 and 1 <= int(text) <= most):
+        message = f"{name}: must be a whole number from 1 to {most}, got {text[:40]!r}"
+        raise FilterError(400, message)
     return int(text)
 
 
@@ -64,10 +71,10 @@ def parse_query(settings: Settings, params: Mapping[str, Iterable[str]]) -> Feed
     if since_text:
         try:
             since = as_utc(parse_iso_date_or_datetime(since_text))
-        except ValueError:
+        except (ValueError, OverflowError):
             message = f"since: not an ISO 8601 date or datetime: {since_text!r}"
             raise FilterError(400, message) from None
-    limit = _whole("limit", one(params, "limit"), settings.publish.items_per_feed)
+    limit = _whole("limit", one(params, "limit"), settings.publish.items_per_feed, 10**18)
     return FeedQuery(
         languages=filters.languages,
         topics=filters.topics,
@@ -75,7 +82,7 @@ def parse_query(settings: Settings, params: Mapping[str, Iterable[str]]) -> Feed
         q=filters.q,
         since=since,
         limit=min(limit, settings.publish.max_limit),
-        page=_whole("page", one(params, "page"), 1),
+        page=_whole("page", one(params, "page"), 1, MAX_PAGE),
     )
 
 
@@ -91,9 +98,15 @@ def _what(settings: Settings, query: FeedQuery, words: str) -> str:
 
 
 async def render_query(
-    settings: Settings, store: Store, fmt: Format, query: FeedQuery, now: datetime
+    settings: Settings,
+    store: Store,
+    fmt: Format,
+    query: FeedQuery,
+    now: datetime,
+    skipped: list[Skipped],
 ) -> bytes:
-    """The feed for `query` in `fmt`: one page of items, or every open call for `ics`."""
+    """The feed for `query` in `fmt`: one page of items, or every open call for `ics`;
+    items that cannot be rendered are left out and recorded in `skipped`."""
     words = query.languages[0] if len(query.languages) == 1 else settings.site.default_language
     language = query.languages[0] if len(query.languages) == 1 else None
     base = site_url(settings, f"feed.{fmt}")
@@ -118,8 +131,9 @@ async def render_query(
             self_url=self_url,
             items=items,
             links={},
+            skipped=skipped,
         )
-        return render_ics(doc.title, words, self_url, doc.entries)
+        return render_ics(doc.title, words, self_url, doc.entries, skipped)
     found = await store.query_items(
         ItemQuery(
             languages=query.languages,
@@ -145,5 +159,6 @@ async def render_query(
         self_url=f"{base}?{urlencode(query.params(query.page))}",
         items=items,
         links=links,
+        skipped=skipped,
     )
-    return RENDERERS[fmt](doc)
+    return render_feed(fmt, doc, skipped)

@@ -9,7 +9,11 @@ change. Entries keep the store's order.
 
 Text from the store is made XML-safe here (control characters and stray surrogates
 dropped: lxml refuses them) and item HTML is sanitised again with nh3, whatever ingest
-did, because feeds are read by other people's software.
+did, because feeds are read by other people's software. Only http(s) links leave:
+`make_view` refuses an item with any other, and an item that cannot be prepared or
+rendered is left out of its feed alone (`wcofeed.isolate`), never the whole feed.
+RSS readers render `<description>` as HTML, so it carries the sanitised HTML, never
+plain text that a reader would take for markup.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -30,8 +34,9 @@ from feedgen.feed import FeedEntry, FeedGenerator
 from lxml import etree
 
 from wcofeed.i18n import format_deadline_day, texts
-from wcofeed.markup import html_to_text, sanitise_html, xml_safe, xml_safe_url
-from wcofeed.models import DEFAULT_DEADLINE_TZ, Item
+from wcofeed.isolate import Skipped, render_or_skip
+from wcofeed.markup import html_to_text, sanitise_html, xml_safe
+from wcofeed.models import DEFAULT_DEADLINE_TZ, Item, web_url
 from wcofeed.publish.specs import Format
 
 #: Namespace of the structured deadline element in RSS and Atom.
@@ -54,6 +59,7 @@ class ItemView:
 
     item: Item
     id: str
+    link: str
     title: str
     text: str
     html: str
@@ -64,8 +70,12 @@ class ItemView:
 
 
 def entry_id(item: Item) -> str:
-    """The item's guid when it is an absolute URI (Atom ids must be), else a URN of it."""
-    parts = urlsplit(item.guid)
+    """The item's guid when it is an absolute URI (Atom ids must be), else a URN of it
+    (also for a guid that only looks like one, such as `http://[::1`)."""
+    try:
+        parts = urlsplit(item.guid)
+    except ValueError:
+        parts = urlsplit("")
     if parts.scheme and (parts.netloc or parts.scheme in ("urn", "tag")):
         return item.guid
     return "urn:wcofeed:" + quote(item.guid, safe="")
@@ -89,7 +99,9 @@ def deadline_text(item: Item, language: str) -> str:
 
 
 def make_view(item: Item, language: str, topic_labels: Mapping[str, str]) -> ItemView:
-    """Prepare one item for the feed language `language` (labels, deadline line)."""
+    """Prepare one item for the feed language `language` (labels, deadline line);
+    ValueError for an item whose link is not http(s)."""
+    link = web_url(item.url)
     body_html = sanitise_html(item.summary_html, nofollow=True) if item.summary_html else ""
     body_text = xml_safe(item.summary.strip()) or html_to_text(body_html)
     if not body_html and body_text:
@@ -104,6 +116,7 @@ def make_view(item: Item, language: str, topic_labels: Mapping[str, str]) -> Ite
     return ItemView(
         item=item,
         id=xml_safe(entry_id(item)),
+        link=link,
         title=xml_safe(item.title.strip()) or xml_safe(item.guid),
         text=body_text,
         html=body_html,
@@ -211,7 +224,7 @@ def rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _generator(doc: FeedDoc) -> FeedGenerator:
+def _generator(doc: FeedDoc, rss: bool = False) -> FeedGenerator:
     fg = FeedGenerator()
     fg.register_extension("wcofeed", _FeedExtension, _EntryExtension)
     fg.id(doc.self_url)
@@ -239,13 +252,14 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
         fe: FeedEntry = fg.add_entry(order="append")
         fe.wcofeed.entry = entry
         fe.id(entry.id)
-        link = xml_safe_url(entry.item.url)
-        fe.guid(entry.id, permalink=entry.id == link)
+        fe.guid(entry.id, permalink=entry.id == entry.link)
         fe.title(entry.title)
-        fe.link(href=link, rel="alternate", type="text/html")
+        fe.link(href=entry.link, rel="alternate", type="text/html")
         fe.summary(entry.text or entry.title, type="text")
         if entry.html:
             fe.content(entry.html, type="html")
+        if rss:
+            fe.description(entry.html or html.escape(entry.title))
         if entry.published is not None:
             fe.published(entry.published)
         fe.updated(entry.updated)
@@ -259,7 +273,7 @@ def render_atom(doc: FeedDoc) -> bytes:
 
 
 def render_rss(doc: FeedDoc) -> bytes:
-    fg = _generator(doc)
+    fg = _generator(doc, rss=True)
     fg.lastBuildDate(doc.updated)
     return bytes(fg.rss_str(pretty=True))
 
@@ -288,7 +302,7 @@ def _json_item(entry: ItemView) -> dict[str, Any]:
     item = entry.item
     data: dict[str, Any] = {
         "id": entry.id,
-        "url": item.url,
+        "url": entry.link,
         "title": entry.title,
         "summary": entry.text,
         "content_text": entry.text,
@@ -320,6 +334,23 @@ RENDERERS: dict[Format, Callable[[FeedDoc], bytes]] = {
     "rss": render_rss,
     "json": render_json,
 }
+
+
+def render_feed(fmt: Format, doc: FeedDoc, skipped: list[Skipped]) -> bytes:
+    """`doc` in `fmt`, leaving out (and recording in `skipped`) entries that fail."""
+    render = RENDERERS[fmt]
+    return render_or_skip(
+        lambda entries: render(replace(doc, entries=entries)),
+        doc.entries,
+        _entry_guid,
+        fmt,
+        skipped,
+    )
+
+
+def _entry_guid(entry: ItemView) -> str:
+    return entry.item.guid
+
 
 CONTENT_TYPES = {
     "atom": "application/atom+xml; charset=utf-8",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from wcofeed.config import Settings
 from wcofeed.i18n import language_name, site_title, texts
+from wcofeed.isolate import Skipped
 from wcofeed.models import UpsertOutcome, UpsertResult
 from wcofeed.publish.build import ViewMemo, file_name, file_url, spec_doc
 from wcofeed.publish.files import remove_stale_temp_files, write_if_changed
@@ -24,7 +25,7 @@ from wcofeed.publish.ics import render_ics
 from wcofeed.publish.index import index_name, opml_name, render_index
 from wcofeed.publish.listing import listing
 from wcofeed.publish.opml import render_opml
-from wcofeed.publish.render import RENDERERS
+from wcofeed.publish.render import RENDERERS, render_feed
 from wcofeed.publish.specs import FeedSpec, all_specs, closing_window
 from wcofeed.publish.websub import ping_hub
 from wcofeed.store import ItemQuery, Store
@@ -34,15 +35,20 @@ log = logging.getLogger("wcofeed.publish")
 
 @dataclass
 class PublishReport:
-    """Which files were written or left alone, and how the hub pings went."""
+    """Which files were written or left alone, how the hub pings went, and which items
+    were left out of a feed because they could not be rendered."""
 
     written: list[Path] = field(default_factory=list)
     unchanged: list[Path] = field(default_factory=list)
     pinged: list[str] = field(default_factory=list)
     ping_errors: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
 
     def summary(self) -> str:
         line = f"{len(self.written)} written, {len(self.unchanged)} unchanged"
+        if self.skipped:
+            guids = {s.guid for s in self.skipped}
+            line += f", {len(guids)} items left out ({len(self.skipped)} times)"
         if self.pinged:
             line += f", {len(self.pinged)} announced to the hub"
         if self.ping_errors:
@@ -130,22 +136,22 @@ async def publish_all(
     for spec in chosen:
         items = await store.query_items(spec.query(settings.publish.items_per_feed, now))
         if spec.section == "closing-soon":
-            items = closing_window(items, now, settings.publish.closing_soon_days)
-        for fmt, render in RENDERERS.items():
-            if put(file_name(spec, fmt), render(spec_doc(settings, spec, fmt, items, memo))):
+            items = closing_window(items, now, settings.publish.closing_soon_days, report.skipped)
+        for fmt in RENDERERS:
+            doc = spec_doc(settings, spec, fmt, items, report.skipped, memo)
+            if put(file_name(spec, fmt), render_feed(fmt, doc, report.skipped)):
                 changed_urls.append(file_url(settings, spec, fmt))
         if "ics" in spec.formats:
             limit = settings.publish.calendar_events
             calls = await store.query_items(spec.calendar_query(now, limit))
-            doc = spec_doc(settings, spec, "ics", calls, memo)
+            doc = spec_doc(settings, spec, "ics", calls, report.skipped, memo)
             name = texts(spec.language).gettext(
                 "%(site)s: open calls for applications (%(language)s)",
                 site=site_title(settings.site.title, spec.language),
                 language=language_name(spec.language),
             )
-            if put(
-                file_name(spec, "ics"), render_ics(name, spec.language, doc.self_url, doc.entries)
-            ):
+            calendar = render_ics(name, spec.language, doc.self_url, doc.entries, report.skipped)
+            if put(file_name(spec, "ics"), calendar):
                 changed_urls.append(doc.self_url)
     groups = listing(settings, specs)
     default = settings.site.default_language

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from wcofeed.config import Settings
+from wcofeed.isolate import Skipped, each_or_skip
 from wcofeed.models import Item
 from wcofeed.store import Counts, ItemQuery
 
@@ -87,10 +88,18 @@ class FeedSpec:
         return True
 
 
-def closing_window(items: Iterable[Item], now: datetime, days: int) -> list[Item]:
-    """Calls (already soonest first) whose deadline falls within `days` of `now`."""
+def closing_window(
+    items: Iterable[Item], now: datetime, days: int, skipped: list[Skipped]
+) -> list[Item]:
+    """Calls (already soonest first) whose deadline falls within `days` of `now`; one
+    whose closing instant cannot be computed is left out and recorded in `skipped`."""
     end = now + timedelta(days=days)
-    return [i for i in items if i.deadline is not None and i.deadline.closes_at() <= end]
+    closing = each_or_skip(items, _with_close, lambda i: i.guid, "feed", skipped)
+    return [item for item, closes in closing if closes is not None and closes <= end]
+
+
+def _with_close(item: Item) -> tuple[Item, datetime | None]:
+    return item, item.deadline.closes_at() if item.deadline else None
 
 
 def all_specs(

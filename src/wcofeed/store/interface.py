@@ -10,12 +10,17 @@ part of its own.
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 from wcofeed.models import Item, SourceState, Subscriber, SubscriberStatus, UpsertResult
+
+log = logging.getLogger("wcofeed.store")
+
+Row = TypeVar("Row")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +171,29 @@ class SubscriberStore(abc.ABC):
 
 
 class ItemStore(abc.ABC):
-    """Items, their topics and full-text index."""
+    """Items, their topics and full-text index.
+
+    A stored row that breaks the model's rules (written by an older wcofeed whose rules
+    were looser, or by hand, or by a bug) is skipped wherever items are read, logged
+    with its guid and counted in `unreadable_items`: every reader (feeds, pages,
+    emails, the admin API) goes through the store, so one bad row never makes the
+    store unreadable for them, and nothing downstream sees an item the model refuses.
+    """
+
+    #: Rows skipped on reading since the store was opened (see the class docstring).
+    unreadable_items: int = 0
+
+    def _readable(self, rows: Iterable[Row], to_item: Callable[[Row], Item]) -> list[Item]:
+        """The items of `rows`, skipping (and logging, and counting) those that fail."""
+        items = []
+        for row in rows:
+            try:
+                items.append(to_item(row))
+            except (ValueError, TypeError) as exc:
+                self.unreadable_items += 1
+                guid = _guid(row)
+                log.error("stored item %s skipped: %s", guid, exc, extra={"fields": {"guid": guid}})
+        return items
 
     @abc.abstractmethod
     async def upsert_items(
@@ -220,6 +247,13 @@ class ItemStore(abc.ABC):
     @abc.abstractmethod
     async def explain(self, query: ItemQuery) -> Sequence[str]:
         """The database's plan for a query, one line per step (for tests and tuning)."""
+
+
+def _guid(row: object) -> str:
+    try:
+        return str(row["guid"])  # type: ignore[index]
+    except (KeyError, IndexError, TypeError):
+        return "?"
 
 
 class SourceStore(abc.ABC):

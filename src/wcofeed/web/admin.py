@@ -1,21 +1,29 @@
 """The admin API under `/api/`: bearer token required, off when no token is configured.
 
 Items are edited in their JSON form (`models.item_to_dict`); a body that breaks the
-model gets 422 with an error per field. Every change asks the service to republish the
-feeds the item was and is in.
+model gets 422 with an error per field, one that is not JSON (or too deep, or holds a
+number too long to read) 400. `summary_html` is sanitised as `wcofeed add` does it.
+Every change asks the service to republish the feeds the item was and is in.
 """
 
 from __future__ import annotations
 
-import hmac
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
-from wcofeed.models import Item, ItemError, SourceState, item_from_dict, item_to_dict
+from wcofeed.markup import sanitise_summaries
+from wcofeed.models import (
+    Item,
+    ItemError,
+    SourceState,
+    item_from_dict,
+    item_to_dict,
+    parse_json,
+)
+from wcofeed.web.auth import check_admin
 from wcofeed.web.errors import json_error
 from wcofeed.web.ops import source_health
 from wcofeed.web.state import ACTIONS, MAX_BODY, SETTINGS, STORE
@@ -28,27 +36,22 @@ ADMIN_SOURCE = "admin"
 
 @web.middleware
 async def require_token(request: web.Request, handler: Handler) -> web.StreamResponse:
-    token = request.config_dict[SETTINGS].security.admin_token
-    if not token:
-        raise json_error(404, "the admin API is off: no admin token is configured")
-    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.encode(), token.encode()):
-        challenge = {"WWW-Authenticate": 'Bearer realm="wcofeed admin"'}
-        raise json_error(401, "a valid bearer token is required", headers=challenge)
+    check_admin(request, required=True)
     return await handler(request)
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
-        data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise json_error(400, "the body is not valid JSON") from None
+        data = parse_json(await request.read())
+    except ValueError as exc:
+        raise json_error(400, f"the body is {exc}") from None
     if not isinstance(data, dict):
         raise json_error(400, "the body must be a JSON object")
     return data
 
 
 def _parse_item(data: dict[str, Any]) -> Item:
+    sanitise_summaries(data)
     try:
         return item_from_dict(data, defaults={"source": ADMIN_SOURCE})
     except ItemError as exc:
@@ -64,7 +67,7 @@ async def list_sources(request: web.Request) -> web.Response:
         state = states.get(src.id, SourceState(id=src.id))
         body.append(
             {
-                **source_health(src, state, now),
+                **source_health(src, state, now, detailed=True),
                 "url": src.url,
                 "type": src.type,
                 "every": src.every,
@@ -117,11 +120,15 @@ async def replace_item(request: web.Request) -> web.Response:
 
 
 async def delete_item(request: web.Request) -> web.Response:
+    """Deletes a stored row even when it cannot be read as an item (then it was in no
+    feed, so there is nothing to republish): the way to remove a bad row by hand."""
     store = request.config_dict[STORE]
-    item = await store.get_item(request.match_info["guid"])
-    if item is None or not await store.delete_item(item.guid):
+    guid = request.match_info["guid"]
+    item = await store.get_item(guid)
+    if not await store.delete_item(guid):
         raise json_error(404, "no such item")
-    await request.config_dict[ACTIONS].republish([item])
+    if item is not None:
+        await request.config_dict[ACTIONS].republish([item])
     return web.Response(status=204)
 
 

@@ -14,7 +14,8 @@ from wcofeed.config import Settings
 from wcofeed.metrics import Metrics
 from wcofeed.store import Store
 from wcofeed.templates import template_environment, templates_dir
-from wcofeed.web import admin, feeds, ops, pages, subscribe
+from wcofeed.web import admin, auth, feeds, guards, ops, pages, subscribe
+from wcofeed.web.clients import PROXIES, TrustedProxies
 from wcofeed.web.state import ACTIONS, MAX_BODY, METRICS, SETTINGS, STORE, TEMPLATES, Actions
 
 
@@ -24,12 +25,22 @@ def create_app(
     actions: Actions,
     metrics: Metrics | None = None,
 ) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY, middlewares=[ops.count_feed_requests])
+    app = web.Application(
+        client_max_size=MAX_BODY,
+        middlewares=[
+            guards.count_server_errors,
+            guards.refuse_control_characters,
+            ops.count_feed_requests,
+        ],
+    )
+    app.on_response_prepare.append(guards.security_headers)
     app[SETTINGS] = settings
+    app[PROXIES] = TrustedProxies(settings.server.trusted_proxies)
     app[STORE] = store
     app[TEMPLATES] = template_environment(templates_dir(settings))
     app[METRICS] = metrics or Metrics()
     app[ACTIONS] = actions
+    auth.setup(app)
     ops.setup(app)
     admin.setup(app)
     feeds.setup(app)

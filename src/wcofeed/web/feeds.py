@@ -26,6 +26,7 @@ from aiohttp import web
 
 from wcofeed.config import Settings
 from wcofeed.i18n import negotiate
+from wcofeed.isolate import Skipped
 from wcofeed.publish.filters import FilterError
 from wcofeed.publish.index import index_name
 from wcofeed.publish.query import parse_query, render_query
@@ -33,7 +34,7 @@ from wcofeed.publish.render import CONTENT_TYPES
 from wcofeed.publish.specs import Format
 from wcofeed.store import Store
 from wcofeed.web.errors import text_error
-from wcofeed.web.state import SETTINGS, STORE
+from wcofeed.web.state import METRICS, SETTINGS, STORE
 
 _CACHE_SIZE = 512
 #: Rendered bodies kept at most (plain + gzip), so many distinct queries cannot exhaust memory.
@@ -206,7 +207,9 @@ async def feed_query(request: web.Request) -> web.Response:
         except FilterError as exc:
             raise text_error(exc.status, str(exc)) from None
         now = datetime.now(UTC)
-        body = await render_query(settings, request.app[STORE], fmt, query, now)
+        skipped: list[Skipped] = []
+        body = await render_query(settings, request.app[STORE], fmt, query, now, skipped)
+        request.app[METRICS].skipped(skipped)
         modified = now
         if cached is not None and cached.body == body:
             modified = cached.last_modified

@@ -1,8 +1,15 @@
-"""`/healthz` and `/metrics`: what an operator's monitoring polls."""
+"""`/healthz` and `/metrics`: what an operator's monitoring polls.
+
+`/healthz` is public, so it shows each source's status and ages only; a source's last
+error (which may name a file path or a URL with credentials in its query) and the
+database's error are shown only with the admin token. `/metrics` counts what was
+skipped or failed; deploy/nginx.conf keeps it to the local machine.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -12,17 +19,23 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from wcofeed.config import SourceSettings
 from wcofeed.models import SourceState
+from wcofeed.web.auth import check_admin
 from wcofeed.web.state import METRICS, SETTINGS, STORE
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+log = logging.getLogger("wcofeed.web.ops")
 
 #: A source with no success for this many of its intervals is stale.
 STALE_AFTER_INTERVALS = 3
 _DB_TIMEOUT = 5.0
 
 
-def source_health(source: SourceSettings, state: SourceState, now: datetime) -> dict[str, Any]:
-    """ok, pending (never fetched), failing (last fetch failed) or stale (no recent success)."""
+def source_health(
+    source: SourceSettings, state: SourceState, now: datetime, *, detailed: bool
+) -> dict[str, Any]:
+    """ok, pending (never fetched), failing (last fetch failed) or stale (no recent
+    success), with ages; `detailed` adds the failure count and the last error."""
     age = (now - state.last_success).total_seconds() if state.last_success else None
     if state.consecutive_failures:
         status = "failing"
@@ -32,29 +45,36 @@ def source_health(source: SourceSettings, state: SourceState, now: datetime) -> 
         status = "stale"
     else:
         status = "ok"
-    return {
+    health: dict[str, Any] = {
         "id": source.id,
         "status": status,
         "last_success": state.last_success.isoformat() if state.last_success else None,
         "last_success_age_seconds": round(age) if age is not None else None,
-        "consecutive_failures": state.consecutive_failures,
-        "last_error": state.last_error,
     }
+    if detailed:
+        health["consecutive_failures"] = state.consecutive_failures
+        health["last_error"] = state.last_error
+    return health
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 while the database answers and some source is fresh (or none has run yet)."""
+    """200 while the database answers and some source is fresh (or none has run yet);
+    errors in detail with the admin token only."""
     settings, store = request.app[SETTINGS], request.app[STORE]
+    detailed = check_admin(request, required=False)
     now = datetime.now(UTC)
     try:
         async with asyncio.timeout(_DB_TIMEOUT):
             await store.schema_version()
             states = {s.id: s for s in await store.source_states()}
     except Exception as exc:  # any database failure makes the service unhealthy
-        failure = {"status": "unhealthy", "database": {"ok": False, "error": str(exc)}}
-        return web.json_response(failure, status=503)
+        log.error("health check: the database failed: %s", exc)
+        database: dict[str, Any] = {"ok": False}
+        if detailed:
+            database["error"] = str(exc)
+        return web.json_response({"status": "unhealthy", "database": database}, status=503)
     sources = [
-        source_health(src, states.get(src.id, SourceState(id=src.id)), now)
+        source_health(src, states.get(src.id, SourceState(id=src.id)), now, detailed=detailed)
         for src in settings.sources
         if src.enabled
     ]
@@ -97,6 +117,7 @@ async def metrics(request: web.Request) -> web.Response:
         m.source_failures.labels(source=state.id).set(state.consecutive_failures)
     outbox = await store.delivery_states()
     m.emails_pending.set(outbox.get("claimed", 0))
+    m.reads_skipped(store.unreadable_items)
     return web.Response(body=m.render(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 

@@ -17,14 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from wcofeed.config import Settings
 from wcofeed.i18n import closing_phrase, days_left, language_name, texts
-from wcofeed.models import KINDS, Item
+from wcofeed.models import KINDS, Item, is_web_url
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, parse_filters
 from wcofeed.store import ItemQuery
 from wcofeed.templates import templates_dir
@@ -81,8 +81,8 @@ def parse_page_filters(settings: Settings, request: web.Request) -> PageFilters:
 
 
 def safe_url(url: str) -> str:
-    """Links scraped from the web are shown only when they are http(s)."""
-    return url if urlsplit(url).scheme in ("http", "https") else ""
+    """A link is shown only when it is one the model lets out (http(s), no controls)."""
+    return url if is_web_url(url) else ""
 
 
 def closes_label(call: Item, now: datetime, settings: Settings, hl: str) -> str:

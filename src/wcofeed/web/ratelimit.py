@@ -1,10 +1,12 @@
-"""A per-client limit on form posts, so `/subscribe` cannot be scripted into a mailer.
+"""Sliding-window limits kept in memory: per client on `/subscribe` posts and failed
+admin logins, per mailbox and per mail domain on confirmation emails.
 
-The per-address interval (`digest.confirm.CONFIRM_INTERVAL`) stops one inbox being
-flooded; this stops one client sending confirmations to many addresses. It is kept
+The per-address interval (`digest.confirm.CONFIRM_INTERVAL`) stops one exact address
+being flooded, the mailbox and domain limits its variants (`target+1@…`); the
+per-client limit stops one client sending confirmations to many addresses. Limits live
 in memory: the web server is one process, and a restart forgetting counts is harmless.
-Clients are told by their socket address; behind a reverse proxy every client shares
-the proxy's address, so the limit then applies to all of them together.
+Clients are told apart by `clients.client_address` (behind a trusted reverse proxy,
+by its X-Forwarded-For).
 """
 
 from __future__ import annotations
@@ -32,16 +34,25 @@ class RateLimiter:
 
     def hit(self, client: str) -> float:
         """Count one event; 0 when allowed, else the seconds until the next is allowed."""
+        wait = self.wait(client)
+        if not wait:
+            times = self._seen.pop(client, None) or deque()
+            times.append(self._clock())
+            self._seen[client] = times
+            while len(self._seen) > MAX_CLIENTS:
+                self._seen.popitem(last=False)
+        return wait
+
+    def wait(self, client: str) -> float:
+        """Seconds until `client` may have its next event (0: now), counting nothing."""
+        times = self._seen.get(client)
+        if not times:
+            return 0.0
         now = self._clock()
-        times = self._seen.pop(client, None) or deque()
         while times and now - times[0] >= self.window:
             times.popleft()
-        self._seen[client] = times
         if len(times) >= self.limit:
             return max(times[0] + self.window - now, 0.001)
-        times.append(now)
-        while len(self._seen) > MAX_CLIENTS:
-            self._seen.popitem(last=False)
         return 0.0
 
 

@@ -11,7 +11,10 @@ A confirmation link only shows a button: mail scanners follow links, so a GET th
 activated would confirm addresses nobody asked for. Each client may post
 `/subscribe` at most `SUBSCRIBE_POSTS` times a `SUBSCRIBE_WINDOW`, and one address
 gets at most one confirmation email an hour (`digest.confirm.CONFIRM_INTERVAL`), even
-when several posts for it arrive at once.
+when several posts for it arrive at once. One mailbox, however its address is varied
+(`target+1@…`, `t.arget@…`), and one mail domain get at most
+`email.confirmations_per_mailbox` and `email.confirmations_per_domain` an hour; more is
+429, with nothing stored or sent.
 
 The pages speak the reader's language (`?hl=`, kept by the forms' actions), and for a
 known subscriber their own; form errors are shown in it too. The time zone is typed
@@ -33,12 +36,18 @@ from aiohttp import web
 from markupsafe import Markup, escape
 
 from wcofeed.config import Settings
-from wcofeed.digest.confirm import DeliveryError, request_confirmation
+from wcofeed.digest.confirm import DeliveryError, confirmation_due, request_confirmation
 from wcofeed.digest.send import SmtpDownError
-from wcofeed.digest.subscription import SubscriptionError, build_subscriber, time_zones
+from wcofeed.digest.subscription import (
+    SubscriptionError,
+    build_subscriber,
+    mailbox_key,
+    time_zones,
+)
 from wcofeed.digest.tokens import MissingSecretError, Purpose, Signer, TokenClaims, TokenError
 from wcofeed.i18n import N_, Message, language_name, texts
 from wcofeed.models import KINDS, Subscriber, SubscriberStatus
+from wcofeed.web.clients import client_address
 from wcofeed.web.errors import text_error
 from wcofeed.web.html import interface_language, isolate, render
 from wcofeed.web.ratelimit import RateLimiter, retry_after
@@ -53,13 +62,20 @@ SUBSCRIBE_WINDOW = 60.0
 LEAD_CHOICES = (30, 14, 7, 3, 2, 1)
 
 SUBSCRIBE_LIMITER = web.AppKey("subscribe_limiter", RateLimiter)
+#: Confirmation emails an hour per mailbox and per mail domain (`mailbox_key`).
+MAILBOX_LIMITER = web.AppKey("mailbox_limiter", RateLimiter)
+DOMAIN_LIMITER = web.AppKey("domain_limiter", RateLimiter)
+CONFIRM_WINDOW = 3600.0
 #: One lock per address being subscribed (lower-cased, as the store compares them),
 #: dropped when no post for it is running.
 ADDRESS_LOCKS = web.AppKey("address_locks", weakref.WeakValueDictionary[str, asyncio.Lock])
 
 
 def setup(app: web.Application) -> None:
+    email = app[SETTINGS].email
     app[SUBSCRIBE_LIMITER] = RateLimiter(SUBSCRIBE_POSTS, SUBSCRIBE_WINDOW)
+    app[MAILBOX_LIMITER] = RateLimiter(email.confirmations_per_mailbox, CONFIRM_WINDOW)
+    app[DOMAIN_LIMITER] = RateLimiter(email.confirmations_per_domain, CONFIRM_WINDOW)
     app[ADDRESS_LOCKS] = weakref.WeakValueDictionary()
     app.router.add_get("/subscribe", subscribe_form)
     app.router.add_post("/subscribe", subscribe)
@@ -214,7 +230,7 @@ async def subscribe(request: web.Request) -> web.Response:
     settings, store = request.app[SETTINGS], request.app[STORE]
     if not _same_origin(request):
         raise text_error(403, "form posted from another site")
-    wait = request.app[SUBSCRIBE_LIMITER].hit(request.remote or "")
+    wait = request.app[SUBSCRIBE_LIMITER].hit(client_address(request))
     if wait:
         raise text_error(
             429,
@@ -235,6 +251,8 @@ async def subscribe(request: web.Request) -> web.Response:
     async with lock:
         existing = await store.get_subscriber(wanted.email)
         if existing is None or existing.status != "active":
+            if confirmation_due(existing, datetime.now(UTC)):
+                _count_confirmation(request, wanted.email)
             saved = await store.save_subscriber(wanted, datetime.now(UTC))
             try:
                 await request_confirmation(store, settings, saved)
@@ -250,6 +268,23 @@ async def subscribe(request: web.Request) -> web.Response:
         email=wanted.email,
     )
     return _message(request, lang, text)
+
+
+def _count_confirmation(request: web.Request, email: str) -> None:
+    """Count a confirmation email against its mailbox and its domain, or 429 if either
+    has had its share this hour (then nothing is counted)."""
+    mailbox, domain = mailbox_key(email)
+    by_mailbox, by_domain = request.app[MAILBOX_LIMITER], request.app[DOMAIN_LIMITER]
+    wait = max(by_mailbox.wait(mailbox), by_domain.wait(domain))
+    if wait:
+        log.warning("confirmation refused: too many to this mailbox or domain this hour")
+        raise text_error(
+            429,
+            "too many confirmation emails to this address or its domain; please try later",
+            headers={"Retry-After": retry_after(wait)},
+        )
+    by_mailbox.hit(mailbox)
+    by_domain.hit(domain)
 
 
 async def _awaiting_confirmation(request: web.Request, token: str) -> Subscriber:

@@ -12,6 +12,7 @@ statement-at-a-time calls (`_write`) suit the rest.
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -31,6 +32,23 @@ T = TypeVar("T")
 def parse_stamp(value: str | None) -> datetime | None:
     """A stored ISO 8601 timestamp column, NULL as None."""
     return datetime.fromisoformat(value) if value else None
+
+
+def keep_private(path: Path) -> None:
+    """Make the database file readable and writable by its owner only (0600), creating
+    it if needed, whatever the umask: it holds subscribers' addresses. SQLite creates
+    the -wal and -shm files with the database file's mode; ones left by a looser
+    earlier run are tightened too."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists() and companion.stat().st_mode & 0o077:
+            companion.chmod(0o600)
 
 
 class SchemaTooNewError(RuntimeError):
@@ -54,6 +72,7 @@ class SQLiteBase(Store):
         try:
             store._writer = Writer(store.path)
             store.path.parent.mkdir(parents=True, exist_ok=True)
+            keep_private(store.path)
             await store._writer.open()
             await store._migrate()
             for _ in range(max(1, readers)):

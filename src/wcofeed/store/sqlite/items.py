@@ -297,19 +297,22 @@ class ItemsSQL(SQLiteBase):
         }
         rows = [_row_params(item, stamp, micros, news[item.guid]) for item in batch.values()]
         known_json, previous_json = await self._write_job(_upsert_job(json.dumps(rows)))
-        known = {row[0]: row[2:] for row in json.loads(known_json)}
-        previous = {row["guid"]: _row_to_item(row) for row in json.loads(previous_json)}
+        known = {row[0]: row[1:] for row in json.loads(known_json)}
+        # A stored row the model refuses is no `previous`, but is still replaced.
+        previous = {
+            item.guid: item for item in self._readable(json.loads(previous_json), _row_to_item)
+        }
         results: list[UpsertResult] = []
         for guid, item in batch.items():
             if guid not in known:
                 stored = item.with_times(now, now, news[guid])
                 results.append(UpsertResult(UpsertOutcome.NEW, stored))
                 continue
-            seen, last, announce = known[guid]
+            digest, seen, last, announce = known[guid]
             first_seen, announced = datetime.fromisoformat(seen), _from_micros(announce)
-            if guid in previous:
+            if digest != item.content_hash:
                 stored = item.with_times(first_seen, now, announced)
-                results.append(UpsertResult(UpsertOutcome.CHANGED, stored, previous[guid]))
+                results.append(UpsertResult(UpsertOutcome.CHANGED, stored, previous.get(guid)))
             else:
                 stored = item.with_times(first_seen, datetime.fromisoformat(last), announced)
                 results.append(UpsertResult(UpsertOutcome.UNCHANGED, stored, stored))
@@ -324,7 +327,7 @@ class ItemsSQL(SQLiteBase):
                 f"SELECT {_COLUMNS} FROM items WHERE guid IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(guids)),),
             )
-        return {row["guid"]: _row_to_item(row) for row in rows}
+        return {item.guid: item for item in self._readable(rows, _row_to_item)}
 
     async def delete_item(self, guid: str) -> bool:
         async with self._write() as db:
@@ -342,7 +345,7 @@ class ItemsSQL(SQLiteBase):
         sql, params = self._select_sql(query)
         async with self._read() as db:
             rows = await db.execute_fetchall(sql, params)
-        return [_row_to_item(row) for row in rows]
+        return self._readable(rows, _row_to_item)
 
     def _select_sql(self, query: ItemQuery) -> tuple[str, list[Any]]:
         source, where, order, params = _where(query)

@@ -1,0 +1,74 @@
+"""What every route gets: refusal of control characters in the query, security headers
+on every answer, and a count of 5xx answers in `/metrics`.
+
+Headers: `X-Content-Type-Options: nosniff` everywhere; on HTML, a Content-Security-
+Policy that allows scripts, styles and images from this site only (never inline script
+or style attributes: the templates have none), forbids framing (`frame-ancestors
+'none'`) and forms posting elsewhere, and a Referrer-Policy that keeps addresses (and
+the tokens in some of them) from other sites.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from wcofeed.web.errors import text_error
+from wcofeed.web.state import METRICS
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+    )
+)
+HTML_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "same-origin",
+}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """An `on_response_prepare` hook: it sees every answer, errors and files included."""
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if response.content_type == "text/html":
+        response.headers.update(HTML_HEADERS)
+
+
+@web.middleware
+async def refuse_control_characters(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """No query parameter may hold a control character: none has a use, and a CR or LF
+    reaching a calendar name or a header would start a line of its own."""
+    for name, value in request.query.items():
+        if _CONTROL.search(name) or _CONTROL.search(value):
+            raise text_error(400, f"{name[:40]!r}: control characters are not allowed")
+    return await handler(request)
+
+
+@web.middleware
+async def count_server_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """5xx answers by status, an unhandled error counted as 500 (aiohttp then logs it
+    and answers 500)."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status >= 500:
+            request.config_dict[METRICS].server_errors.labels(status=str(exc.status)).inc()
+        raise
+    except Exception:
+        request.config_dict[METRICS].server_errors.labels(status="500").inc()
+        raise
+    if response.status >= 500:
+        request.config_dict[METRICS].server_errors.labels(status=str(response.status)).inc()
+    return response
