@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOW, make_item
+from tests.conftest import NOW, V6_ITEM, make_item
+from wcofeed.models import default_translation_key
 from wcofeed.store import ItemQuery, SchemaTooNewError, open_store
 from wcofeed.store.sqlite.migrations import MIGRATIONS
 
@@ -96,3 +97,31 @@ async def test_last_change_reads_an_index_not_the_table(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         plan = db.execute("EXPLAIN QUERY PLAN SELECT max(last_changed) FROM items").fetchall()
     assert "USING COVERING INDEX items_last_changed" in plan[0][3]
+
+
+@pytest.mark.parametrize(
+    "guid",
+    [
+        "https://www.wcoomd.org/en/about-us/vacancies/vcoa-21-french.aspx",
+        "https://www.wcoomd.org/fr/media/newsroom/2025/x.aspx?page=2",
+        "http://wco.test/ar/news-1",
+        "https://www.wcoomd.org/media/en/x.aspx",
+        "https://www.wcoomd.org/de/x.aspx",
+        "https://www.wcoomd.org/en.aspx",
+        "https:///en/x",
+        "https://example.org?next=/en/x",
+        "HTTPS://www.wcoomd.org/en/x.aspx",
+        "urn:wcofeed:0123abcd",
+        "manual-42",
+    ],
+)
+async def test_translation_keys_of_stored_items_match_the_model(tmp_path: Path, guid: str) -> None:
+    """The migration derives the keys of existing rows in SQL: exactly as Python does."""
+    path = tmp_path / "v6.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(";".join(MIGRATIONS[:6]) + "\nPRAGMA user_version = 6;")
+        db.execute(V6_ITEM, (guid, "Call", guid, "en"))
+    async with await open_store(path) as store:
+        stored = await store.get_item(guid)
+    assert stored is not None
+    assert stored.translation_key == default_translation_key(guid)

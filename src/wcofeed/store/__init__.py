@@ -13,7 +13,9 @@ Interface, all coroutines:
 - `get_item(guid)`, `get_items(guids)` (one query for many), `delete_item(guid)`.
 - `query_items(ItemQuery)`, `count_items(ItemQuery)`: filter by languages, topics, kinds,
   full-text `q`, source, publication `since`, `seen_since` (first seen), calls `open_at`
-  an instant; newest first or by deadline; limit and offset.
+  an instant; an `edition` (languages best first: one version per translation key);
+  newest first or by deadline; limit and offset.
+- `versions(translation_keys)`: every language version of those items (for links to them).
 - `counts()`: items per (language, kind) and per (language, topic); `last_change()`.
 - `source_state(id)`, `source_states()`, `record_fetch_success(...)`,
   `record_fetch_failure(...)`: fetch state of sources (ETag, Last-Modified, failures).
@@ -36,7 +38,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wcofeed.store.interface import Claim, Counts, Delivery, ItemQuery, ReminderKey, Store
+from wcofeed.store.interface import (
+    Claim,
+    Counts,
+    Delivery,
+    ItemQuery,
+    ReminderKey,
+    Store,
+    Version,
+)
 from wcofeed.store.sqlite import SQLiteStore
 from wcofeed.store.sqlite.base import SchemaTooNewError
 
@@ -49,6 +59,7 @@ __all__ = [
     "SQLiteStore",
     "SchemaTooNewError",
     "Store",
+    "Version",
     "open_store",
 ]
 
