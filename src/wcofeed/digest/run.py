@@ -36,6 +36,7 @@ from wcofeed.digest.pipeline import Pipeline, RunReport
 from wcofeed.digest.render import Renderer
 from wcofeed.digest.select import (
     DueCall,
+    accepted_languages,
     digest_window,
     message_id,
     news_start,
@@ -48,6 +49,7 @@ from wcofeed.digest.send import (
     Transport,
     transport_for,
 )
+from wcofeed.digest.subscription import with_content_languages
 from wcofeed.digest.tokens import Signer
 from wcofeed.models import Item, Subscriber
 from wcofeed.store import Claim, Delivery, ItemQuery, ReminderKey, Store
@@ -58,7 +60,8 @@ PAGE = 500
 
 
 class ItemCache:
-    """Open calls and new items per (language, topics, kinds), read once per run.
+    """Open calls and new items per (content languages, topics, kinds), read once per run,
+    one version of each item: the first of the subscriber's languages that has one.
 
     Subscribers share a handful of topic choices, so a run reads the items table a
     few times rather than once per subscriber. Bounded: cleared when it grows large.
@@ -79,26 +82,28 @@ class ItemCache:
         return found
 
     async def calls(self, sub: Subscriber) -> list[Item]:
+        languages = accepted_languages(sub)
         query = ItemQuery(
             kinds=("call",),
             open_at=self.now,
             order="deadline",
             topics=sub.topics,
-            languages=(sub.language,),
+            edition=languages,
             limit=10_000,
         )
-        return await self._get(("calls", sub.language, sub.topics), query)
+        return await self._get(("calls", languages, sub.topics), query)
 
     async def new_items(self, sub: Subscriber, window: tuple[datetime, datetime]) -> list[Item]:
+        languages = accepted_languages(sub)
         query = ItemQuery(
             seen_since=window[0],
             news_since=news_start(window),
             topics=sub.topics,
             kinds=sub.kinds,
-            languages=(sub.language,),
+            edition=languages,
             limit=self.max_items * 4,
         )
-        found = await self._get(("new", sub.language, sub.topics, sub.kinds, window), query)
+        found = await self._get(("new", languages, sub.topics, sub.kinds, window), query)
         return select_new_items(sub, found, window)[: self.max_items]
 
 
@@ -171,7 +176,7 @@ class DigestRun:
     async def _rerender(self, delivery: Delivery) -> Message | None:
         """The claimed email again, minus calls that have closed or moved since."""
         data = json.loads(delivery.payload)
-        sub = delivery.subscriber
+        sub = with_content_languages(self.settings, delivery.subscriber)
         calls: list[DueCall] = []
         for guid, deadline_ts, leads in data["calls"]:
             item = await self.store.get_item(guid)
@@ -209,7 +214,9 @@ class DigestRun:
         if not page:
             return None
         subs = [
-            s for s in page if s.id is not None and s.id not in self.handled and self._due_now(s)
+            with_content_languages(self.settings, s)
+            for s in page
+            if s.id is not None and s.id not in self.handled and self._due_now(s)
         ]
         reminded = await self.store.reminded_keys([s.id for s in subs if s.id], self.now)
         return page[-1].id or after, subs, reminded

@@ -7,12 +7,14 @@ same about itself however it is reached.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
 
 from wcofeed.config import Settings
 from wcofeed.i18n import language_name, site_title, texts
 from wcofeed.models import Item
 from wcofeed.publish.render import FeedDoc, ItemView, make_view
 from wcofeed.publish.specs import FeedSpec, Format
+from wcofeed.store import Store, Version
 
 EXTENSIONS: dict[Format, str] = {"atom": "atom", "rss": "rss", "json": "json", "ics": "ics"}
 
@@ -37,20 +39,51 @@ def topic_labels(settings: Settings, words: str) -> dict[str, str]:
 #: Entries already prepared in one publish run, by item version and feed language: an
 #: item sits in several feeds (all, its kind, its topics), each written in three formats.
 ViewMemo = dict[tuple[str, str, str, str], ItemView]
+#: The language versions of items, by translation key (`Store.versions`).
+Versions = Mapping[str, Sequence[Version]]
+
+
+def alternates(item: Item, versions: Versions) -> tuple[tuple[str, str], ...]:
+    """(language, link) of the item's versions in other languages, one per language
+    (the one an edition would show), http(s) links only."""
+    found: dict[str, str] = {}
+    for version in versions.get(item.translation_key, ()):
+        other = version.language != item.language and version.language not in found
+        if other and urlsplit(version.url).scheme in ("http", "https"):
+            found[version.language] = version.url
+    return tuple(found.items())
+
+
+async def versions_of(
+    store: Store, items: Sequence[Item], known: dict[str, list[Version]]
+) -> Versions:
+    """The versions of `items`, asking the store only for keys not in `known` (which
+    keeps what it learns: a publish run asks once per key)."""
+    missing = {item.translation_key for item in items} - known.keys()
+    if missing:
+        found = await store.versions(missing)
+        for key in missing:
+            known[key] = found.get(key, [])
+    return known
 
 
 def entries(
-    settings: Settings, items: Sequence[Item], words: str, memo: ViewMemo | None = None
+    settings: Settings,
+    items: Sequence[Item],
+    words: str,
+    memo: ViewMemo | None = None,
+    versions: Versions | None = None,
 ) -> list[ItemView]:
     labels = topic_labels(settings, words)
+    versions = versions or {}
     if memo is None:
-        return [make_view(item, words, labels) for item in items]
+        return [make_view(item, words, labels, alternates(item, versions)) for item in items]
     prepared = []
     for item in items:
         key = (item.guid, item.content_hash, str(item.last_changed), words)
         entry = memo.get(key)
         if entry is None:
-            entry = memo[key] = make_view(item, words, labels)
+            entry = memo[key] = make_view(item, words, labels, alternates(item, versions))
         prepared.append(entry)
     return prepared
 
@@ -102,6 +135,7 @@ def spec_doc(
     fmt: Format,
     items: Sequence[Item],
     memo: ViewMemo | None = None,
+    versions: Versions | None = None,
 ) -> FeedDoc:
     what = spec_title(settings, spec)
     return FeedDoc(
@@ -112,7 +146,7 @@ def spec_doc(
         home_url=site_url(settings, "feeds/"),
         words=spec.language,
         language=spec.language,
-        entries=entries(settings, items, spec.language, memo),
+        entries=entries(settings, items, spec.language, memo, versions),
         hub=settings.publish.websub_hub,
         topic_scheme=site_url(settings, "topics/"),
     )
@@ -127,6 +161,7 @@ def query_doc(
     self_url: str,
     items: Sequence[Item],
     links: Mapping[str, str],
+    versions: Versions | None = None,
 ) -> FeedDoc:
     return FeedDoc(
         title=feed_title(settings, what, words),
@@ -136,7 +171,7 @@ def query_doc(
         home_url=site_url(settings, "feeds/"),
         words=words,
         language=language,
-        entries=entries(settings, items, words),
+        entries=entries(settings, items, words, versions=versions),
         hub=settings.publish.websub_hub,
         topic_scheme=site_url(settings, "topics/"),
         links=links,

@@ -1,7 +1,9 @@
 """The query form of a feed (`/feed.atom?lang=fr&topic=origin&page=2`): parse and render.
 
 The filters are parsed by `filters.py`, as for the HTML pages; unknown parameters are
-refused. Pages follow RFC 5005: each page links to the first, previous and next ones.
+refused. `lang` is an edition (its feed says so in its `language`, each entry in its own
+`xml:lang`), `content_lang` a strict filter. Pages follow RFC 5005: each page links to
+the first, previous and next ones.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from urllib.parse import urlencode
 from wcofeed.config import Settings
 from wcofeed.i18n import texts
 from wcofeed.models import as_utc, parse_iso_date_or_datetime
-from wcofeed.publish.build import query_doc, section_title, site_url
+from wcofeed.publish.build import query_doc, section_title, site_url, versions_of
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, one, parse_filters
 from wcofeed.publish.ics import render_ics
 from wcofeed.publish.render import RENDERERS
@@ -69,7 +71,8 @@ def parse_query(settings: Settings, params: Mapping[str, Iterable[str]]) -> Feed
             raise FilterError(400, message) from None
     limit = _whole("limit", one(params, "limit"), settings.publish.items_per_feed)
     return FeedQuery(
-        languages=filters.languages,
+        lang=filters.lang,
+        content_languages=filters.content_languages,
         topics=filters.topics,
         kinds=filters.kinds,
         q=filters.q,
@@ -94,12 +97,14 @@ async def render_query(
     settings: Settings, store: Store, fmt: Format, query: FeedQuery, now: datetime
 ) -> bytes:
     """The feed for `query` in `fmt`: one page of items, or every open call for `ics`."""
-    words = query.languages[0] if len(query.languages) == 1 else settings.site.default_language
-    language = query.languages[0] if len(query.languages) == 1 else None
+    only = query.content_languages[0] if len(query.content_languages) == 1 else None
+    language = query.lang or only
+    words = language or settings.site.default_language
+    edition = query.edition(settings)
     base = site_url(settings, f"feed.{fmt}")
     if fmt == "ics":
         calls = ItemQuery(
-            languages=query.languages,
+            edition=edition,
             topics=query.topics,
             kinds=("call",),
             q=query.q,
@@ -122,7 +127,7 @@ async def render_query(
         return render_ics(doc.title, words, self_url, doc.entries)
     found = await store.query_items(
         ItemQuery(
-            languages=query.languages,
+            edition=edition,
             topics=query.topics,
             kinds=query.kinds,
             q=query.q,
@@ -145,5 +150,6 @@ async def render_query(
         self_url=f"{base}?{urlencode(query.params(query.page))}",
         items=items,
         links=links,
+        versions=await versions_of(store, items, {}),
     )
     return RENDERERS[fmt](doc)

@@ -61,6 +61,8 @@ class ItemView:
     deadline_text: str
     published: datetime | None
     updated: datetime
+    #: The item's other language versions, (language, link) each.
+    alternates: tuple[tuple[str, str], ...] = ()
 
 
 def entry_id(item: Item) -> str:
@@ -88,8 +90,14 @@ def deadline_text(item: Item, language: str) -> str:
     return words.gettext("Deadline: %(date)s", date=when)
 
 
-def make_view(item: Item, language: str, topic_labels: Mapping[str, str]) -> ItemView:
-    """Prepare one item for the feed language `language` (labels, deadline line)."""
+def make_view(
+    item: Item,
+    language: str,
+    topic_labels: Mapping[str, str],
+    alternates: Sequence[tuple[str, str]] = (),
+) -> ItemView:
+    """Prepare one item for the feed language `language` (labels, deadline line), with
+    links to its versions in other languages."""
     body_html = sanitise_html(item.summary_html, nofollow=True) if item.summary_html else ""
     body_text = xml_safe(item.summary.strip()) or html_to_text(body_html)
     if not body_html and body_text:
@@ -111,6 +119,7 @@ def make_view(item: Item, language: str, topic_labels: Mapping[str, str]) -> Ite
         deadline_text=line,
         published=published,
         updated=max(changed, published) if published is not None else changed,
+        alternates=tuple((code, xml_safe_url(url)) for code, url in alternates),
     )
 
 
@@ -162,7 +171,8 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
 
 
 class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
-    """Entry language, modification time (RSS) and the structured deadline."""
+    """Entry language, links to its other language versions (Atom), modification time
+    (RSS) and the structured deadline."""
 
     def __init__(self) -> None:
         self.entry: ItemView | None = None
@@ -172,10 +182,21 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         language = self.entry.item.language
         element.set(_XML_LANG, language)
         # feedgen keeps only href on entry links (python-feedgen #135).
-        for link in element.iter("link"):
+        links = list(element.iter("link"))
+        for link in links:
             link.set("rel", "alternate")
             link.set("type", "text/html")
             link.set("hreflang", language)
+        after = links[-1] if links else None
+        for code, href in self.entry.alternates:
+            version = etree.Element("link", rel="alternate", type="text/html")
+            version.set("hreflang", code)
+            version.set("href", href)
+            if after is None:
+                element.append(version)
+            else:
+                after.addnext(version)
+            after = version
         self._deadline(element)
         return element
 
@@ -301,6 +322,8 @@ def _json_item(entry: ItemView) -> dict[str, Any]:
     if entry.html:
         data["content_html"] = entry.html
     ext: dict[str, Any] = {"guid": item.guid, "kind": item.kind, "topics": list(item.topics)}
+    if entry.alternates:
+        ext["alternates"] = [{"language": code, "url": url} for code, url in entry.alternates]
     if item.deadline is not None:
         ext["deadline"] = {
             "date": item.deadline.day.isoformat(),
