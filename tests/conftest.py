@@ -115,6 +115,14 @@ def settings(write_config: Callable[[str], Path]) -> Settings:
 
 NOW = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
 
+#: A call as schema 6 stored it (before translation keys), for migration tests: give
+#: its guid, title, link and language.
+V6_ITEM = """INSERT INTO items (guid, kind, title, summary, summary_html, url, language, published,
+    published_ts, deadline_date, deadline_ts, source, first_seen, first_seen_ts, last_changed,
+    content_hash)
+    VALUES (?, 'call', ?, '', '', ?, ?, '2025-02-01', 1738368000, '2025-02-14', 1739573999,
+    'legacy', '2025-02-01T00:00:00+00:00', 1738368000000000, '2025-02-01T00:00:00+00:00', 'x')"""
+
 
 @dataclass
 class Received:

@@ -52,6 +52,18 @@ def test_the_shipped_config_loads() -> None:
         ("[site]\nlanguages = ['en', 3]\n", "site.languages[1]: expected a string, got int 3"),
         ("[site]\ntimezone = 'Mars/Olympus'\n", "site.timezone: unknown time zone"),
         ("[site]\ndefault_language = 'de'\n", "site.default_language: must be one of"),
+        (
+            "[site]\nfallback_languages = { ar = ['fr', 'de'] }\n",
+            "site.fallback_languages.ar: 'de' is not one of site.languages",
+        ),
+        (
+            "[site]\nfallback_languages = { de = ['en'] }\n",
+            "site.fallback_languages.de: 'de' is not one of site.languages",
+        ),
+        (
+            "[site]\nfallback_languages = { ar = 'en' }\n",
+            "site.fallback_languages.ar: expected a list",
+        ),
         ("[site]\nbase_url = 'ftp://x'\n", "site.base_url: must be an http(s) URL"),
         ("server = 3\n", "server: expected a table"),
         ("[database]\npath = 5\n", "database.path: expected a path string"),
@@ -129,3 +141,17 @@ def test_a_configured_secret_wins_and_writes_nothing(write_config: WriteConfig) 
     settings = with_signing_secret(load_settings(path, env=env))
     assert settings.security.secret_key == "k" * 20
     assert not (path.parent / ".wcofeed-secret").exists()
+
+
+def test_every_edition_falls_back_to_english_unless_configured(
+    write_config: WriteConfig,
+) -> None:
+    default = load_settings(write_config(""), env={})
+    assert default.edition("fr") == ("fr", "en")
+    assert default.edition("en") == ("en",)
+    configured = load_settings(
+        write_config("[site]\nfallback_languages = { ar = ['fr', 'en'], es = [] }\n"), env={}
+    )
+    assert configured.edition("ar") == ("ar", "fr", "en")
+    assert configured.edition("es") == ("es",)
+    assert configured.edition("zh") == ("zh", "en")

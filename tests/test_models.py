@@ -12,6 +12,7 @@ from wcofeed.models import (
     ItemError,
     announce_from,
     deadline_from_value,
+    default_translation_key,
     item_from_dict,
     item_to_dict,
 )
@@ -240,3 +241,67 @@ def test_when_an_item_is_news(
     published: date | None, baseline: bool, max_age: timedelta | None, expected: datetime | None
 ) -> None:
     assert announce_from(published, SEEN, baseline=baseline, max_age=max_age) == expected
+
+
+@pytest.mark.parametrize(
+    ("guid", "key"),
+    [
+        (
+            "https://www.wcoomd.org/fr/media/newsroom/2025/x.aspx",
+            "https://www.wcoomd.org/{lang}/media/newsroom/2025/x.aspx",
+        ),
+        ("https://www.wcoomd.org/ar/about-us.aspx", "https://www.wcoomd.org/{lang}/about-us.aspx"),
+        ("http://wco.test/en/news-1?id=3", "http://wco.test/{lang}/news-1?id=3"),
+        # only the first folder, only the WCO's six codes, only http(s) links
+        ("https://www.wcoomd.org/media/en/x.aspx", "https://www.wcoomd.org/media/en/x.aspx"),
+        ("https://www.wcoomd.org/de/x.aspx", "https://www.wcoomd.org/de/x.aspx"),
+        ("https://www.wcoomd.org/en.aspx", "https://www.wcoomd.org/en.aspx"),
+        ("https://example.org?next=/en/x", "https://example.org?next=/en/x"),
+        ("urn:wcofeed:0123abcd", "urn:wcofeed:0123abcd"),
+    ],
+)
+def test_translation_key_replaces_the_language_folder(guid: str, key: str) -> None:
+    assert default_translation_key(guid) == key
+    assert make_item(guid=guid).translation_key == key
+
+
+def test_versions_of_one_item_share_their_key() -> None:
+    english = make_item(guid="https://www.wcoomd.org/en/media/x.aspx")
+    french = make_item(guid="https://www.wcoomd.org/fr/media/x.aspx", language="fr")
+    assert english.translation_key == french.translation_key
+
+
+def test_a_given_translation_key_is_content_the_default_is_not() -> None:
+    item = Item(
+        guid="g",
+        kind="call",
+        title="Call for experts",
+        url="https://example.org/c",
+        language="en",
+        published=date(2025, 2, 1),
+        source="s",
+        deadline=Deadline(date(2025, 3, 14), time(17, 0), "Europe/Brussels"),
+    )
+    # the same hash as before translation keys existed (see the test above)
+    assert item.content_hash == "c21dc1eb4ada28210ce5fdc44d29e58abdfe6e350436984b2e63f120464873e9"
+    assert dataclasses.replace(item, translation_key="g").content_hash == item.content_hash
+    keyed = dataclasses.replace(item, translation_key="call-for-experts-2025")
+    assert keyed.content_hash != item.content_hash
+
+
+def test_translation_key_in_the_json_form() -> None:
+    data = item_to_dict(make_item(guid="https://www.wcoomd.org/es/x.aspx"))
+    assert data["translation_key"] == "https://www.wcoomd.org/{lang}/x.aspx"
+    given = item_from_dict({**data, "translation_key": "pscg-call-2025"})
+    assert given.translation_key == "pscg-call-2025"
+    derived = item_from_dict({k: v for k, v in data.items() if k != "translation_key"})
+    assert derived.translation_key == data["translation_key"]
+    assert (
+        item_from_dict({**data, "translation_key": None}).translation_key == derived.translation_key
+    )
+    with pytest.raises(ItemError) as info:
+        item_from_dict({**data, "translation_key": "  "})
+    assert set(info.value.errors) == {"translation_key"}
+    with pytest.raises(ItemError) as info:
+        item_from_dict({**data, "translation_key": 7})
+    assert info.value.errors["translation_key"] == "must be a string"

@@ -197,6 +197,16 @@ def language_name(language: str, in_language: str | None = None) -> str:
     return name or language
 
 
+def language_note(content: str, language: str) -> str:
+    """`in English`, in `language`'s words (`en anglais`, `باللغة الإنجليزية`), for
+    content in another language than the page or email around it; "" when it is in
+    that language."""
+    if base_language(content) == base_language(language):
+        return ""
+    name = language_name(content, language)
+    return texts(language).gettext("in %(language)s", language=name)
+
+
 #: The site's name when `site.title` is left empty; translated like any other message.
 DEFAULT_SITE_TITLE = N_("WCO news and calls")
 

@@ -49,6 +49,10 @@ DigestFrequency = Literal["off", "daily", "weekly"]
 FREQUENCIES: tuple[DigestFrequency, ...] = get_args(DigestFrequency)
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+#: The WCO's language folder, first in a link's path: `https://www.wcoomd.org/fr/...`.
+_LANGUAGE_FOLDER = re.compile(r"^(https?://[^/?#]*)/(?:en|fr|es|ru|zh|ar)(?=/)")
+#: What stands for the language folder in a translation key.
+LANGUAGE_PLACEHOLDER = "{lang}"
 _LANG = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 #: C0 and C1 controls, DEL, and the noncharacters XML 1.0 cannot carry: never part of a
 #: link or an id, and a CR or LF in one would end an iCalendar line or an email header.
@@ -93,6 +97,14 @@ def web_url(text: str) -> str:
     if not is_web_url(text):
         raise ValueError(f"not an http(s) link: {text[:200]!r}")
     return text
+
+
+def default_translation_key(guid: str) -> str:
+    """The key the versions of one item share, when the source names none: its guid
+    with the language folder replaced, since the WCO puts the French version of
+    `/en/media/x.aspx` at `/fr/media/x.aspx`. Ingest makes the guid the canonical link
+    (`ingest.identity`); a guid that is no such link is its own key."""
+    return _LANGUAGE_FOLDER.sub(lambda m: f"{m[1]}/{LANGUAGE_PLACEHOLDER}", guid, count=1)
 
 
 class FieldErrors(ValueError):
@@ -148,9 +160,11 @@ class Item:
 
     `language` is the language of the content, not of the page's interface. `published`
     is the source's own date (a date when it gives only a day), None when it gives none:
-    wcofeed never makes one up. `first_seen`, `last_changed` and `announce_from` are set
-    by the store; `content_hash` is derived from the content fields, so two items with
-    the same content always hash alike and an edit always changes it.
+    wcofeed never makes one up. `translation_key` is shared by the versions of one item
+    in several languages (left empty, `default_translation_key` of the guid).
+    `first_seen`, `last_changed` and `announce_from` are set by the store;
+    `content_hash` is derived from the content fields, so two items with the same
+    content always hash alike and an edit always changes it.
     """
 
     guid: str
@@ -164,6 +178,7 @@ class Item:
     summary_html: str = ""
     topics: tuple[str, ...] = ()
     deadline: Deadline | None = None
+    translation_key: str = ""
     first_seen: datetime | None = None
     last_changed: datetime | None = None
     #: From when the item may be announced as new (digests), decided when it is first
@@ -173,6 +188,8 @@ class Item:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "topics", tuple(sorted(set(self.topics))))
+        if not self.translation_key and isinstance(self.guid, str):
+            object.__setattr__(self, "translation_key", default_translation_key(self.guid))
         errors = _validate({name: getattr(self, name) for name in _ITEM_FIELDS})
         if errors:
             raise ItemError(errors)
@@ -230,12 +247,15 @@ class UpsertResult:
 class Subscriber:
     """A person on the mailing: what they want, in which language, and their standing.
 
-    Empty `topics` or `kinds` mean "all". `language` is both the language of the emails
-    and the content language of the items they get. `id` is set by the store.
+    Empty `topics` or `kinds` mean "all". `language` is the language of the emails;
+    `content_languages` the languages of the items they accept, best first, one version
+    of each item (empty: `language`, then the site's fallbacks for it, as configured
+    when each email is sent). `id` is set by the store.
     """
 
     email: str
     language: str = "en"
+    content_languages: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     lead_days: tuple[int, ...] = (14, 3, 1)
@@ -320,6 +340,9 @@ def _validate(values: Mapping[str, Any]) -> dict[str, str]:
     url = values.get("url")
     if isinstance(url, str) and url.strip() and "url" not in errors and not is_web_url(url):
         errors["url"] = "must be an http(s) URL with a host and no control characters"
+    key = values.get("translation_key", "")
+    if not isinstance(key, str) or (key and not key.strip()):
+        errors["translation_key"] = "must be a non-blank string (or left out: from the guid)"
     if values.get("kind") not in KINDS:
         errors["kind"] = f"must be one of {', '.join(KINDS)}"
     language = values.get("language")
@@ -383,6 +406,9 @@ def _content_hash(item: Item) -> str:
     if item.deadline is not None and item.deadline.precision != "day":
         # Only when not the default: items stored before precision existed keep their hash.
         content += [item.deadline.precision, item.deadline.wording]
+    if item.translation_key != default_translation_key(item.guid):
+        # Likewise: only a key given by the source is content.
+        content += ["translation_key", item.translation_key]
     raw = _HASH_JSON.encode(content)
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
@@ -404,6 +430,7 @@ def item_to_dict(item: Item) -> dict[str, Any]:
         "topics": list(item.topics),
         "published": _iso(item.published),
         "deadline": deadline_to_dict(item.deadline),
+        "translation_key": item.translation_key,
         "source": item.source,
         "first_seen": _iso(item.first_seen),
         "last_changed": _iso(item.last_changed),
@@ -431,7 +458,8 @@ _KNOWN = frozenset(_ITEM_FIELDS)
 def item_from_dict(data: Mapping[str, Any], *, defaults: Mapping[str, Any] | None = None) -> Item:
     """Build an item from its JSON form, reporting every bad field at once.
 
-    `defaults` fills fields the data leaves out (a hand-entered file names its source once).
+    `defaults` fills fields the data leaves out (a hand-entered file names its source once);
+    `translation_key` left out comes from the guid (`default_translation_key`).
     `published` may be left out or null: the item is undated. Derived fields
     (`content_hash`, `first_seen`, `last_changed`, `announce_from`) are accepted and
     ignored: the store owns them.
@@ -445,8 +473,20 @@ def item_from_dict(data: Mapping[str, Any], *, defaults: Mapping[str, Any] | Non
         if merged.get(key) in (None, ""):
             errors[key] = "required"
     values: dict[str, Any] = {}
-    for key in ("guid", "kind", "title", "url", "language", "source", "summary", "summary_html"):
+    for key in (
+        "guid",
+        "kind",
+        "title",
+        "url",
+        "language",
+        "source",
+        "summary",
+        "summary_html",
+        "translation_key",
+    ):
         value = merged.get(key, "")
+        if key == "translation_key" and value is None:
+            value = ""
         if not isinstance(value, str):
             errors.setdefault(key, "must be a string")
         values[key] = value

@@ -8,7 +8,8 @@ Templates mark their words with jinja2's i18n extension (`_()`, `ngettext()`,
 `{% trans %}`, whitespace trimmed as Babel extracts them); the words are looked up in
 the catalog of the `lang` the template is rendered with, so one environment serves
 every language. `direction(code)` and `language_name(code)` are there for the `lang`
-and `dir` attributes that mark text in another language than the page's.
+and `dir` attributes that mark text in another language than the page's, and
+`language_note(code)` for the "in English" beside an item in another language.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import jinja2
 
 from wcofeed.config import Settings
-from wcofeed.i18n import direction, language_name, texts
+from wcofeed.i18n import direction, language_name, language_note, texts
 from wcofeed.resources import bundled
 
 
@@ -36,6 +37,11 @@ def _gettext(context: Any, message: str) -> str:
 @jinja2.pass_context
 def _ngettext(context: Any, singular: str, plural: str, n: int) -> str:
     return texts(context["lang"]).plural_form(singular, plural, n)
+
+
+@jinja2.pass_context
+def _language_note(context: Any, content: str) -> str:
+    return language_note(content, context["lang"])
 
 
 @jinja2.pass_context
@@ -63,4 +69,5 @@ def template_environment(folder: Path) -> jinja2.Environment:
     )
     env.globals["direction"] = direction
     env.globals["language_name"] = language_name
+    env.globals["language_note"] = _language_note
     return env

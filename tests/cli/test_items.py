@@ -45,6 +45,12 @@ async def test_items_json_prints_every_stored_field(config: Path) -> None:
 
     filtered = wcofeed("items", "--json", "--kind", "call", "--lang", "fr", "--config", str(config))
     assert [json.loads(x)["guid"] for x in filtered.stdout.splitlines()] == [call.guid]
+    # The French edition has the English news too (no French version of it) ...
+    edition = wcofeed("items", "--json", "--lang", "fr", "--config", str(config))
+    assert [json.loads(x)["guid"] for x in edition.stdout.splitlines()] == [call.guid, news.guid]
+    # ... French content alone does not.
+    strict = wcofeed("items", "--json", "--content-lang", "fr", "--config", str(config))
+    assert [json.loads(x)["guid"] for x in strict.stdout.splitlines()] == [call.guid]
     search = wcofeed("items", "--json", "--q", "candidatures", "--config", str(config))
     assert [json.loads(x)["guid"] for x in search.stdout.splitlines()] == [call.guid]
 

@@ -56,6 +56,10 @@ def test_add_list_export_remove(
             "ana@example.org",
             "--lang",
             "fr",
+            "--content-lang",
+            "fr",
+            "--content-lang",
+            "es",
             "--topic",
             "origin",
             "--topic",
@@ -86,11 +90,15 @@ def test_add_list_export_remove(
         [7, 2],
         "America/Lima",
     )
+    assert ana["content_languages"] == ["fr", "es"]
+    # bo chose nothing: English, then no fallback (English falls back to none)
+    assert exported[1]["content_languages"] == ["en"]
     target = tmp_path / "subs.csv"
     assert run(digest_settings, "subscribers", "export", "--output", str(target)) == 0
     rows = list(csv.DictReader(io.StringIO(target.read_text(encoding="utf-8"))))
     assert [r["email"] for r in rows] == ["ana@example.org", "bo@example.org"]
     assert rows[1]["lead_days"] == "14 3 1"
+    assert rows[0]["content_languages"] == "fr es"
 
     assert run(digest_settings, "subscribers", "remove", "ana@example.org") == 0
     assert run(digest_settings, "subscribers", "remove", "ana@example.org") == 1
@@ -115,6 +123,7 @@ def test_add_without_confirmed_sends_a_confirmation_email(
         (["not-an-address"], "email: 'not-an-address': not an email address"),
         (["ana@example.org", "--lead-days", "3,x"], "lead_days: '3,x'"),
         (["ana@example.org", "--lang", "de"], "language: 'de' is not one of"),
+        (["ana@example.org", "--content-lang", "de"], "content_languages: 'de' is not one of"),
         (["ana@example.org", "--tz", "Mars/Olympus"], "unknown time zone 'Mars/Olympus'"),
     ],
 )

@@ -66,3 +66,21 @@ def test_json_feed() -> None:
 def test_json_that_is_not_a_feed() -> None:
     with pytest.raises(ParseError, match="source partner: not a JSON Feed"):
         parse_feed(b'{"items": []}', context("partner"))
+
+
+def test_an_entry_linking_its_other_versions_keeps_its_own_link() -> None:
+    """An Atom entry with its French version linked after its own link (as wcofeed's
+    feeds write them): feedparser's `link` is the last one; the item keeps the first."""
+    body = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="en">
+  <title>Partner</title><id>urn:partner</id><updated>2025-02-12T09:00:00Z</updated>
+  <entry>
+    <id>urn:partner:1</id><title>Workshop on transit</title>
+    <updated>2025-02-12T09:00:00Z</updated>
+    <link rel="alternate" type="text/html" hreflang="en" href="https://www.wcoomd.org/en/x.aspx"/>
+    <link rel="alternate" type="text/html" hreflang="fr" href="https://www.wcoomd.org/fr/x.aspx"/>
+  </entry>
+</feed>"""
+    (item,) = parse_feed(body, context("partner")).items
+    assert item.url == "https://www.wcoomd.org/en/x.aspx"
+    assert item.translation_key == "https://www.wcoomd.org/{lang}/x.aspx"

@@ -21,6 +21,7 @@ CONFIG = f"""
 path = "wcofeed.db"
 [site]
 base_url = "{BASE}"
+{{site}}
 [publish]
 feeds_dir = "out"
 closing_soon_days = 30
@@ -36,13 +37,15 @@ labels = {{ en = "Security" }}
 
 @pytest.fixture
 def pub_config(write_config: Callable[..., Path]) -> Callable[..., Settings]:
-    """Settings from the test config, with extra `[publish]` keys given as keywords."""
+    """Settings from the test config, with extra `[publish]` keys given as keywords and
+    `[site]` lines as `site`."""
 
-    def make(**publish: str | int) -> Settings:
+    def make(site: str = "", **publish: str | int) -> Settings:
         lines = "\n".join(
             f"{k} = {v!r}" if isinstance(v, int) else f'{k} = "{v}"' for k, v in publish.items()
         )
-        return load_settings(write_config(CONFIG.replace("{publish}", lines)), env={})
+        text = CONFIG.replace("{publish}", lines).replace("{site}", site)
+        return load_settings(write_config(text), env={})
 
     return make
 

@@ -15,7 +15,7 @@ from tests.conftest import published_at
 from wcofeed.config import Settings
 from wcofeed.i18n import texts
 from wcofeed.models import Deadline, Item
-from wcofeed.publish.build import entries, file_url, section_title, spec_doc
+from wcofeed.publish.build import entries, file_url, section_title, spec_doc, versions_of
 from wcofeed.publish.render import (
     JSON_EXTENSION,
     WCOFEED_NS,
@@ -272,3 +272,47 @@ def test_feed_words_are_translated(language: str) -> None:
         assert section_title(section, language) != section_title(section, "en"), section
     deadline = texts(language).gettext("Deadline: %(date)s", date="D")
     assert "D" in deadline and deadline != "Deadline: D"
+
+
+async def test_entries_link_their_other_language_versions(
+    pub_settings: Settings, store: Store, filled: list[Item]
+) -> None:
+    """The Arabic news has an English version (same path under /en/): the Arabic
+    edition lists it in Arabic, its own link first (readers open the first alternate),
+    then the English one; the English edition the other way round. The feed's language
+    is the edition's, each entry's its own."""
+    arabic = next(i for i in filled if i.guid == "https://wco.test/ar/news-1")
+    english = next(i for i in filled if i.guid == "https://wco.test/en/news-1")
+    assert arabic.translation_key == english.translation_key
+    spec = FeedSpec("ar", "news", edition=pub_settings.edition("ar"))
+    items = await store.query_items(spec.query(10, datetime(2025, 2, 1, tzinfo=UTC)))
+    assert [i.guid for i in items] == [arabic.guid]
+    versions = await versions_of(store, items, {})
+
+    atom = render_atom(spec_doc(pub_settings, spec, "atom", items, [], versions=versions))
+    (entry,) = parse(atom).entries
+    assert entry.title_detail.language == "ar"
+    assert [(ln.rel, ln.hreflang, ln.href) for ln in entry.links] == [
+        ("alternate", "ar", arabic.url),
+        ("alternate", "en", english.url),
+    ]
+    assert parse(atom).feed.language == "ar"
+
+    data = json.loads(
+        render_json(spec_doc(pub_settings, spec, "json", items, [], versions=versions))
+    )
+    assert data["language"] == "ar"
+    (item,) = data["items"]
+    assert item["language"] == "ar" and item["url"] == arabic.url
+    assert item[JSON_EXTENSION]["alternates"] == [{"language": "en", "url": english.url}]
+
+    rss = parse(render_rss(spec_doc(pub_settings, spec, "rss", items, [], versions=versions)))
+    assert rss.entries[0].language == "ar"
+
+    (back,) = entries(pub_settings, [english], "en", [], versions=versions)
+    assert back.alternates == (("ar", arabic.url),)
+    lone = next(i for i in filled if i.guid == "wco-call-7")
+    data = json.loads(
+        render_json(spec_doc(pub_settings, FeedSpec("en", "calls"), "json", [lone], []))
+    )
+    assert "alternates" not in data["items"][0][JSON_EXTENSION]

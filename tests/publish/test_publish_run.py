@@ -45,7 +45,13 @@ async def test_full_publish_writes_every_feed(
     for stem in EN_FEEDS:
         assert {f"{stem}.atom", f"{stem}.rss", f"{stem}.json"} <= written
     assert "fr/topics/valuation.atom" in written
-    assert "fr/topics/security.atom" not in written  # no French item on security
+    # No French item on security: the French edition has the English one.
+    security = feedparser.parse((root / "fr/topics/security.atom").read_bytes())
+    assert [(e.link, e.title_detail.language) for e in security.entries] == [
+        ("https://wco.test/en/call-8", "en"),
+        ("https://wco.test/en/call-old", "en"),
+    ]
+    assert security.feed.language == "fr"
     assert "ar/topics/origin.rss" in written
     assert {"index.html", "feeds.opml", "en/calls.ics", "zh/all.atom"} <= written
 
@@ -74,6 +80,7 @@ async def test_full_publish_writes_every_feed(
     listed = {o.get("xmlUrl") for o in opml.iter("outline") if o.get("xmlUrl")}
     atom_files = {p.relative_to(root).as_posix() for p in root.rglob("*.atom")}
     assert listed == {f"http://feeds.test/feeds/{n}" for n in atom_files}
+    assert all(feedparser.parse(root / n).entries for n in atom_files)  # every edition
 
     page = html.fromstring((root / "index.html").read_bytes())
     discovered = {ln.get("href") for ln in page.head.iter("link") if ln.get("rel") == "alternate"}
@@ -136,7 +143,7 @@ async def test_incremental_rewrites_only_touched_feeds(
     assert not any(n.startswith(("en/", "ar/")) for n in written)
     assert "en/topics/origin.atom" not in names(report.unchanged, root)  # not even rendered
     valuation = feedparser.parse((root / "fr/topics/valuation.atom").read_bytes())
-    assert valuation.entries == []
+    assert [e.link for e in valuation.entries] == ["https://wco.test/en/call-7"]  # no French
 
 
 async def test_write_if_changed_is_atomic_and_idempotent(tmp_path: Path) -> None:
@@ -214,8 +221,12 @@ async def test_incremental_refreshes_calls_feeds_the_clock_changed(
     report = await publish_all(pub_settings, store, [], now=later)
     written = names(report.written, root)
     assert {"en/calls.ics", "en/closing-soon.atom", "en/closing-soon.rss"} <= written
-    assert not any(n.startswith("fr/") for n in written | names(report.unchanged, root))
+    # The call is in every edition that falls back to English: they all change.
+    assert {"fr/calls.ics", "fr/closing-soon.atom", "ar/closing-soon.json"} <= written
+    assert not any(n.startswith(("fr/all", "fr/news", "fr/topics")) for n in written)
     assert feedparser.parse((root / "en/closing-soon.atom").read_bytes()).entries == []
+    french = feedparser.parse((root / "fr/closing-soon.atom").read_bytes())
+    assert [e.link for e in french.entries] == ["https://wco.test/fr/appel-1"]
     calendar = icalendar.Calendar.from_ical((root / "en/calls.ics").read_bytes())
     assert [str(e["URL"]) for e in calendar.walk("VEVENT")] == ["https://wco.test/en/call-8"]
 
@@ -239,3 +250,48 @@ async def test_feed_index_and_opml_in_every_language(
     assert arabic.cssselect("h1")[0].text == "الخلاصات"
     titles = etree.fromstring((root / "feeds.zh.opml").read_bytes()).findtext("head/title")
     assert titles == "世界海关组织新闻与申请征集：全部订阅源"
+
+
+def listed_feeds(root: Path, name: str) -> set[str]:
+    """The feeds an OPML list names, as paths under the feeds folder."""
+    opml = etree.fromstring((root / name).read_bytes())
+    prefix = "http://feeds.test/feeds/"
+    return {o.get("xmlUrl").removeprefix(prefix) for o in opml.iter("outline") if o.get("xmlUrl")}
+
+
+async def test_empty_feeds_are_not_listed_but_keep_their_files(
+    pub_config: Callable[..., Settings], store: Store, filled: list[Item], now: datetime
+) -> None:
+    settings = pub_config()
+    root = settings.publish.feeds_dir
+    # After the last deadline: no edition has a call closing soon.
+    later = datetime(2025, 7, 1, tzinfo=now.tzinfo)
+    await publish_all(settings, store, now=later)
+    listed = listed_feeds(root, "feeds.opml")
+    assert "fr/closing-soon.atom" not in listed and (root / "fr/closing-soon.atom").exists()
+    assert {"fr/all.atom", "fr/topics/security.atom", "ar/calls.atom"} <= listed
+    index = html.fromstring((root / "index.fr.html").read_bytes())
+    hrefs = {a.get("href") for a in index.iter("a")}
+    assert "http://feeds.test/feeds/fr/closing-soon.atom" not in hrefs
+    assert "http://feeds.test/feeds/fr/calls.atom" in hrefs
+
+    # The only security items go: the topic's feeds stay as files, empty, and unlisted.
+    for item in filled:
+        if "security" in item.topics:
+            assert await store.delete_item(item.guid)
+    await publish_all(settings, store, now=later)
+    assert feedparser.parse(root / "fr/topics/security.atom").entries == []
+    assert "fr/topics/security.atom" not in listed_feeds(root, "feeds.fr.opml")
+
+
+async def test_a_strict_edition_has_only_its_own_language(
+    pub_config: Callable[..., Settings], store: Store, filled: list[Item], now: datetime
+) -> None:
+    settings = pub_config(site="fallback_languages = { fr = [] }")
+    await publish_all(settings, store, now=now)
+    root = settings.publish.feeds_dir
+    french = feedparser.parse(root / "fr/all.atom")
+    assert {e.title_detail.language for e in french.entries} == {"fr"}
+    assert not (root / "fr/topics/security.atom").exists()  # no French item on security
+    spanish = feedparser.parse(root / "es/all.atom")
+    assert {e.title_detail.language for e in spanish.entries} == {"en"}

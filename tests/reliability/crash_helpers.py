@@ -72,7 +72,7 @@ class Harness:
     durations: dict[str, float] = field(default_factory=dict)
     manual: list[dict[str, object]] = field(default_factory=list)
     subscribers: list[Subscriber] = field(default_factory=list)
-    #: Every (address, guid, lead) that some round was due to remind.
+    #: Every (address, translation key, lead) that some round was due to remind.
     due: set[ReminderKey] = field(default_factory=set)
     #: Draws the data apart from the kill moments, so a seed gives the same data
     #: however many restarts the machine's speed causes.
@@ -187,7 +187,7 @@ type = "json"
             assert item.deadline is not None
             for sub in self.subscribers:
                 for lead in due_leads(item.deadline.closes_at(), now, sub.lead_days):
-                    self.due.add((sub.email, item.guid, lead))
+                    self.due.add((sub.email, item.translation_key, lead))
 
     # --- running and killing -----------------------------------------------------
 
@@ -353,11 +353,11 @@ def verify(harness: Harness, reference: Path) -> Findings:
         if unsent:
             found.problems.append(f"{unsent} outbox rows not sent after the last round")
         covers: dict[str, set[ReminderKey]] = defaultdict(set)
-        for mid, address, guid, lead in db.execute(
-            "SELECT r.message_id, s.email, r.item_guid, r.lead_days FROM reminders r "
+        for mid, address, key, lead in db.execute(
+            "SELECT r.message_id, s.email, r.translation_key, r.lead_days FROM reminders r "
             "JOIN subscribers s ON s.id = r.subscriber_id"
         ):
-            covers[mid].add((address, guid, lead))
+            covers[mid].add((address, key, lead))
 
     stored = asyncio.run(_items(harness.database))
     expected = _expected_items(harness, reference)

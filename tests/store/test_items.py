@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import NOW, break_row, make_item
-from wcofeed.models import Deadline, UpsertOutcome
-from wcofeed.store import ItemQuery, Store, open_store
+from wcofeed.models import Deadline, Item, UpsertOutcome
+from wcofeed.store import ItemQuery, Store, Version, open_store
 
 
 async def test_upsert_reports_new_unchanged_changed(store: Store) -> None:
@@ -156,6 +156,75 @@ async def test_filters_and_order(store: Store) -> None:
     assert await store.count_items(ItemQuery(languages=("en",))) == 3
 
 
+def _version(folder: str, path: str = "media/x", **fields: object) -> Item:
+    """The item at `path` in the WCO's `folder` language (its content language too,
+    unless given)."""
+    link = f"https://www.wcoomd.org/{folder}/{path}.aspx"
+    return make_item(**{"guid": link, "url": link, "language": folder, **fields})
+
+
+async def test_an_edition_lists_one_version_of_each_item(store: Store) -> None:
+    en = _version("en", published=date(2025, 1, 5), topics=("origin",))
+    fr = _version("fr", published=date(2025, 1, 6))
+    es = _version("es", published=date(2025, 1, 4))
+    only_en = _version("en", "media/y", published=date(2025, 1, 3), topics=("origin",))
+    only_ar = _version("ar", "media/z", published=date(2025, 1, 2))
+    # the French interface's copy of an English-only item: English content, /fr/ link
+    copy = _version("fr", "media/y", language="en", published=date(2025, 1, 3))
+    await store.upsert_items([en, fr, es, only_en, only_ar, copy], now=NOW)
+
+    async def guids(**kw: object) -> list[str]:
+        return [i.guid for i in await store.query_items(ItemQuery(**kw))]  # type: ignore[arg-type]
+
+    assert await guids(edition=("fr", "en")) == [fr.guid, only_en.guid]
+    assert await guids(edition=("es", "en")) == [es.guid, only_en.guid]
+    assert await guids(edition=("es", "fr", "en")) == [es.guid, only_en.guid]
+    assert await guids(edition=("en",)) == [en.guid, only_en.guid]
+    assert await guids(edition=("ar", "en")) == [en.guid, only_en.guid, only_ar.guid]
+    assert await guids(edition=("ru",)) == []
+    # a better version without the topic still stands for the item: one edition, then filters
+    assert await guids(edition=("fr", "en"), topics=("origin",)) == [only_en.guid]
+    assert await guids(edition=("en",), topics=("origin",)) == [en.guid, only_en.guid]
+    # content_lang on top of an edition
+    assert await guids(edition=("fr", "en"), languages=("en",)) == [only_en.guid]
+    assert await store.count_items(ItemQuery(edition=("fr", "en"))) == 2
+    assert len(await guids()) == 6  # no edition: every version
+
+
+async def test_an_edition_of_open_calls_prefers_its_language(store: Store) -> None:
+    en = _version("en", "call", kind="call", deadline=Deadline(date(2025, 2, 14)))
+    fr = _version("fr", "call", kind="call", deadline=Deadline(date(2025, 2, 14)))
+    other = make_item(kind="call", deadline=Deadline(date(2025, 2, 10)))
+    await store.upsert_items([en, fr, other], now=NOW)
+    query = ItemQuery(edition=("fr", "en"), kinds=("call",), open_at=NOW, order="deadline")
+    assert [i.guid for i in await store.query_items(query)] == [other.guid, fr.guid]
+
+
+async def test_versions_are_found_by_translation_key(store: Store) -> None:
+    en, fr = _version("en"), _version("fr", title="Version française")
+    alone = make_item()
+    await store.upsert_items([fr, en, alone], now=NOW)
+    found = await store.versions([en.translation_key, alone.translation_key, "none"])
+    assert found == {
+        en.translation_key: [
+            Version(en.guid, "en", en.url),
+            Version(fr.guid, "fr", fr.url),
+        ],
+        alone.translation_key: [Version(alone.guid, "en", alone.url)],
+    }
+    assert await store.versions([]) == {}
+
+
+async def test_a_given_translation_key_groups_other_links(store: Store) -> None:
+    en = make_item(guid="https://example.org/news/1", translation_key="news-1")
+    fr = make_item(guid="https://example.org/actu/1", translation_key="news-1", language="fr")
+    await store.upsert_items([en, fr], now=NOW)
+    stored = await store.get_item(fr.guid)
+    assert stored is not None and stored.translation_key == "news-1"
+    found = await store.query_items(ItemQuery(edition=("fr", "en")))
+    assert [i.guid for i in found] == [fr.guid]
+
+
 async def test_open_calls_by_deadline(store: Store) -> None:
     soon = make_item(kind="call", deadline=Deadline(date(2025, 2, 10)))
     later = make_item(kind="call", deadline=Deadline(date(2025, 3, 1)))
@@ -239,6 +308,14 @@ def _full_scan(plan: list[str]) -> bool:
         ItemQuery(),
         ItemQuery(open_at=NOW, order="deadline"),
         ItemQuery(closed_at=NOW, order="deadline-desc"),
+        ItemQuery(edition=("fr", "en")),
+        ItemQuery(edition=("fr", "en"), topics=("origin",)),
+        ItemQuery(edition=("fr", "en"), topics=("origin",), kinds=("call",)),
+        ItemQuery(edition=("fr", "en"), kinds=("news",)),
+        ItemQuery(edition=("fr", "en"), kinds=("call",), open_at=NOW, order="deadline"),
+        ItemQuery(edition=("fr", "en"), closed_at=NOW, order="deadline-desc"),
+        ItemQuery(edition=("ar",)),
+        ItemQuery(edition=("ar",), topics=("origin",)),
     ],
     ids=[
         "lang-topic",
@@ -249,6 +326,14 @@ def _full_scan(plan: list[str]) -> bool:
         "all",
         "open-calls",
         "closed-calls",
+        "edition",
+        "edition-topic",
+        "edition-topic-kind",
+        "edition-kind",
+        "edition-open-calls",
+        "edition-closed-calls",
+        "strict-edition",
+        "strict-edition-topic",
     ],
 )
 async def test_common_queries_walk_an_index(store: Store, query: ItemQuery) -> None:

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import NOW, make_item
+from tests.conftest import NOW, V6_ITEM, make_item
+from wcofeed.models import default_translation_key
 from wcofeed.store import ItemQuery, SchemaTooNewError, open_store
 from wcofeed.store.sqlite.migrations import MIGRATIONS
 
@@ -33,6 +34,7 @@ async def test_foreign_keys_are_enforced(store) -> None:  # type: ignore[no-unty
 async def test_previous_schema_is_migrated_forward_keeping_data(tmp_path: Path) -> None:
     """A database at schema 1 (before full-text search) gains FTS over its old rows."""
     path = tmp_path / "old.db"
+    first_seen = datetime(2020, 10, 6, tzinfo=UTC)
     with sqlite3.connect(path) as db:
         db.executescript(MIGRATIONS[0] + "\nPRAGMA user_version = 1;")
         db.execute(
@@ -49,6 +51,11 @@ async def test_previous_schema_is_migrated_forward_keeping_data(tmp_path: Path) 
         found = await store.query_items(ItemQuery(q="kyoto"))
         assert [i.guid for i in found] == ["old-1"]
         assert found[0].published == date(2020, 10, 6)
+        # through 7 (dated: news from its own date, as a hand-entered item) and 8 (its key)
+        assert found[0].announce_from == first_seen
+        assert found[0].translation_key == "old-1"
+        edition = await store.query_items(ItemQuery(edition=("fr", "en")))
+        assert [i.guid for i in edition] == ["old-1"]
 
 
 async def test_stored_deadlines_read_back_as_days_after_the_precision_migration(
@@ -148,14 +155,88 @@ async def test_invented_dates_are_dropped_and_news_judged_by_the_migration(
             "typed-1": first,  # hand-entered: news
         }
         assert items["tool-1"].first_seen == first
+        # migration 8 after 7: every version its own key, the rank of 7 kept in editions
+        assert {item.translation_key for item in items.values()} == set(items)
         expected = ["tool-2", "typed-1", "news-1", "news-2", "tool-1"]
-        for query in (ItemQuery(), ItemQuery(languages=("en",), topics=("origin",))):
+        for query in (
+            ItemQuery(),
+            ItemQuery(languages=("en",), topics=("origin",)),
+            ItemQuery(edition=("fr", "en")),
+            ItemQuery(edition=("fr", "en"), topics=("origin",)),
+        ):
             assert [i.guid for i in await store.query_items(query)] == expected
         added = make_item(title="Kyoto after the migration", topics=("origin",))
         await store.upsert_item(added, now=NOW)
         found = await store.query_items(ItemQuery(q="title"))
         assert sorted(i.guid for i in found) == sorted(expected)
         assert [i.guid for i in await store.query_items(ItemQuery(q="kyoto"))] == [added.guid]
+
+
+async def test_schema_7_gains_translation_keys_and_keeps_its_ranks(tmp_path: Path) -> None:
+    """A database at schema 7 (undated items, `announce_ts`, `sort_ts`) migrated to 8:
+    versions of one item share a key, editions list one of them in the rank of 7, and a
+    reminder recorded under a guid is kept under its key."""
+    path = tmp_path / "v7.db"
+    link = "https://www.wcoomd.org/{}/media/newsroom/2025/forum.aspx"
+    seen = datetime(2025, 1, 20, 8, 0, tzinfo=UTC)
+    micros = (seen - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+    dated = int(datetime(2025, 1, 19, tzinfo=UTC).timestamp())
+    rows = [
+        # guid, language, published, published_ts, announce_ts
+        (link.format("en"), "en", "2025-01-19", dated, micros),
+        (link.format("fr"), "fr", "2025-01-19", dated, micros),
+        ("https://www.wcoomd.org/en/tools.aspx", "en", None, None, None),  # back catalogue
+        ("https://www.wcoomd.org/en/call.aspx", "en", None, None, micros),  # undated news
+    ]
+    with sqlite3.connect(path) as db:
+        db.executescript(";".join(MIGRATIONS[:7]) + "\nPRAGMA user_version = 7;")
+        db.executemany(
+            """INSERT INTO items (guid, kind, title, summary, summary_html, url, language,
+                published, published_ts, source, first_seen, first_seen_ts, last_changed,
+                content_hash, announce_ts)
+               VALUES (?1, 'news', 'Forum', '', '', ?1, ?2, ?3, ?4, 'wco', ?6, ?7, ?6, 'x', ?5)""",
+            [(*row, seen.isoformat(), micros) for row in rows],
+        )
+        db.execute(
+            """INSERT INTO item_topics (item_id, topic, language, kind, sort_ts)
+               SELECT id, 'origin', language, kind, sort_ts FROM items"""
+        )
+        db.execute(
+            """INSERT INTO subscribers (email, language, lead_days, timezone, status, created_at)
+               VALUES ('ana@example.org', 'fr', '14', 'UTC', 'active', ?)""",
+            (seen.isoformat(),),
+        )
+        db.execute(
+            """INSERT INTO outbox (message_id, subscriber_id, state, payload, claimed_at)
+               VALUES ('<old@x>', 1, 'sent', '{}', ?)""",
+            (seen.isoformat(),),
+        )
+        db.execute(
+            "INSERT INTO reminders VALUES (1, ?, 1739573999, 14, '<old@x>')", (link.format("en"),)
+        )
+    async with await open_store(path) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        items = await store.get_items(row[0] for row in rows)
+        key = link.format("{lang}")
+        assert [items[row[0]].translation_key for row in rows[:2]] == [key, key]
+        assert items[rows[2][0]].published is None and items[rows[2][0]].announce_from is None
+        assert items[rows[3][0]].announce_from == seen
+        assert items[rows[0][0]].published == date(2025, 1, 19)
+        everything = [i.guid for i in await store.query_items(ItemQuery())]
+        assert everything == [rows[3][0], rows[1][0], rows[0][0], rows[2][0]]
+        for query in (
+            ItemQuery(edition=("fr", "en")),
+            ItemQuery(edition=("fr", "en"), topics=("origin",)),
+        ):
+            assert [i.guid for i in await store.query_items(query)] == [
+                rows[3][0],
+                rows[1][0],
+                rows[2][0],
+            ]
+        reminded = await store.reminded_keys([1], seen)
+        subscriber = await store.get_subscriber("ana@example.org")
+    assert reminded == {1: {(key, 1739573999, 14)}}
+    assert subscriber is not None and subscriber.content_languages == ()
 
 
 async def test_reopening_applies_nothing_twice(tmp_path: Path) -> None:
@@ -182,3 +263,32 @@ async def test_last_change_reads_an_index_not_the_table(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         plan = db.execute("EXPLAIN QUERY PLAN SELECT max(last_changed) FROM items").fetchall()
     assert "USING COVERING INDEX items_last_changed" in plan[0][3]
+
+
+@pytest.mark.parametrize(
+    "guid",
+    [
+        "https://www.wcoomd.org/en/about-us/vacancies/vcoa-21-french.aspx",
+        "https://www.wcoomd.org/fr/media/newsroom/2025/x.aspx?page=2",
+        "http://wco.test/ar/news-1",
+        "https://www.wcoomd.org/media/en/x.aspx",
+        "https://www.wcoomd.org/de/x.aspx",
+        "https://www.wcoomd.org/en.aspx",
+        "https:///en/x",
+        "https://example.org?next=/en/x",
+        "HTTPS://www.wcoomd.org/en/x.aspx",
+        "urn:wcofeed:0123abcd",
+        "manual-42",
+    ],
+)
+async def test_translation_keys_of_stored_items_match_the_model(tmp_path: Path, guid: str) -> None:
+    """The migration derives the keys of existing rows in SQL: exactly as Python does."""
+    path = tmp_path / "v6.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(";".join(MIGRATIONS[:6]) + "\nPRAGMA user_version = 6;")
+        # the link is a valid one: odd guids are the point, and the model refuses odd links
+        db.execute(V6_ITEM, (guid, "Call", "https://www.wcoomd.org/x.aspx", "en"))
+    async with await open_store(path) as store:
+        stored = await store.get_item(guid)
+    assert stored is not None
+    assert stored.translation_key == default_translation_key(guid)

@@ -30,6 +30,7 @@ async def test_save_round_trips_and_updates_by_address_case_insensitively(store:
         store,
         "Ana@Example.org",
         language="fr",
+        content_languages=("fr", "es", "en"),
         topics=("origin", "valuation"),
         kinds=("call",),
         lead_days=(7, 2),
@@ -38,10 +39,12 @@ async def test_save_round_trips_and_updates_by_address_case_insensitively(store:
         name="Ana",
     )
     assert saved.confirmed_at == NOW and saved.created_at == NOW
+    assert saved.content_languages == ("fr", "es", "en")
     again = await store.save_subscriber(
         Subscriber("ana@example.org", language="es", status="active"), NOW + timedelta(days=1)
     )
     assert again.id == saved.id and again.language == "es"
+    assert again.content_languages == ()  # back to the default: language, then fallbacks
     assert again.confirmed_at == NOW  # first consent is kept
     fetched = await store.get_subscriber("ANA@example.org")
     assert fetched == again

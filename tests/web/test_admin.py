@@ -161,3 +161,27 @@ class TestWithoutToken:
         response = await client.get("/api/sources", headers={"Authorization": "Bearer "})
         assert response.status == 404
         assert "off" in (await response.json())["error"]
+
+
+async def test_translation_key_is_derived_or_given(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    link = "https://www.wcoomd.org/fr/about-us/vacancies/vcoa-21.aspx"
+    derived = await client.post(
+        "/api/items", json=new_item_json(guid=link, url=link, language="fr"), headers=AUTH
+    )
+    assert derived.status == 201
+    key = "https://www.wcoomd.org/{lang}/about-us/vacancies/vcoa-21.aspx"
+    assert (await derived.json())["translation_key"] == key
+    given = await client.post(
+        "/api/items",
+        json=new_item_json(guid="urn:wco:vcoa-21:es", language="es", translation_key=key),
+        headers=AUTH,
+    )
+    assert given.status == 201
+    found = await store.versions([key])
+    assert sorted(v.language for v in found[key]) == ["es", "fr"]
+    bad = await client.post(
+        "/api/items", json=new_item_json(guid="urn:x", translation_key=["x"]), headers=AUTH
+    )
+    assert bad.status == 422 and "translation_key" in (await bad.json())["errors"]

@@ -78,9 +78,11 @@ async def test_conditional_get_200_304_then_200_after_new_item(
     assert fresh.headers["ETag"] != etag
     assert feedparser.parse(await fresh.read()).entries[0].title == "Brand new"
     # A change elsewhere leaves this feed's bytes, ETag and Last-Modified alone.
-    fr = await client.get("/feed.atom?lang=fr")
+    fr = await client.get("/feed.atom?content_lang=fr")
     await store.upsert_item(item_factory(language="en", published=date(2026, 1, 2)))
-    fr_again = await client.get("/feed.atom?lang=fr", headers={"If-None-Match": fr.headers["ETag"]})
+    fr_again = await client.get(
+        "/feed.atom?content_lang=fr", headers={"If-None-Match": fr.headers["ETag"]}
+    )
     assert fr_again.status == 304
     assert fr_again.headers["Last-Modified"] == fr.headers["Last-Modified"]
 
@@ -97,7 +99,8 @@ async def test_gzip_when_accepted(client: TestClient[Any, Any], web_items: list[
 @pytest.mark.parametrize(
     ("query", "check"),
     [
-        ("lang=fr", lambda i: i.language == "fr"),
+        ("content_lang=fr", lambda i: i.language == "fr"),
+        ("content_lang=fr,en&topic=origin", lambda i: "origin" in i.topics),
         ("topic=origin", lambda i: "origin" in i.topics),
         ("topic=origin,security", lambda i: {"origin", "security"} & set(i.topics)),
         ("topic=origin&topic=valuation", lambda i: {"origin", "valuation"} & set(i.topics)),
@@ -133,6 +136,9 @@ async def test_each_filter_alone_and_combined(
     [
         ("lang=xx", 404, "unknown language 'xx'"),
         ("lang=EN!", 400, "lang:"),
+        ("lang=fr,en", 400, "lang: one edition"),
+        ("lang=fr&lang=en", 400, "lang: give it once"),
+        ("content_lang=xx", 404, "content_lang: unknown language 'xx'"),
         ("topic=nope", 404, "unknown topic 'nope'"),
         ("topic=Bad_Slug", 400, "topic:"),
         ("kind=gossip", 400, "kind:"),
@@ -273,3 +279,36 @@ async def test_feed_index_in_the_readers_language(
     assert "Accept-Language" in negotiated.headers["Vary"]
     opml = await client.get("/feeds/feeds.es.opml")
     assert opml.status == 200 and "todos los canales" in await opml.text()
+
+
+async def test_lang_is_an_edition_and_content_lang_a_strict_filter(
+    client: TestClient[Any, Any], store: Store, item_factory: Callable[..., Item]
+) -> None:
+    link = "https://www.wcoomd.org/{}/media/forum.aspx"
+    english = item_factory(guid=link.format("en"), url=link.format("en"), title="Forum")
+    french = item_factory(
+        guid=link.format("fr"), url=link.format("fr"), title="Forum (fr)", language="fr"
+    )
+    only_english = item_factory(title="English only", published=date(2024, 12, 1))
+    await store.upsert_items([english, french, only_english])
+
+    resp = await client.get("/feed.atom?lang=fr")
+    parsed = feedparser.parse(await resp.read())
+    assert parsed.feed.language == "fr"
+    assert [(e.title, e.title_detail.language) for e in parsed.entries] == [
+        ("Forum (fr)", "fr"),
+        ("English only", "en"),
+    ]
+    assert [(ln.hreflang, ln.href) for ln in parsed.entries[0].links] == [
+        ("fr", french.url),
+        ("en", english.url),
+    ]
+    data = json.loads(await (await client.get("/feed.json?lang=fr")).read())
+    assert data["items"][0]["_wcofeed"]["alternates"] == [{"language": "en", "url": english.url}]
+
+    strict = await entries(client, "/feed.atom?lang=fr&content_lang=fr")
+    assert [e.title for e in strict] == ["Forum (fr)"]
+    english_content = await entries(client, "/feed.atom?content_lang=en")
+    assert [e.title for e in english_content] == ["Forum", "English only"]
+    every_version = await entries(client, "/feed.atom")
+    assert len(every_version) == 3

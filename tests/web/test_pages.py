@@ -62,8 +62,9 @@ async def test_home_lists_latest_items_and_open_calls(
     alternate = {
         link.get("type"): link.get("href") for link in doc.cssselect('link[rel="alternate"]')
     }
-    assert alternate["application/atom+xml"] == "/feed.atom"
-    assert alternate["application/rss+xml"] == "/feed.rss"
+    # The page lists the English edition (its interface language): so does its feed.
+    assert alternate["application/atom+xml"] == "/feed.atom?lang=en"
+    assert alternate["application/rss+xml"] == "/feed.rss?lang=en"
 
 
 def date_ago(days: int):  # type: ignore[no-untyped-def]
@@ -166,8 +167,10 @@ async def test_calls_page_orders_by_deadline(client: TestClient[Any, Any], store
     entries = [li.text_content() for li in doc.cssselect("section.calls li")]
     assert "Today" in entries[0] and "clôture aujourd’hui" in entries[0]
     assert "Later" in entries[1] and "dans 20 jours" in entries[1]
+    # English calls in the French edition, each marked as such.
+    assert "(en anglais)" in entries[0]
     ics = doc.cssselect('link[type="text/calendar"]')[0].get("href")
-    assert ics == "/feed.ics?kind=call"
+    assert ics == "/feed.ics?lang=fr&kind=call"
 
 
 async def test_an_undated_item_shows_since_when_it_is_listed(
@@ -213,11 +216,44 @@ async def test_calls_page_shows_the_recently_closed_below_the_open(
     closed = [
         " ".join(li.text_content().split()) for li in doc.cssselect("section.closed-calls li")
     ]
+    # English calls in the French edition, each marked as such.
     assert [c.split(" Date limite")[0] for c in closed] == [
-        "Closed 3 days ago",
-        "Closed 80 days ago",
+        "Closed 3 days ago (en anglais)",
+        "Closed 80 days ago (en anglais)",
     ]
     assert all(c.endswith("— clos") for c in closed)
+
+
+async def test_closed_calls_are_listed_from_the_pages_edition(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    """A closed call in English and French shows once on /calls: in French on the French
+    page, linking its English version, and in English on the English page."""
+    link = "https://www.wcoomd.org/{}/about-us/vacancies/call.aspx"
+    closed = Deadline(date_ago(10))
+    english = make_item(
+        guid=link.format("en"), url=link.format("en"), kind="call", title="Call", deadline=closed
+    )
+    french = make_item(
+        guid=link.format("fr"),
+        url=link.format("fr"),
+        kind="call",
+        title="Appel",
+        language="fr",
+        deadline=closed,
+    )
+    await store.upsert_items([english, french])
+    doc = await page(client, "/calls?hl=fr")
+    (entry,) = doc.cssselect("section.closed-calls li")
+    assert entry.cssselect("a")[0].text_content() == "Appel"
+    assert not entry.cssselect(".language-note")
+    (version,) = entry.cssselect(".versions a")
+    assert (version.get("href"), version.get("hreflang")) == (english.url, "en")
+    doc = await page(client, "/calls?hl=en")
+    titles = [
+        li.cssselect("a")[0].text_content() for li in doc.cssselect("section.closed-calls li")
+    ]
+    assert titles == ["Call"]
 
 
 async def test_calls_page_with_none_closed_lately_shows_the_last_to_close(
@@ -321,3 +357,65 @@ async def test_closing_words_count_calendar_days_in_the_site_zone(
     # The English title of a call in a Russian page says it is English, and its direction.
     title = doc.cssselect("section.calls li a")[0]
     assert (title.get("lang"), title.get("dir")) == ("en", "ltr")
+
+
+async def test_a_page_lists_its_languages_edition(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    """One item in English and French, one in English only: the French page shows the
+    first in French, linking the English version, and the second in English, marked."""
+    link = "https://www.wcoomd.org/{}/media/forum.aspx"
+    english = make_item(
+        guid=link.format("en"),
+        url=link.format("en"),
+        title="Origin forum",
+        topics=("origin",),
+        published=date(2025, 1, 3),
+    )
+    french = make_item(
+        guid=link.format("fr"),
+        url=link.format("fr"),
+        title="Forum sur l’origine",
+        language="fr",
+        topics=("origin",),
+        published=date(2025, 1, 3),
+    )
+    only_english = make_item(title="Capacity building mission", published=date(2025, 1, 2))
+    await store.upsert_items([english, french, only_english])
+
+    doc = await page(client, "/?hl=fr")
+    entries = doc.cssselect("article.item")
+    assert [e.cssselect("h3")[0].text_content().strip() for e in entries] == [
+        "Forum sur l’origine",
+        "Capacity building mission",
+    ]
+    assert [e.cssselect("h3")[0].get("lang") for e in entries] == ["fr", "en"]
+    assert not entries[0].cssselect(".language-note")
+    assert entries[1].cssselect(".language-note")[0].text_content() == "(en anglais)"
+    (version,) = entries[0].cssselect(".versions a")
+    assert (version.get("href"), version.get("hreflang"), version.text) == (
+        english.url,
+        "en",
+        "English",
+    )
+    assert "Aussi en\u00a0:" in entries[0].cssselect(".versions")[0].text_content()
+    atom = doc.cssselect('link[type="application/atom+xml"]')[0].get("href")
+    assert atom == "/feed.atom?lang=fr"
+
+    english_page = await page(client, "/?hl=en")
+    titles = [h.text_content().strip() for h in english_page.cssselect("article.item h3")]
+    assert titles == ["Origin forum", "Capacity building mission"]
+    assert english_page.cssselect(".versions a")[0].get("hreflang") == "fr"
+
+    # The strict filter: French content only, whatever the page's language.
+    strict = await page(client, "/?hl=en&content_lang=fr")
+    titles = [h.text_content().strip() for h in strict.cssselect("article.item h3")]
+    assert titles == ["Forum sur l’origine"]
+    assert strict.cssselect("#content_lang option[selected]")[0].get("value") == "fr"
+    arabic = await page(client, "/?hl=ar")
+    notes = [n.text_content() for n in arabic.cssselect(".language-note")]
+    assert notes == ["(باللغة الإنجليزية)", "(باللغة الإنجليزية)"]
+    # Another edition than the page's language: named by lang=, kept by the filter form.
+    other = await page(client, "/?hl=ar&lang=fr")
+    assert other.cssselect('form.filters input[name="lang"]')[0].get("value") == "fr"
+    assert len(other.cssselect(".language-note")) == 2  # French and English, in Arabic

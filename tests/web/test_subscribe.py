@@ -326,3 +326,42 @@ async def test_confirming_leads_on_to_the_preferences(
     assert parse_qs(urlsplit(switch["zh"]).query) == {"token": [token_of(href)], "hl": ["zh"]}
     in_chinese = await client.get("/preferences" + switch["zh"])
     assert lxml.html.fromstring(await in_chinese.text()).cssselect("h1")[0].text == "您的偏好设置"
+
+
+async def test_items_only_in_english_are_ticked_by_default_and_can_be_refused(
+    client: TestClient[Any, Any], store: Store
+) -> None:
+    page = lxml.html.fromstring(await (await client.get("/subscribe?hl=fr")).text())
+    (box,) = page.xpath('//input[@name="fallback"]')
+    assert box.get("checked") is not None
+    label = " ".join(box.getparent().text_content().split())
+    assert label == "Aussi les éléments publiés uniquement en anglais"
+    arabic = lxml.html.fromstring(await (await client.get("/subscribe?hl=ar")).text())
+    label = " ".join(
+        arabic.xpath('//input[@name="fallback"]')[0].getparent().text_content().split()
+    )
+    assert label == "وكذلك العناصر المنشورة باللغة الإنجليزية فقط"
+
+    base = {"language": "fr", "timezone": "Europe/Paris"}
+    await client.post("/subscribe", data={**base, "email": "ana@example.org", "fallback": "1"})
+    await client.post("/subscribe", data={**base, "email": "bo@example.org"})
+    ana = await store.get_subscriber("ana@example.org")
+    bo = await store.get_subscriber("bo@example.org")
+    assert ana is not None and ana.content_languages == ()  # French, then English
+    assert bo is not None and bo.content_languages == ("fr",)
+
+    now = datetime.now(UTC)
+    await store.set_subscriber_status("bo@example.org", "active", now)
+    token = Signer(SECRET).make("preferences", "bo@example.org", now)
+    form = lxml.html.fromstring(
+        await (await client.get("/preferences", params={"token": token})).text()
+    )
+    assert form.xpath('//input[@name="fallback"]')[0].get("checked") is None
+    fields = {**base, "token": token, "fallback": "1"}
+    assert (await client.post("/preferences", data=fields)).status == 200
+    bo = await store.get_subscriber("bo@example.org")
+    assert bo is not None and bo.content_languages == ()
+    form = lxml.html.fromstring(
+        await (await client.get("/preferences", params={"token": token})).text()
+    )
+    assert form.xpath('//input[@name="fallback"]')[0].get("checked") is not None

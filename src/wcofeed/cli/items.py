@@ -17,6 +17,7 @@ from wcofeed.ingest.manual import item_from_entry
 from wcofeed.ingest.run import Parsers
 from wcofeed.models import KINDS, Item, ItemError, UpsertOutcome, item_to_dict, parse_json
 from wcofeed.publish import publish_all
+from wcofeed.publish.filters import Filters
 from wcofeed.store import ItemQuery, open_store
 
 # --- items ----------------------------------------------------------------------------
@@ -24,7 +25,18 @@ from wcofeed.store import ItemQuery, open_store
 
 def _items_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--kind", choices=KINDS, action="append", help="only this kind (repeatable)")
-    p.add_argument("--lang", action="append", metavar="L", help="content language (repeatable)")
+    p.add_argument(
+        "--lang",
+        metavar="L",
+        help="edition: items in L, and for those with no version in L their version in "
+        "L's fallback languages",
+    )
+    p.add_argument(
+        "--content-lang",
+        action="append",
+        metavar="L",
+        help="only items whose content is in L, whatever the edition (repeatable, best first)",
+    )
     p.add_argument("--topic", action="append", metavar="T", help="topic slug (repeatable)")
     p.add_argument("--q", default="", metavar="TEXT", help="full-text search in title and summary")
     p.add_argument("--limit", type=positive, default=20, metavar="N", help="at most N (default 20)")
@@ -33,8 +45,9 @@ def _items_arguments(p: argparse.ArgumentParser) -> None:
 
 @command("items", "list stored items, newest first", _items_arguments)
 async def cmd_items(settings: Settings, args: argparse.Namespace) -> int:
+    filters = Filters(lang=args.lang or "", content_languages=tuple(args.content_lang or ()))
     query = ItemQuery(
-        languages=tuple(args.lang or ()),
+        edition=filters.edition(settings),
         topics=tuple(args.topic or ()),
         kinds=tuple(args.kind or ()),
         q=args.q,

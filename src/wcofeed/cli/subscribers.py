@@ -23,7 +23,15 @@ def _subscribers_arguments(p: argparse.ArgumentParser) -> None:
     parents = [COMMON_OPTIONS]
     add = actions.add_parser("add", help="add or update a subscriber", parents=parents)
     add.add_argument("email", metavar="EMAIL")
-    add.add_argument("--lang", default="", help="email and content language (default: site's)")
+    add.add_argument("--lang", default="", help="language of the emails (default: site's)")
+    add.add_argument(
+        "--content-lang",
+        action="append",
+        default=[],
+        metavar="L",
+        help="content language accepted, best first (repeatable; none: the email "
+        "language, then its fallbacks, site.fallback_languages)",
+    )
     add.add_argument(
         "--topic",
         action="append",
@@ -86,7 +94,10 @@ async def cmd_subscribers(settings: Settings, args: argparse.Namespace) -> int:
             if args.action == "list":
                 _print_subscribers(rows, sys.stdout)
             else:
-                _export_subscribers(rows, args.format, args.output)
+                from wcofeed.digest.subscription import with_content_languages
+
+                resolved = [with_content_languages(settings, sub) for sub in rows]
+                _export_subscribers(resolved, args.format, args.output)
     return EXIT_OK
 
 
@@ -103,6 +114,7 @@ async def _subscriber_add(settings: Settings, store: Store, args: argparse.Names
             settings,
             email=args.email,
             language=args.lang or settings.site.default_language,
+            content_languages=args.content_lang,
             topics=args.topic,
             kinds=args.kind,
             lead_days=args.lead_days,
@@ -140,6 +152,7 @@ _EXPORT_FIELDS = (
     "email",
     "name",
     "language",
+    "content_languages",
     "topics",
     "kinds",
     "lead_days",
@@ -157,6 +170,7 @@ def _subscriber_row(sub: Subscriber) -> dict[str, object]:
         "email": sub.email,
         "name": sub.name,
         "language": sub.language,
+        "content_languages": list(sub.content_languages),
         "topics": list(sub.topics),
         "kinds": list(sub.kinds),
         "lead_days": list(sub.lead_days),

@@ -165,6 +165,11 @@ def _check(settings: Settings) -> None:
         raise ConfigError(f"site.timezone: unknown time zone {settings.site.timezone!r}") from None
     if settings.site.default_language not in settings.site.languages:
         raise ConfigError("site.default_language: must be one of site.languages")
+    for language, fallbacks in settings.site.fallback_languages.items():
+        where = f"site.fallback_languages.{language}"
+        for code in [language, *fallbacks]:
+            if code not in settings.site.languages:
+                raise ConfigError(f"{where}: {code!r} is not one of site.languages")
     if urlsplit(settings.site.base_url).scheme not in ("http", "https"):
         raise ConfigError("site.base_url: must be an http(s) URL")
     if not 0 < settings.server.port < 65536:

@@ -14,6 +14,9 @@ from typing import Any, Literal
 from wcofeed.models import KINDS
 
 DEFAULT_CONFIG = Path("config.toml")
+#: What every language falls back to unless `site.fallback_languages` says otherwise:
+#: the WCO publishes most of its items in English only.
+DEFAULT_FALLBACK = "en"
 
 
 class ConfigError(Exception):
@@ -51,6 +54,12 @@ class SiteSettings:
         ["en", "fr", "es", "ru", "zh", "ar"], "Languages offered in feeds and pages."
     )
     default_language: str = _opt("en", "Language used when nothing else decides.")
+    fallback_languages: dict[str, list[str]] = _opt(
+        {},
+        "Per language, the languages whose items fill its edition (feeds, pages, emails) "
+        'where an item has no version in it, best first, e.g. { ar = ["fr", "en"] }; a '
+        "language not listed falls back to English; [] for none.",
+    )
     timezone: str = _opt("Europe/Brussels", "Time zone for schedules and dates without one.")
     templates_dir: Path | None = _opt(
         None, "Folder of jinja2 templates; default: the templates shipped with wcofeed."
@@ -250,6 +259,12 @@ class Settings:
             return slug
         labels = topic.labels
         return labels.get(language) or labels.get(language.split("-")[0]) or labels.get("en", slug)
+
+    def edition(self, language: str) -> tuple[str, ...]:
+        """The content languages of `language`'s edition, best first: itself, then its
+        fallbacks. An item shows in the version of the first one that has it."""
+        fallbacks = self.site.fallback_languages.get(language, [DEFAULT_FALLBACK])
+        return tuple(dict.fromkeys([language, *fallbacks]))
 
     def source(self, source_id: str) -> SourceSettings:
         for source in self.sources:

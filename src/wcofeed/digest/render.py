@@ -1,9 +1,10 @@
 """Emails as MIME messages: jinja2 text and HTML parts, localised, with an .ics.
 
 An email is in its subscriber's language (Content-Language says which, the HTML part
-its direction) and counts "closes in N days" in calendar days of the subscriber's time
-zone, with the same words as the pages (`i18n.closing_when`). Its calendar carries an
-alarm at each of the subscriber's lead times that is still ahead.
+its direction), says "in English" beside an item in another language, and counts
+"closes in N days" in calendar days of the subscriber's time zone, with the same words
+as the pages (`i18n.closing_when`). Its calendar carries an alarm at each of the
+subscriber's lead times that is still ahead.
 
 Every header value built from stored data (a name, a title) goes through
 `markup.one_line`, which turns CR, LF and other control characters into spaces, so no
@@ -112,8 +113,13 @@ class Renderer:
         self._bodies: dict[tuple[object, ...], tuple[str, str]] = {}
 
     def links(self, subscriber: Subscriber, now: datetime) -> Links:
+        """The subscriber's signed links, and the feed of their edition and topics
+        (kept to the content languages they accept when those are not the default)."""
         base = self.settings.site.base_url.rstrip("/")
         query: list[tuple[str, str]] = [("lang", subscriber.language)]
+        accepted = subscriber.content_languages
+        if accepted and accepted != self.settings.edition(subscriber.language):
+            query.append(("content_lang", ",".join(accepted)))
         query += [("topic", topic) for topic in subscriber.topics]
         return Links(
             unsubscribe=f"{base}/unsubscribe?"
@@ -134,7 +140,7 @@ class Renderer:
     ) -> Message:
         """One email with the due reminders (grouped) and the new items (by topic).
 
-        The bodies are rendered once per distinct content (language, zone, topics,
+        The bodies are rendered once per distinct content (languages, zone, topics,
         calls, items) with placeholders for the two signed links, which are then
         filled in per subscriber: most subscribers share their content with others.
         """
@@ -142,6 +148,7 @@ class Renderer:
         links = self.links(subscriber, now)
         key = (
             lang,
+            subscriber.content_languages,
             subscriber.timezone,
             subscriber.lead_days,
             subscriber.topics,

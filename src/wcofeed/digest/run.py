@@ -39,6 +39,7 @@ from wcofeed.digest.pipeline import Pipeline, RunReport
 from wcofeed.digest.render import Renderer
 from wcofeed.digest.select import (
     DueCall,
+    accepted_languages,
     digest_window,
     message_id,
     news_start,
@@ -51,6 +52,7 @@ from wcofeed.digest.send import (
     Transport,
     transport_for,
 )
+from wcofeed.digest.subscription import with_content_languages
 from wcofeed.digest.tokens import Signer
 from wcofeed.isolate import skip
 from wcofeed.models import Item, Subscriber
@@ -62,7 +64,8 @@ PAGE = 500
 
 
 class ItemCache:
-    """Open calls and new items per (language, topics, kinds), read once per run.
+    """Open calls and new items per (content languages, topics, kinds), read once per run,
+    one version of each item: the first of the subscriber's languages that has one.
 
     Subscribers share a handful of topic choices, so a run reads the items table a
     few times rather than once per subscriber. Bounded: cleared when it grows large.
@@ -89,26 +92,28 @@ class ItemCache:
         return found
 
     async def calls(self, sub: Subscriber) -> list[Item]:
+        languages = accepted_languages(sub)
         query = ItemQuery(
             kinds=("call",),
             open_at=self.now,
             order="deadline",
             topics=sub.topics,
-            languages=(sub.language,),
+            edition=languages,
             limit=10_000,
         )
-        return await self._get(("calls", sub.language, sub.topics), query, sub, calls=True)
+        return await self._get(("calls", languages, sub.topics), query, sub, calls=True)
 
     async def new_items(self, sub: Subscriber, window: tuple[datetime, datetime]) -> list[Item]:
+        languages = accepted_languages(sub)
         query = ItemQuery(
             seen_since=window[0],
             news_since=news_start(window),
             topics=sub.topics,
             kinds=sub.kinds,
-            languages=(sub.language,),
+            edition=languages,
             limit=self.max_items * 4,
         )
-        key = ("new", sub.language, sub.topics, sub.kinds, window)
+        key = ("new", languages, sub.topics, sub.kinds, window)
         found = await self._get(key, query, sub, calls=False)
         return select_new_items(sub, found, window)[: self.max_items]
 
@@ -201,7 +206,7 @@ class DigestRun:
     async def _rerender(self, delivery: Delivery) -> Message | None:
         """The claimed email again, minus calls that have closed or moved since."""
         data = json.loads(delivery.payload)
-        sub = delivery.subscriber
+        sub = with_content_languages(self.settings, delivery.subscriber)
         calls: list[DueCall] = []
         stored = await self.store.get_items(guid for guid, _, _ in data["calls"])
         usable = {item.guid: item for item in self._usable(list(stored.values()), sub, True)}
@@ -241,7 +246,9 @@ class DigestRun:
         if not page:
             return None
         subs = [
-            s for s in page if s.id is not None and s.id not in self.handled and self._due_now(s)
+            with_content_languages(self.settings, s)
+            for s in page
+            if s.id is not None and s.id not in self.handled and self._due_now(s)
         ]
         reminded = await self.store.reminded_keys([s.id for s in subs if s.id], self.now)
         return page[-1].id or after, subs, reminded

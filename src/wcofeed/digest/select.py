@@ -5,11 +5,15 @@ When several lead times are due at once (a call first seen 2 days before closing
 inside both its 14- and 3-day windows) the email shows the call once and all those
 lead times are recorded, so the next reminder is the next smaller lead time. The
 deadline is part of every reminder key: a deadline the source moves is a new key,
-so the call re-enters the schedule.
+so the call re-enters the schedule. So is the call's translation key rather than the
+guid of one version: a call published in several languages is reminded once.
 
 A digest tells only what is new and open: items that became news (`Item.announce_from`,
 decided when the store first saw them) and were first seen in its window, never a call
 that has closed, grouped under their topics' labels.
+
+A subscriber's `content_languages` are taken as resolved here (their language and its
+fallbacks filled in by the round): items arrive one version per translation key.
 """
 
 from __future__ import annotations
@@ -45,12 +49,19 @@ class DueCall:
     def keys(self) -> tuple[ReminderKey, ...]:
         assert self.item.deadline is not None
         deadline_ts = int(self.item.deadline.closes_at().timestamp())
-        return tuple((self.item.guid, deadline_ts, lead) for lead in self.leads)
+        return tuple((self.item.translation_key, deadline_ts, lead) for lead in self.leads)
+
+
+def accepted_languages(subscriber: Subscriber) -> tuple[str, ...]:
+    """The content languages a subscriber accepts, best first (their own language when
+    nothing else is given)."""
+    return subscriber.content_languages or (subscriber.language,)
 
 
 def matches(subscriber: Subscriber, item: Item) -> bool:
-    """Whether an item is in the subscriber's language, kinds and topics."""
-    if item.language.split("-")[0] != subscriber.language.split("-")[0]:
+    """Whether an item is in a language, kind and topic the subscriber accepts."""
+    accepted = {code.split("-")[0] for code in accepted_languages(subscriber)}
+    if item.language.split("-")[0] not in accepted:
         return False
     if subscriber.kinds and item.kind not in subscriber.kinds:
         return False
@@ -83,7 +94,7 @@ def select_reminders(
         fresh = tuple(
             lead
             for lead in due_leads(closes_at, now, subscriber.lead_days)
-            if (item.guid, deadline_ts, lead) not in reminded
+            if (item.translation_key, deadline_ts, lead) not in reminded
         )
         if fresh:
             due.append(DueCall(item, fresh))

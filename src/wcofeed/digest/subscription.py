@@ -6,6 +6,7 @@ reporting every bad field at once so a form can show them all.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from email.errors import HeaderParseError
 from email.headerregistry import Address
@@ -89,6 +90,15 @@ def parse_lead_days(text: str) -> tuple[int, ...]:
     return tuple(days)
 
 
+def with_content_languages(settings: Settings, subscriber: Subscriber) -> Subscriber:
+    """The subscriber with their accepted content languages spelled out: as chosen, or
+    by default their language and then its fallbacks as the site configures them now."""
+    if subscriber.content_languages:
+        return subscriber
+    languages = settings.edition(subscriber.language)
+    return dataclasses.replace(subscriber, content_languages=languages)
+
+
 @cache
 def time_zones() -> tuple[str, ...]:
     """The IANA time zone names a subscriber can choose, sorted."""
@@ -100,6 +110,7 @@ def build_subscriber(
     *,
     email: str,
     language: str,
+    content_languages: Iterable[str] = (),
     topics: Iterable[str] = (),
     kinds: Iterable[str] = (),
     lead_days: str = "",
@@ -108,7 +119,10 @@ def build_subscriber(
     name: str = "",
     status: SubscriberStatus = "pending",
 ) -> Subscriber:
-    """A valid Subscriber, or SubscriptionError naming every bad field."""
+    """A valid Subscriber, or SubscriptionError naming every bad field.
+
+    `content_languages` are the item languages accepted, best first; none: `language`
+    and then its fallbacks, as the site configures them when each email is sent."""
     errors: dict[str, Message] = {}
     try:
         email = normalise_email(email)
@@ -116,6 +130,10 @@ def build_subscriber(
         errors["email"] = exc.message
     if language not in settings.site.languages:
         errors["language"] = _not_one_of(language, settings.site.languages)
+    accepted = tuple(dict.fromkeys(content_languages))
+    for code in accepted:
+        if code not in settings.site.languages:
+            errors["content_languages"] = _not_one_of(code, settings.site.languages)
     topic_list = tuple(sorted(set(topics)))
     known = set(settings.topics)
     bad = [t for t in topic_list if not is_slug(t) or (known and t not in known)]
@@ -140,6 +158,7 @@ def build_subscriber(
     return Subscriber(
         email=email,
         language=language,
+        content_languages=accepted,
         topics=topic_list,
         kinds=kind_list,
         lead_days=leads,

@@ -87,7 +87,7 @@ def parse_feed(body: bytes, ctx: PageContext) -> ParseResult:
     base = absolute_url(str(parsed.feed.get("link") or ""), ctx.page_url) or ctx.page_url
     entries: list[Entry] = []
     for raw in parsed.entries:
-        link = str(raw.get("link") or "")
+        link = _link(raw)
         published = _when(raw, ctx.now)
         entries.append(
             Entry(
@@ -100,6 +100,17 @@ def parse_feed(body: bytes, ctx: PageContext) -> ParseResult:
             )
         )
     return build_items(entries, ctx)
+
+
+def _link(raw: Any) -> str:
+    """The entry's first alternate HTML link. feedparser's `link` is the last one, which
+    in an entry that also links its versions in other languages (each with its
+    `hreflang`, after its own, as wcofeed writes them) is one of those."""
+    for link in raw.get("links") or ():
+        rel, kind = link.get("rel", "alternate"), link.get("type", "text/html")
+        if rel == "alternate" and kind in ("text/html", "application/xhtml+xml"):
+            return str(link.get("href") or "")
+    return str(raw.get("link") or "")
 
 
 def _entry_language(raw: Any) -> str | None:

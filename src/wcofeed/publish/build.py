@@ -11,9 +11,10 @@ from collections.abc import Mapping, Sequence
 from wcofeed.config import Settings
 from wcofeed.i18n import language_name, site_title, texts
 from wcofeed.isolate import Skipped, skip
-from wcofeed.models import Item
+from wcofeed.models import Item, is_web_url
 from wcofeed.publish.render import FeedDoc, ItemView, make_view
 from wcofeed.publish.specs import FeedSpec, Format
+from wcofeed.store import Store, Version
 
 EXTENSIONS: dict[Format, str] = {"atom": "atom", "rss": "rss", "json": "json", "ics": "ics"}
 
@@ -39,6 +40,32 @@ def topic_labels(settings: Settings, words: str) -> dict[str, str]:
 #: item sits in several feeds (all, its kind, its topics), each written in three formats.
 #: None marks an item that could not be prepared (recorded as skipped once).
 ViewMemo = dict[tuple[str, str, str, str], ItemView | None]
+#: The language versions of items, by translation key (`Store.versions`).
+Versions = Mapping[str, Sequence[Version]]
+
+
+def alternates(item: Item, versions: Versions) -> tuple[tuple[str, str], ...]:
+    """(language, link) of the item's versions in other languages, one per language
+    (the one an edition would show), http(s) links only."""
+    found: dict[str, str] = {}
+    for version in versions.get(item.translation_key, ()):
+        other = version.language != item.language and version.language not in found
+        if other and is_web_url(version.url):
+            found[version.language] = version.url
+    return tuple(found.items())
+
+
+async def versions_of(
+    store: Store, items: Sequence[Item], known: dict[str, list[Version]]
+) -> Versions:
+    """The versions of `items`, asking the store only for keys not in `known` (which
+    keeps what it learns: a publish run asks once per key)."""
+    missing = {item.translation_key for item in items} - known.keys()
+    if missing:
+        found = await store.versions(missing)
+        for key in missing:
+            known[key] = found.get(key, [])
+    return known
 
 
 def entries(
@@ -47,17 +74,19 @@ def entries(
     words: str,
     skipped: list[Skipped],
     memo: ViewMemo | None = None,
+    versions: Versions | None = None,
 ) -> list[ItemView]:
     """The items prepared for feeds in `words`; one that cannot be is left out and
     recorded in `skipped` (stage `feed`)."""
     labels = topic_labels(settings, words)
+    versions = versions or {}
     memo = {} if memo is None else memo
     prepared = []
     for item in items:
         key = (item.guid, item.content_hash, str(item.last_changed), words)
         if key not in memo:
             try:
-                memo[key] = make_view(item, words, labels)
+                memo[key] = make_view(item, words, labels, alternates(item, versions))
             except Exception as exc:
                 memo[key] = None
                 skip("feed", item.guid, exc, skipped)
@@ -115,6 +144,7 @@ def spec_doc(
     items: Sequence[Item],
     skipped: list[Skipped],
     memo: ViewMemo | None = None,
+    versions: Versions | None = None,
 ) -> FeedDoc:
     what = spec_title(settings, spec)
     return FeedDoc(
@@ -125,7 +155,7 @@ def spec_doc(
         home_url=site_url(settings, "feeds/"),
         words=spec.language,
         language=spec.language,
-        entries=entries(settings, items, spec.language, skipped, memo),
+        entries=entries(settings, items, spec.language, skipped, memo, versions),
         hub=settings.publish.websub_hub,
         topic_scheme=site_url(settings, "topics/"),
     )
@@ -141,6 +171,7 @@ def query_doc(
     items: Sequence[Item],
     links: Mapping[str, str],
     skipped: list[Skipped],
+    versions: Versions | None = None,
 ) -> FeedDoc:
     return FeedDoc(
         title=feed_title(settings, what, words),
@@ -150,7 +181,7 @@ def query_doc(
         home_url=site_url(settings, "feeds/"),
         words=words,
         language=language,
-        entries=entries(settings, items, words, skipped),
+        entries=entries(settings, items, words, skipped, versions=versions),
         hub=settings.publish.websub_hub,
         topic_scheme=site_url(settings, "topics/"),
         links=links,

@@ -1,7 +1,9 @@
 """The query form of a feed (`/feed.atom?lang=fr&topic=origin&page=2`): parse and render.
 
 The filters are parsed by `filters.py`, as for the HTML pages; unknown parameters are
-refused. Pages follow RFC 5005: each page links to the first, previous and next ones.
+refused. `lang` is an edition (its feed says so in its `language`, each entry in its own
+`xml:lang`), `content_lang` a strict filter. Pages follow RFC 5005: each page links to
+the first, previous and next ones.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from wcofeed.config import Settings
 from wcofeed.i18n import texts
 from wcofeed.isolate import Skipped
 from wcofeed.models import as_utc, parse_iso_date_or_datetime
-from wcofeed.publish.build import query_doc, section_title, site_url
+from wcofeed.publish.build import query_doc, section_title, site_url, versions_of
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, one, parse_filters
 from wcofeed.publish.ics import render_ics
 from wcofeed.publish.render import render_feed
@@ -76,7 +78,8 @@ def parse_query(settings: Settings, params: Mapping[str, Iterable[str]]) -> Feed
             raise FilterError(400, message) from None
     limit = _whole("limit", one(params, "limit"), settings.publish.items_per_feed, 10**18)
     return FeedQuery(
-        languages=filters.languages,
+        lang=filters.lang,
+        content_languages=filters.content_languages,
         topics=filters.topics,
         kinds=filters.kinds,
         q=filters.q,
@@ -107,12 +110,14 @@ async def render_query(
 ) -> bytes:
     """The feed for `query` in `fmt`: one page of items, or every open call for `ics`;
     items that cannot be rendered are left out and recorded in `skipped`."""
-    words = query.languages[0] if len(query.languages) == 1 else settings.site.default_language
-    language = query.languages[0] if len(query.languages) == 1 else None
+    only = query.content_languages[0] if len(query.content_languages) == 1 else None
+    language = query.lang or only
+    words = language or settings.site.default_language
+    edition = query.edition(settings)
     base = site_url(settings, f"feed.{fmt}")
     if fmt == "ics":
         calls = ItemQuery(
-            languages=query.languages,
+            edition=edition,
             topics=query.topics,
             kinds=("call",),
             q=query.q,
@@ -136,7 +141,7 @@ async def render_query(
         return render_ics(doc.title, words, self_url, doc.entries, skipped)
     found = await store.query_items(
         ItemQuery(
-            languages=query.languages,
+            edition=edition,
             topics=query.topics,
             kinds=query.kinds,
             q=query.q,
@@ -160,5 +165,6 @@ async def render_query(
         items=items,
         links=links,
         skipped=skipped,
+        versions=await versions_of(store, items, {}),
     )
     return render_feed(fmt, doc, skipped)

@@ -67,6 +67,8 @@ class ItemView:
     deadline_text: str
     published: datetime | None
     updated: datetime
+    #: The item's other language versions, (language, link) each.
+    alternates: tuple[tuple[str, str], ...] = ()
 
 
 def entry_id(item: Item) -> str:
@@ -98,9 +100,15 @@ def deadline_text(item: Item, language: str) -> str:
     return words.gettext("Deadline: %(date)s", date=when)
 
 
-def make_view(item: Item, language: str, topic_labels: Mapping[str, str]) -> ItemView:
-    """Prepare one item for the feed language `language` (labels, deadline line);
-    ValueError for an item whose link is not http(s)."""
+def make_view(
+    item: Item,
+    language: str,
+    topic_labels: Mapping[str, str],
+    alternates: Sequence[tuple[str, str]] = (),
+) -> ItemView:
+    """Prepare one item for the feed language `language` (labels, deadline line), with
+    links to its versions in other languages; ValueError for an item whose link is not
+    http(s)."""
     link = web_url(item.url)
     body_html = sanitise_html(item.summary_html, nofollow=True) if item.summary_html else ""
     body_text = xml_safe(item.summary.strip()) or html_to_text(body_html)
@@ -124,6 +132,7 @@ def make_view(item: Item, language: str, topic_labels: Mapping[str, str]) -> Ite
         deadline_text=line,
         published=published,
         updated=max(changed, published) if published is not None else changed,
+        alternates=tuple(alternates),
     )
 
 
@@ -175,7 +184,8 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
 
 
 class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
-    """Entry language, modification time (RSS) and the structured deadline."""
+    """Entry language, links to its other language versions (Atom), modification time
+    (RSS) and the structured deadline."""
 
     def __init__(self) -> None:
         self.entry: ItemView | None = None
@@ -185,10 +195,21 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         language = self.entry.item.language
         element.set(_XML_LANG, language)
         # feedgen keeps only href on entry links (python-feedgen #135).
-        for link in element.iter("link"):
+        links = list(element.iter("link"))
+        for link in links:
             link.set("rel", "alternate")
             link.set("type", "text/html")
             link.set("hreflang", language)
+        after = links[-1] if links else None
+        for code, href in self.entry.alternates:
+            version = etree.Element("link", rel="alternate", type="text/html")
+            version.set("hreflang", code)
+            version.set("href", href)
+            if after is None:
+                element.append(version)
+            else:
+                after.addnext(version)
+            after = version
         self._deadline(element)
         return element
 
@@ -315,6 +336,8 @@ def _json_item(entry: ItemView) -> dict[str, Any]:
     if entry.html:
         data["content_html"] = entry.html
     ext: dict[str, Any] = {"guid": item.guid, "kind": item.kind, "topics": list(item.topics)}
+    if entry.alternates:
+        ext["alternates"] = [{"language": code, "url": url} for code, url in entry.alternates]
     if item.deadline is not None:
         ext["deadline"] = {
             "date": item.deadline.day.isoformat(),

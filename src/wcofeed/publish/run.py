@@ -5,6 +5,9 @@ new and changed items, or the versions they replaced, belong to are rendered, pl
 calls feeds that the clock changed since they were written (a call closed or came
 within the closing-soon window: a few indexed counts tell). Either way a file is only replaced
 when its bytes differ, and only those feeds are announced to the hub.
+
+The index pages and OPML lists name only the feeds that have entries (one indexed
+look-up each for the feeds not rendered); an empty feed's file stays where it is.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from wcofeed.config import Settings
 from wcofeed.i18n import language_name, site_title, texts
 from wcofeed.isolate import Skipped
 from wcofeed.models import UpsertOutcome, UpsertResult
-from wcofeed.publish.build import ViewMemo, file_name, file_url, spec_doc
+from wcofeed.publish.build import ViewMemo, file_name, file_url, spec_doc, versions_of
 from wcofeed.publish.files import remove_stale_temp_files, write_if_changed
 from wcofeed.publish.ics import render_ics
 from wcofeed.publish.index import index_name, opml_name, render_index
@@ -28,7 +31,7 @@ from wcofeed.publish.opml import render_opml
 from wcofeed.publish.render import RENDERERS, render_feed
 from wcofeed.publish.specs import FeedSpec, all_specs, closing_window
 from wcofeed.publish.websub import ping_hub
-from wcofeed.store import ItemQuery, Store
+from wcofeed.store import ItemQuery, Store, Version
 
 log = logging.getLogger("wcofeed.publish")
 
@@ -84,7 +87,7 @@ async def clock_moved(
         return since is None
 
     async def open_calls(at: datetime) -> int:
-        query = ItemQuery(languages=(spec.language,), kinds=("call",), open_at=at)
+        query = ItemQuery(edition=spec.languages, kinds=("call",), open_at=at)
         return await store.count_items(query)
 
     if await open_calls(since) != await open_calls(now):
@@ -93,6 +96,16 @@ async def clock_moved(
         return False
     window = timedelta(days=window_days)
     return await open_calls(since + window) != await open_calls(now + window)
+
+
+async def has_entries(store: Store, spec: FeedSpec, now: datetime, window_days: int) -> bool:
+    """Whether the feed lists anything now: its first entry (the soonest call, for the
+    closing-soon feed) is enough to tell."""
+    items = await store.query_items(spec.query(1, now))
+    if spec.section == "closing-soon":
+        # a call it cannot place is skipped (and counted) when the feed is rendered
+        items = closing_window(items, now, window_days, [])
+    return bool(items)
 
 
 def _written_at(path: Path) -> datetime | None:
@@ -118,6 +131,8 @@ async def publish_all(
     )
     changed_urls: list[str] = []
     memo: ViewMemo = {}
+    known: dict[str, list[Version]] = {}
+    listed: set[FeedSpec] = set()
 
     def put(name: str, data: bytes) -> bool:
         path = root / name
@@ -137,14 +152,19 @@ async def publish_all(
         items = await store.query_items(spec.query(settings.publish.items_per_feed, now))
         if spec.section == "closing-soon":
             items = closing_window(items, now, settings.publish.closing_soon_days, report.skipped)
+        if items:
+            listed.add(spec)
+        versions = await versions_of(store, items, known)
         for fmt in RENDERERS:
-            doc = spec_doc(settings, spec, fmt, items, report.skipped, memo)
+            doc = spec_doc(settings, spec, fmt, items, report.skipped, memo, versions)
             if put(file_name(spec, fmt), render_feed(fmt, doc, report.skipped)):
                 changed_urls.append(file_url(settings, spec, fmt))
         if "ics" in spec.formats:
             limit = settings.publish.calendar_events
             calls = await store.query_items(spec.calendar_query(now, limit))
-            doc = spec_doc(settings, spec, "ics", calls, report.skipped, memo)
+            # The memo's entries carry their versions, whichever feed makes them first.
+            versions = await versions_of(store, calls, known)
+            doc = spec_doc(settings, spec, "ics", calls, report.skipped, memo, versions)
             name = texts(spec.language).gettext(
                 "%(site)s: open calls for applications (%(language)s)",
                 site=site_title(settings.site.title, spec.language),
@@ -153,7 +173,12 @@ async def publish_all(
             calendar = render_ics(name, spec.language, doc.self_url, doc.entries, report.skipped)
             if put(file_name(spec, "ics"), calendar):
                 changed_urls.append(doc.self_url)
-    groups = listing(settings, specs)
+    for spec in specs:
+        if spec not in chosen and await has_entries(
+            store, spec, now, settings.publish.closing_soon_days
+        ):
+            listed.add(spec)
+    groups = listing(settings, [spec for spec in specs if spec in listed])
     default = settings.site.default_language
     put("index.html", render_index(settings, groups, default))
     put("feeds.opml", render_opml(settings, groups, default))

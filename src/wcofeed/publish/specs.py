@@ -1,9 +1,11 @@
 """Which feeds exist, what each one lists, and which feeds an item touches.
 
-A `FeedSpec` is one filter (language, optional topic, optional kind, or "calls closing
+A `FeedSpec` is one filter (an edition, optional topic, optional kind, or "calls closing
 soon"); it is written in three formats (RSS, Atom, JSON Feed) and, for calls, as an
-iCalendar file too. Incremental publishing asks `touches` for each new item and for the
-version it replaced, so a call that moves out of a topic leaves that topic's feed too.
+iCalendar file too. The edition of language L lists the items in L and, for those with
+no version in L, their version in L's fallback languages (`Settings.edition`).
+Incremental publishing asks `touches` for each new item and for the version it
+replaced, so a call that moves out of a topic leaves that topic's feed too.
 """
 
 from __future__ import annotations
@@ -27,11 +29,18 @@ FIXED_SECTIONS: tuple[Section, ...] = ("all", "news", "calls", "closing-soon")
 
 @dataclass(frozen=True, slots=True, order=True)
 class FeedSpec:
-    """One static feed: `section` says which slice of a language's items it lists."""
+    """One static feed: `section` says which slice of a language's edition it lists;
+    `edition` is that edition's content languages, best first (empty: `language`
+    alone)."""
 
     language: str
     section: Section
     topic: str = ""
+    edition: tuple[str, ...] = ()
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return self.edition or (self.language,)
 
     @property
     def stem(self) -> str:
@@ -52,23 +61,21 @@ class FeedSpec:
         return self.section in ("calls", "closing-soon")
 
     def query(self, limit: int, now: datetime) -> ItemQuery:
-        languages = (self.language,)
+        edition = self.languages
         if self.section == "topic":
-            return ItemQuery(languages=languages, topics=(self.topic,), limit=limit)
+            return ItemQuery(edition=edition, topics=(self.topic,), limit=limit)
         if self.section == "news":
-            return ItemQuery(languages=languages, kinds=("news",), limit=limit)
+            return ItemQuery(edition=edition, kinds=("news",), limit=limit)
         if self.section == "calls":
-            return ItemQuery(languages=languages, kinds=("call",), limit=limit)
+            return ItemQuery(edition=edition, kinds=("call",), limit=limit)
         if self.section == "closing-soon":
-            return ItemQuery(
-                languages=languages, kinds=("call",), open_at=now, order="deadline", limit=limit
-            )
-        return ItemQuery(languages=languages, limit=limit)
+            return self.calendar_query(now, limit)
+        return ItemQuery(edition=edition, limit=limit)
 
     def calendar_query(self, now: datetime, limit: int) -> ItemQuery:
-        """Open calls of this language, soonest deadline first."""
+        """Open calls of this edition, soonest deadline first."""
         return ItemQuery(
-            languages=(self.language,),
+            edition=self.languages,
             kinds=("call",),
             open_at=now,
             order="deadline",
@@ -76,8 +83,9 @@ class FeedSpec:
         )
 
     def touches(self, item: Item) -> bool:
-        """Whether `item` belongs in this feed (ignoring the clock and the size limit)."""
-        if item.language != self.language:
+        """Whether `item` belongs in this feed (ignoring the clock, the size limit and
+        whether a better version replaces it: a new version changes the feed too)."""
+        if item.language not in self.languages:
             return False
         if self.section == "topic":
             return self.topic in item.topics
@@ -105,18 +113,20 @@ def _with_close(item: Item) -> tuple[Item, datetime | None]:
 def all_specs(
     settings: Settings, counts: Counts, published: Callable[[FeedSpec], bool] = lambda s: False
 ) -> list[FeedSpec]:
-    """Every static feed: per language, per kind, closing soon, and per language x topic.
+    """Every static feed: per edition, per kind, closing soon, and per edition x topic.
 
-    A language x topic feed exists when the topic is configured and has at least one item
-    in that language, so the index does not list hundreds of empty feeds; once
+    An edition x topic feed exists when the topic is configured and has at least one item
+    in the edition's languages, so hundreds of empty files are not written; once
     `published`, it stays (empty if need be), so subscribers never meet a stale file.
     """
     specs: list[FeedSpec] = []
     for language in settings.site.languages:
+        edition = settings.edition(language)
         for section in FIXED_SECTIONS:
-            specs.append(FeedSpec(language, section))
+            specs.append(FeedSpec(language, section, edition=edition))
         for topic in sorted(settings.topics):
-            spec = FeedSpec(language, "topic", topic)
-            if counts.by_language_topic.get((language, topic), 0) > 0 or published(spec):
+            spec = FeedSpec(language, "topic", topic, edition)
+            found = sum(counts.by_language_topic.get((code, topic), 0) for code in edition)
+            if found > 0 or published(spec):
                 specs.append(spec)
     return specs

@@ -15,7 +15,9 @@ Interface, all coroutines:
 - `query_items(ItemQuery)`, `count_items(ItemQuery)`: filter by languages, topics, kinds,
   full-text `q`, source, `since` (the rank: source's date, else first seen), `seen_since`
   (first seen), `news_since` (announceable), calls `open_at` or `closed_at` an instant;
-  newest first (undated back catalogue last) or by deadline; limit and offset.
+  an `edition` (languages best first: one version per translation key); newest first
+  (undated back catalogue last) or by deadline; limit and offset.
+- `versions(translation_keys)`: every language version of those items (for links to them).
 - `counts()`: items per (language, kind) and per (language, topic); `last_change()`.
 - `source_state(id)`, `source_states()`, `record_fetch_success(...)`,
   `record_fetch_failure(...)`: fetch state of sources (ETag, Last-Modified, failures).
@@ -38,7 +40,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wcofeed.store.interface import Claim, Counts, Delivery, ItemQuery, ReminderKey, Store
+from wcofeed.store.interface import (
+    Claim,
+    Counts,
+    Delivery,
+    ItemQuery,
+    ReminderKey,
+    Store,
+    Version,
+)
 from wcofeed.store.sqlite import SQLiteStore
 from wcofeed.store.sqlite.base import SchemaTooNewError
 
@@ -51,6 +61,7 @@ __all__ = [
     "SQLiteStore",
     "SchemaTooNewError",
     "Store",
+    "Version",
     "open_store",
 ]
 

@@ -27,16 +27,22 @@ Row = TypeVar("Row")
 class ItemQuery:
     """Which items to list and in which order; empty tuples mean "any".
 
-    `topics` match when an item has any of them. `q` is full-text over title and
-    summary (words, all required). `open_at` keeps only calls still open at that
-    instant, `closed_at` only calls closed by then. `news_since` keeps items that are
-    news (`Item.announce_from`) from that instant on. `order="deadline"` lists
-    soonest-closing first, `"deadline-desc"` latest-closing first, else newest first:
-    by the source's date when known, else by when the item became news, a source's
-    undated back catalogue after every dated item. `since` applies to that same rank.
+    `edition` lists content languages, best first: of the versions of one item (those
+    sharing a translation key) only the one in the earliest of them is listed (the
+    first stored, between two in one language), so the French edition shows an item in
+    French when it has a French version, else in English. `languages` is a strict
+    filter on the content language, applied on top. `topics` match when an item has
+    any of them. `q` is full-text over title and summary (words, all required).
+    `open_at` keeps only calls still open at that instant, `closed_at` only calls closed
+    by then. `news_since` keeps items that are news (`Item.announce_from`) from that
+    instant on. `order="deadline"` lists soonest-closing first, `"deadline-desc"`
+    latest-closing first, else newest first: by the source's date when known, else by
+    when the item became news, a source's undated back catalogue after every dated
+    item. `since` applies to that same rank.
     """
 
     languages: tuple[str, ...] = ()
+    edition: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     kinds: tuple[str, ...] = ()
     q: str = ""
@@ -52,6 +58,15 @@ class ItemQuery:
 
 
 @dataclass(frozen=True, slots=True)
+class Version:
+    """One language version of an item: what a link to it needs."""
+
+    guid: str
+    language: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
 class Counts:
     """How many items there are per language and kind, and per language and topic."""
 
@@ -61,7 +76,8 @@ class Counts:
 
 # --- subscribers and deliveries (digest) -----------------------------------------------
 
-#: One reminder ever sent: (item guid, deadline as a UTC epoch second, lead days).
+#: One reminder ever sent: (the call's translation key, so that its versions in several
+#: languages share it; its deadline as a UTC epoch second; lead days).
 ReminderKey = tuple[str, int, int]
 
 
@@ -232,6 +248,11 @@ class ItemStore(abc.ABC):
 
     @abc.abstractmethod
     async def query_items(self, query: ItemQuery) -> list[Item]: ...
+
+    @abc.abstractmethod
+    async def versions(self, translation_keys: Iterable[str]) -> dict[str, list[Version]]:
+        """Every stored version of the items with these translation keys, by key, in
+        one query (keys with a single version included)."""
 
     @abc.abstractmethod
     async def count_items(self, query: ItemQuery) -> int:

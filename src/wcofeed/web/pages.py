@@ -1,11 +1,13 @@
 """The public HTML pages: latest items with filters, and the open calls.
 
 Plain forms and links, no JavaScript. The interface language (`?hl=`) is chosen as
-`web.html` says; the content filters (`lang`, `topic`, `kind`, `q`) are the same words
-the feed query form uses, so "the feed of this list" is the same query string on
-`/feed.atom`. "Closes in N days" counts calendar days in the site's time zone
-(`site.timezone`): a page has no reader's zone to go by, and the site's is the one its
-dates are printed in.
+`web.html` says, and a page lists that language's edition (`lang=` names another): each
+item once, in the page's language when it has a version in it, else in a fallback
+language, marked "in English" and linked to its other versions. The filters (`lang`,
+`content_lang`, `topic`, `kind`, `q`) are the same words the feed query form uses, so
+"the feed of this list" is the same query string on `/feed.atom`. "Closes in N days"
+counts calendar days in the site's time zone (`site.timezone`): a page has no reader's
+zone to go by, and the site's is the one its dates are printed in.
 
 `/calls` shows, below the open calls, those closed in the last `RECENTLY_CLOSED_DAYS`,
 or when none closed then the last `LAST_CLOSED` to close, so a reader sees what kind of
@@ -25,8 +27,9 @@ from aiohttp import web
 from wcofeed.config import Settings
 from wcofeed.i18n import closing_phrase, days_left, language_name, texts
 from wcofeed.models import KINDS, Item, is_web_url
+from wcofeed.publish.build import alternates, versions_of
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, parse_filters
-from wcofeed.store import ItemQuery
+from wcofeed.store import ItemQuery, Store
 from wcofeed.templates import templates_dir
 from wcofeed.web.errors import text_error
 from wcofeed.web.html import interface_language, render
@@ -46,8 +49,8 @@ class PageFilters(Filters):
     page: int = 1
 
     @property
-    def lang(self) -> str:
-        return self.languages[0] if self.languages else ""
+    def content_lang(self) -> str:
+        return self.content_languages[0] if self.content_languages else ""
 
     @property
     def topic(self) -> str:
@@ -77,7 +80,7 @@ def parse_page_filters(settings: Settings, request: web.Request) -> PageFilters:
         raise text_error(400, "page: not a whole number") from None
     if not 1 <= page <= _MAX_PAGE:
         raise text_error(400, f"page: must be between 1 and {_MAX_PAGE}")
-    return PageFilters(f.languages, f.topics, f.kinds, f.q, page)
+    return PageFilters(f.lang, f.content_languages, f.topics, f.kinds, f.q, page)
 
 
 def safe_url(url: str) -> str:
@@ -90,6 +93,12 @@ def closes_label(call: Item, now: datetime, settings: Settings, hl: str) -> str:
     days = days_left(call.deadline.closes_at(), now, settings.site.timezone)
     # An approximate deadline sits on the latest day its words allow: say so.
     return closing_phrase(days, hl, latest=call.deadline.precision != "day")
+
+
+async def _alternates(store: Store, items: list[Item]) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each item's versions in other languages, by guid (one query for the page)."""
+    versions = await versions_of(store, items, {})
+    return {item.guid: alternates(item, versions) for item in items}
 
 
 def _render(request: web.Request, template: str, hl: str, **context: Any) -> web.Response:
@@ -111,9 +120,10 @@ async def home(request: web.Request) -> web.Response:
     settings, store = request.app[SETTINGS], request.app[STORE]
     hl = interface_language(request, settings)
     f = parse_page_filters(settings, request)
+    edition = f.edition(settings, hl)
     items = await store.query_items(
         ItemQuery(
-            languages=f.languages,
+            edition=edition,
             topics=f.topics,
             kinds=f.kinds,
             q=f.q,
@@ -123,7 +133,7 @@ async def home(request: web.Request) -> web.Response:
     )
     calls = await store.query_items(
         ItemQuery(
-            languages=f.languages,
+            edition=edition,
             topics=f.topics,
             open_at=datetime.now(UTC),
             order="deadline",
@@ -131,16 +141,18 @@ async def home(request: web.Request) -> web.Response:
         )
     )
     now = datetime.now(UTC)
+    more, items = len(items) > PAGE_SIZE, items[:PAGE_SIZE]
     return _render(
         request,
         "site/home.html",
         hl,
         filters=f,
-        items=items[:PAGE_SIZE],
-        older=f.query(page=f.page + 1, hl=hl) if len(items) > PAGE_SIZE else "",
+        items=items,
+        older=f.query(page=f.page + 1, hl=hl) if more else "",
         newer=f.query(page=f.page - 1, hl=hl) if f.page > 1 else "",
         calls=[(call, closes_label(call, now, settings, hl)) for call in calls],
-        feed_query=f.query(),
+        alternates=await _alternates(store, [*items, *calls]),
+        feed_query=f.query(lang=f.lang or hl),
     )
 
 
@@ -148,10 +160,10 @@ async def calls(request: web.Request) -> web.Response:
     settings, store = request.app[SETTINGS], request.app[STORE]
     hl = interface_language(request, settings)
     f = parse_page_filters(settings, request)
-    now = datetime.now(UTC)
+    now, edition = datetime.now(UTC), f.edition(settings, hl)
     found = await store.query_items(
         ItemQuery(
-            languages=f.languages,
+            edition=edition,
             topics=f.topics,
             q=f.q,
             open_at=now,
@@ -161,7 +173,7 @@ async def calls(request: web.Request) -> web.Response:
     )
     closed = await store.query_items(
         ItemQuery(
-            languages=f.languages,
+            edition=edition,
             topics=f.topics,
             q=f.q,
             closed_at=now,
@@ -171,15 +183,17 @@ async def calls(request: web.Request) -> web.Response:
     )
     since = now - timedelta(days=RECENTLY_CLOSED_DAYS)
     recent = [c for c in closed if c.deadline is not None and c.deadline.closes_at() >= since]
+    shown = recent or closed[:LAST_CLOSED]
     return _render(
         request,
         "site/calls.html",
         hl,
         filters=f,
         calls=[(call, closes_label(call, now, settings, hl)) for call in found],
-        closed=[(call, texts(hl).gettext("closed")) for call in (recent or closed[:LAST_CLOSED])],
+        closed=[(call, texts(hl).gettext("closed")) for call in shown],
         closed_recently=bool(recent),
-        feed_query=f.query(kind="call"),
+        alternates=await _alternates(store, [*found, *shown]),
+        feed_query=f.query(kind="call", lang=f.lang or hl),
     )
 
 

@@ -17,7 +17,10 @@ when several posts for it arrive at once. One mailbox, however its address is va
 429, with nothing stored or sent.
 
 The pages speak the reader's language (`?hl=`, kept by the forms' actions), and for a
-known subscriber their own; form errors are shown in it too. The time zone is typed
+known subscriber their own; form errors are shown in it too. "Also items published
+only in English" (the site's fallback languages, named in the page's language) is
+ticked by default: it keeps the subscriber on the default content languages, their
+language then its fallbacks; unticked, they get items in their language only. The time zone is typed
 or picked among the IANA names (a `<datalist>`, so it works without JavaScript);
 `static/timezone.js` presets it from the browser on the subscribe form.
 """
@@ -148,13 +151,26 @@ def _invalid_link(request: web.Request, lang: str, reason: Message) -> web.HTTPB
     )
 
 
+def _fallbacks(settings: Settings) -> list[str]:
+    """Every language some edition falls back to, in the order the site lists them."""
+    found = {
+        code for language in settings.site.languages for code in settings.edition(language)[1:]
+    }
+    return [code for code in settings.site.languages if code in found]
+
+
 def _form_context(settings: Settings, lang: str, subscriber: Subscriber | None) -> dict[str, Any]:
     """The choices the form offers and the values it starts with; on the subscribe form
     the email language is the page's and the time zone may come from the browser."""
     words = texts(lang)
     leads = subscriber.lead_days if subscriber else tuple(settings.email.lead_days)
     choices = sorted({*LEAD_CHOICES, *settings.email.lead_days}, reverse=True)
+    accepted = subscriber.content_languages if subscriber else ()
+    fallbacks = words.pgettext("list", ", ").join(
+        language_name(code, lang) for code in _fallbacks(settings)
+    )
     return {
+        "fallbacks": fallbacks,
         "email_languages": [(code, language_name(code)) for code in settings.site.languages],
         "topics": [(slug, settings.topic_label(slug, lang)) for slug in sorted(settings.topics)],
         "kinds": KINDS,
@@ -170,6 +186,7 @@ def _form_context(settings: Settings, lang: str, subscriber: Subscriber | None) 
         "values": {
             "email": subscriber.email if subscriber else "",
             "language": subscriber.language if subscriber else lang,
+            "fallback": not accepted or len(accepted) > 1,
             "topics": subscriber.topics if subscriber else (),
             "kinds": subscriber.kinds if subscriber else (),
             "leads": leads,
@@ -186,6 +203,7 @@ def _with_form_values(context: dict[str, Any], form: Any) -> dict[str, Any]:
     context["values"].update(
         email=str(form.get("email", "")),
         language=str(form.get("language", "")),
+        fallback="fallback" in form,
         topics=[str(t) for t in form.getall("topic", [])],
         kinds=[str(k) for k in form.getall("kind", [])],
         leads=[int(d) for d in form.getall("lead", []) if str(d).isdigit()],
@@ -212,10 +230,14 @@ def _lead_days(form: Any) -> str:
 def _from_form(
     settings: Settings, form: Any, email: str, status: SubscriberStatus, name: str = ""
 ) -> Subscriber:
+    language = str(form.get("language", ""))
+    # Ticked (or not offered): the default, the language then its fallbacks.
+    only_theirs = bool(_fallbacks(settings)) and "fallback" not in form
     return build_subscriber(
         settings,
         email=email,
-        language=str(form.get("language", "")),
+        language=language,
+        content_languages=(language,) if only_theirs else (),
         topics=[str(t) for t in form.getall("topic", [])],
         kinds=[str(k) for k in form.getall("kind", [])],
         lead_days=_lead_days(form),

@@ -27,7 +27,7 @@ from wcofeed.models import (
     as_utc,
     parse_iso_date_or_datetime,
 )
-from wcofeed.store.interface import Counts, ItemQuery
+from wcofeed.store.interface import Counts, ItemQuery, Version
 from wcofeed.store.sqlite.base import SQLiteBase
 
 # An upsert is one job on the writer's thread whose statements all read the batch from
@@ -41,6 +41,7 @@ _STORED = [
     "summary_html",
     "url",
     "language",
+    "translation_key",
     "published",
     "published_ts",
     "deadline_date",
@@ -157,6 +158,7 @@ def _row_params(item: Item, stamp: str, micros: int, announce: datetime | None) 
         item.summary_html,
         item.url,
         item.language,
+        item.translation_key,
         item.published.isoformat() if item.published is not None else None,
         int(published.timestamp()) if published is not None else None,
         deadline.day.isoformat() if deadline else None,
@@ -193,6 +195,7 @@ def _row_to_item(row: aiosqlite.Row | Mapping[str, Any]) -> Item:
         summary_html=row["summary_html"],
         url=row["url"],
         language=row["language"],
+        translation_key=row["translation_key"],
         published=parse_iso_date_or_datetime(row["published"]) if row["published"] else None,
         source=row["source"],
         topics=tuple((row["topics"] or "").split()),
@@ -213,6 +216,25 @@ def _in(column: str, values: Sequence[Any], params: list[Any]) -> str:
 def fts_phrase(text: str) -> str:
     """User text as an FTS5 query: every word required, FTS operators taken literally."""
     return " ".join('"' + word.replace('"', '""') + '"' for word in _WORD.findall(text))
+
+
+def _edition(edition: Sequence[str], lang: str, params: list[Any]) -> str:
+    """Items in the edition's languages that no better version replaces: none of the
+    same translation key in an earlier language, nor in the same language stored
+    earlier. The versions of one key are a few rows of `items_translation`.
+
+    With several languages, `+` keeps the planner off the language indexes, so it walks
+    the index of the sort order and filters (O(N) for the latest N) instead of sorting
+    every item of those languages."""
+    member = _in(lang if len(edition) == 1 else f"+{lang}", edition, params)
+    marks = ", ".join("?" * len(edition))
+    params.extend(edition)
+    rank = "CASE {} " + " ".join(f"WHEN ? THEN {n}" for n in range(len(edition))) + " END"
+    params.extend([*edition, *edition])
+    return f"""{member} AND NOT EXISTS (SELECT 1 FROM items AS v
+        WHERE v.translation_key = items.translation_key AND v.language IN ({marks})
+        AND ({rank.format("v.language")} < {rank.format(lang)}
+             OR (v.language = {lang} AND v.id < items.id)))"""
 
 
 def _where(query: ItemQuery) -> tuple[str, str, str, list[Any]]:
@@ -241,6 +263,8 @@ def _where(query: ItemQuery) -> tuple[str, str, str, list[Any]]:
             order = "items.sort_ts DESC, items.id DESC"
     if query.languages:
         clauses.append(_in(lang, query.languages, params))
+    if query.edition:
+        clauses.append(_edition(query.edition, lang, params))
     if query.kinds:
         clauses.append(_in(kind, query.kinds, params))
     if query.open_at is not None:
@@ -351,6 +375,19 @@ class ItemsSQL(SQLiteBase):
         source, where, order, params = _where(query)
         sql = f"SELECT {_COLUMNS} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
         return sql, [*params, max(0, query.limit), max(0, query.offset)]
+
+    async def versions(self, translation_keys: Iterable[str]) -> dict[str, list[Version]]:
+        async with self._read() as db:
+            rows = await db.execute_fetchall(
+                "SELECT translation_key, guid, language, url FROM items "
+                "WHERE translation_key IN (SELECT value FROM json_each(?)) "
+                "ORDER BY translation_key, language, id",
+                (json.dumps(sorted(set(translation_keys))),),
+            )
+        found: dict[str, list[Version]] = {}
+        for key, guid, language, url in rows:
+            found.setdefault(key, []).append(Version(guid, language, url))
+        return found
 
     async def count_items(self, query: ItemQuery) -> int:
         source, where, _, params = _where(query)

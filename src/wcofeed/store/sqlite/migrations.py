@@ -10,6 +10,21 @@ migration that has shipped: append a new one.
 
 from __future__ import annotations
 
+
+def _translation_key(column: str) -> str:
+    """SQL for `models.default_translation_key(column)`: an http(s) link's first path
+    folder, when it is one of the WCO's six language codes, replaced by `{lang}`
+    (GLOB, not LIKE: the scheme is matched case-sensitively, as in Python)."""
+    rest = f"substr({column}, instr({column}, '://') + 3)"
+    slash = f"instr({rest}, '/')"
+    return f"""CASE WHEN ({column} GLOB 'http://*' OR {column} GLOB 'https://*')
+        AND {slash} > 0 AND substr({rest}, 1, {slash} - 1) NOT GLOB '*[?#]*'
+        AND substr({rest}, {slash}, 4) IN ('/en/', '/fr/', '/es/', '/ru/', '/zh/', '/ar/')
+        THEN substr({column}, 1, instr({column}, '://') + 1 + {slash}) || '/{{lang}}'
+            || substr({rest}, {slash} + 3)
+        ELSE {column} END"""
+
+
 MIGRATIONS: list[str] = [
     # 1: items, their topics, sources' fetch state
     """
@@ -254,5 +269,18 @@ MIGRATIONS: list[str] = [
         VALUES ('delete', old.id, old.title, old.summary);
         INSERT INTO items_fts (rowid, title, summary) VALUES (new.id, new.title, new.summary);
     END;
+    """,
+    # 8: the versions of one item in several languages share a translation key (the
+    # guid's language folder replaced, as `models.default_translation_key` does); a
+    # subscriber's accepted content languages ('' : their language, then its fallbacks);
+    # reminders are kept per translation key, so one call in several versions is reminded
+    # once, and a call reminded under its guid is not reminded again.
+    f"""
+    ALTER TABLE items ADD COLUMN translation_key TEXT NOT NULL DEFAULT '';
+    UPDATE items SET translation_key = {_translation_key("guid")};
+    CREATE INDEX items_translation ON items (translation_key, language);
+    ALTER TABLE subscribers ADD COLUMN content_languages TEXT NOT NULL DEFAULT '';
+    UPDATE OR REPLACE reminders SET item_guid = {_translation_key("item_guid")};
+    ALTER TABLE reminders RENAME COLUMN item_guid TO translation_key;
     """,
 ]

@@ -23,10 +23,10 @@ from wcofeed.store.interface import Claim, Delivery, ReminderKey
 from wcofeed.store.sqlite.base import SQLiteBase, parse_stamp
 
 _COLUMNS = """subscribers.id, subscribers.email, subscribers.name, subscribers.language,
-    subscribers.topics, subscribers.kinds, subscribers.lead_days, subscribers.digest,
-    subscribers.timezone, subscribers.status, subscribers.created_at,
-    subscribers.confirmed_at, subscribers.confirm_sent_at, subscribers.last_digest_at,
-    subscribers.hard_bounces, subscribers.last_error"""
+    subscribers.content_languages, subscribers.topics, subscribers.kinds,
+    subscribers.lead_days, subscribers.digest, subscribers.timezone, subscribers.status,
+    subscribers.created_at, subscribers.confirmed_at, subscribers.confirm_sent_at,
+    subscribers.last_digest_at, subscribers.hard_bounces, subscribers.last_error"""
 
 _CHUNK = 500
 
@@ -41,6 +41,7 @@ def _row_to_subscriber(row: aiosqlite.Row) -> Subscriber:
         email=row["email"],
         name=row["name"],
         language=row["language"],
+        content_languages=tuple(row["content_languages"].split()),
         topics=tuple(row["topics"].split()),
         kinds=tuple(row["kinds"].split()),
         lead_days=tuple(int(d) for d in row["lead_days"].split()),
@@ -65,6 +66,7 @@ def _params(subscriber: Subscriber, now: datetime) -> dict[str, object]:
         "email": subscriber.email.strip(),
         "name": subscriber.name,
         "language": subscriber.language,
+        "content_languages": " ".join(subscriber.content_languages),
         "topics": " ".join(subscriber.topics),
         "kinds": " ".join(subscriber.kinds),
         "lead_days": " ".join(str(d) for d in subscriber.lead_days),
@@ -76,15 +78,16 @@ def _params(subscriber: Subscriber, now: datetime) -> dict[str, object]:
     }
 
 
-_INSERT = """INSERT INTO subscribers (email, name, language, topics, kinds, lead_days, digest,
-    timezone, status, created_at, confirmed_at)
-    VALUES (:email, :name, :language, :topics, :kinds, :lead_days, :digest, :timezone, :status,
-    :now, :confirmed_at)"""
+_INSERT = """INSERT INTO subscribers (email, name, language, content_languages, topics, kinds,
+    lead_days, digest, timezone, status, created_at, confirmed_at)
+    VALUES (:email, :name, :language, :content_languages, :topics, :kinds, :lead_days, :digest,
+    :timezone, :status, :now, :confirmed_at)"""
 
 _UPSERT = (
     _INSERT
     + """ ON CONFLICT (email) DO UPDATE SET name = excluded.name,
-    language = excluded.language, topics = excluded.topics, kinds = excluded.kinds,
+    language = excluded.language, content_languages = excluded.content_languages,
+    topics = excluded.topics, kinds = excluded.kinds,
     lead_days = excluded.lead_days, digest = excluded.digest, timezone = excluded.timezone,
     status = excluded.status,
     confirmed_at = coalesce(subscribers.confirmed_at, excluded.confirmed_at)"""
@@ -175,7 +178,7 @@ class SubscribersSQL(SQLiteBase):
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 rows = await db.execute_fetchall(
-                    f"""SELECT subscriber_id, item_guid, deadline_ts, lead_days FROM reminders
+                    f"""SELECT subscriber_id, translation_key, deadline_ts, lead_days FROM reminders
                         WHERE subscriber_id IN ({_marks(chunk)}) AND deadline_ts >= ?""",
                     [*chunk, cutoff],
                 )
@@ -201,7 +204,7 @@ class SubscribersSQL(SQLiteBase):
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 for row in await db.execute_fetchall(
-                    f"""SELECT subscriber_id, item_guid, deadline_ts, lead_days FROM reminders
+                    f"""SELECT subscriber_id, translation_key, deadline_ts, lead_days FROM reminders
                         WHERE subscriber_id IN ({_marks(chunk)})""",
                     chunk,
                 ):
@@ -226,7 +229,7 @@ class SubscribersSQL(SQLiteBase):
                 [(c.message_id, c.payload, _iso(now), c.subscriber_id) for c in fresh],
             )
             await db.executemany(
-                """INSERT INTO reminders (subscriber_id, item_guid, deadline_ts, lead_days,
+                """INSERT INTO reminders (subscriber_id, translation_key, deadline_ts, lead_days,
                        message_id) VALUES (?, ?, ?, ?, ?)""",
                 [(c.subscriber_id, *key, c.message_id) for c in fresh for key in c.reminders],
             )
