@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import MutableMapping
 from typing import Any
+from urllib.parse import quote
 
 import nh3
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
@@ -41,6 +42,20 @@ _ALLOWED_TAGS = {
 def xml_safe(text: str) -> str:
     """`text` without the characters XML cannot carry."""
     return _NOT_XML.sub("", text)
+
+
+#: What stays as it is in a link made ASCII: RFC 3986's reserved characters and `%`, so
+#: escapes already there are kept and nothing that delimits the URL is touched.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
+def ascii_url(url: str) -> str:
+    """`url` with every other character percent-encoded as UTF-8 (an IRI as a URI).
+
+    Feed links are read by other people's software: RSS wants a URL, and a reader seeing
+    non-ASCII text there may "repair" it (feedparser turns `/Â¡` into `/¡`), so a link
+    leaves in the one form that cannot be misread."""
+    return quote(url, safe=_URL_SAFE)
 
 
 def squash(text: str) -> str:

@@ -225,6 +225,21 @@ async def test_an_undated_item_has_no_publication_date_in_any_format(
     assert feed["items"][1]["date_published"] == "2025-01-30T00:00:00Z"
 
 
+def test_links_leave_as_ascii_so_readers_cannot_misread_them(
+    pub_settings: Settings, item_factory: Callable[..., Item]
+) -> None:
+    """A link holding text that looks like mojibake reaches readers unchanged: feedparser
+    "repairs" `/Â¡` in an RSS `<link>` into `/¡`, a different page."""
+    item = item_factory(url="https://example.org/Â¡?q=ça%20va#top")
+    want = "https://example.org/%C3%82%C2%A1?q=%C3%A7a%20va#top"
+    spec = FeedSpec("en", "all")
+    for fmt, render in (("atom", render_atom), ("rss", render_rss)):
+        (entry,) = parse(render(spec_doc(pub_settings, spec, fmt, [item], []))).entries
+        assert entry.link == want, fmt
+    feed = json.loads(render_json(spec_doc(pub_settings, spec, "json", [item], [])))
+    assert feed["items"][0]["url"] == want
+
+
 def test_hostile_text_yields_valid_escaped_xml(
     pub_settings: Settings, item_factory: Callable[..., Item]
 ) -> None:

@@ -47,6 +47,7 @@ from wcofeed.ingest.kinds import KindGuesser
 from wcofeed.ingest.manual import parse_manual
 from wcofeed.ingest.topics import TopicMatcher
 from wcofeed.isolate import Skipped
+from wcofeed.markup import ascii_url
 from wcofeed.models import Subscriber
 from wcofeed.publish.build import query_doc
 from wcofeed.publish.ics import render_ics
@@ -211,16 +212,16 @@ async def assert_published_and_reminded(settings: Settings, store: Store, guid: 
     for fmt in ("atom", "rss"):
         read = feedparser.parse(render_feed(fmt, doc, skipped))
         assert not read.bozo, (fmt, read.get("bozo_exception"))
-        assert [e.link for e in read.entries] == [item.url]
+        assert [e.link for e in read.entries] == [ascii_url(item.url)]
         assert ["published" in e for e in read.entries] == [dated]  # no date of our making
     data = json.loads(render_feed("json", doc, skipped))
-    assert [i["url"] for i in data["items"]] == [item.url]
+    assert [i["url"] for i in data["items"]] == [ascii_url(item.url)]
     assert ["date_published" in i for i in data["items"]] == [dated]
     calendar = icalendar.Calendar.from_ical(
         render_ics("Generated", "en", doc.self_url, doc.entries, skipped)
     )
     events = calendar.walk("VEVENT")
-    assert [str(e["URL"]) for e in events] == ([item.url] if item.deadline else [])
+    assert [str(e["URL"]) for e in events] == ([ascii_url(item.url)] if item.deadline else [])
     assert skipped == []
 
     renderer = Renderer(settings, Signer(SECRET))

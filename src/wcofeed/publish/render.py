@@ -35,7 +35,7 @@ from lxml import etree
 
 from wcofeed.i18n import format_deadline_day, texts
 from wcofeed.isolate import Skipped, render_or_skip
-from wcofeed.markup import html_to_text, sanitise_html, xml_safe
+from wcofeed.markup import ascii_url, html_to_text, sanitise_html, xml_safe
 from wcofeed.models import DEFAULT_DEADLINE_TZ, Item, web_url
 from wcofeed.publish.specs import Format
 
@@ -109,7 +109,7 @@ def make_view(
     """Prepare one item for the feed language `language` (labels, deadline line), with
     links to its versions in other languages; ValueError for an item whose link is not
     http(s)."""
-    link = web_url(item.url)
+    link = ascii_url(web_url(item.url))
     body_html = sanitise_html(item.summary_html, nofollow=True) if item.summary_html else ""
     body_text = xml_safe(item.summary.strip()) or html_to_text(body_html)
     if not body_html and body_text:
