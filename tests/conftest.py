@@ -1,15 +1,18 @@
-"""Shared test helpers: a temporary store, an item factory, a config writer, a real
+"""Shared test helpers: a temporary store (SQLite, and PostgreSQL for the tests of the
+store and of what drives it: see `backend`), an item factory, a config writer, a real
 SMTP server (aiosmtpd) on loopback that records what it accepts, and the check that
 finds English interface strings left in a page or email of another language."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import email
 import email.policy
 import functools
 import itertools
+import os
 import re
 import socket
 import sqlite3
@@ -21,7 +24,9 @@ from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
+import asyncpg
 import pytest
 from aiosmtpd.controller import Controller
 from babel.messages.catalog import Catalog
@@ -73,12 +78,26 @@ def forged_item(**fields: Any) -> Item:
     return forged
 
 
-def break_row(database: Path, guid: str, **columns: Any) -> None:
-    """Overwrite columns of a stored item straight in the SQLite file, past the model,
-    as an older wcofeed with looser rules (or a hand edit) would have left them."""
+async def break_row(database: Path | str, guid: str, **columns: Any) -> None:
+    """Overwrite columns of a stored item straight in the database (a SQLite file or a
+    PostgreSQL URL), past the model, as an older wcofeed with looser rules (or a hand
+    edit) would have left them."""
+    if isinstance(database, str):
+        assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, start=1))
+        db = await asyncpg.connect(database)
+        try:
+            status = await db.execute(
+                f"UPDATE items SET {assignments} WHERE guid = ${len(columns) + 1}",
+                *columns.values(),
+                guid,
+            )
+        finally:
+            await db.close()
+        assert status == "UPDATE 1", guid
+        return
     assignments = ", ".join(f"{name} = ?" for name in columns)
-    with sqlite3.connect(database) as db:
-        changed = db.execute(
+    with sqlite3.connect(database) as db3:
+        changed = db3.execute(
             f"UPDATE items SET {assignments} WHERE guid = ?", [*columns.values(), guid]
         ).rowcount
     assert changed == 1, guid
@@ -89,9 +108,54 @@ def item_factory() -> Callable[..., Item]:
     return make_item
 
 
+#: The PostgreSQL server tests use (trust authentication); `skip` leaves PostgreSQL out
+#: on purpose, on a machine without it (CI never sets it: .ci/run starts one).
+POSTGRES = os.environ.get("WCOFEED_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+BACKENDS = ("sqlite", "postgres")
+#: The test folders (and modules) whose tests run against both stores: the store's own
+#: and those of the parts whose promises rest on it (digest claims, the service).
+BOTH_BACKENDS = ("store", "digest", "test_service.py")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests of the store and of what drives it run once per backend; the rest use
+    SQLite only (their store calls are the same, already tested on both). A test
+    parametrised on `backend` itself (one store's own concern) is left as it is."""
+    explicit = metafunc.definition.iter_markers("parametrize")
+    if "backend" in metafunc.fixturenames and all(m.args[0] != "backend" for m in explicit):
+        parts = metafunc.definition.path.relative_to(REPO / "tests").parts
+        both = any(part in BOTH_BACKENDS for part in parts)
+        metafunc.parametrize("backend", BACKENDS if both else BACKENDS[:1])
+
+
+@contextlib.asynccontextmanager
+async def postgres_schema() -> AsyncIterator[str]:
+    """A fresh, empty schema in the test database, dropped afterwards: its store URL."""
+    if POSTGRES == "skip":
+        pytest.skip("WCOFEED_TEST_POSTGRES=skip: PostgreSQL left out on purpose")
+    name = f"wcofeed_test_{uuid4().hex[:16]}"
+    admin = await asyncpg.connect(POSTGRES)
+    try:
+        await admin.execute(f"CREATE SCHEMA {name}")
+        yield f"{POSTGRES}{'&' if '?' in POSTGRES else '?'}search_path={name}"
+    finally:
+        await admin.execute(f"DROP SCHEMA {name} CASCADE")
+        await admin.close()
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with await open_store(tmp_path / "test.db") as s:
+async def database(backend: str, tmp_path: Path) -> AsyncIterator[Path | str]:
+    """Where the test's store lives: a SQLite file, or a fresh PostgreSQL schema's URL."""
+    if backend == "sqlite":
+        yield tmp_path / "test.db"
+        return
+    async with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+async def store(database: Path | str) -> AsyncIterator[Store]:
+    async with await open_store(database) as s:
         yield s
 
 
@@ -108,9 +172,19 @@ def write_config(tmp_path: Path) -> Callable[[str], Path]:
 
 
 @pytest.fixture
-def settings(write_config: Callable[[str], Path]) -> Settings:
-    """Settings from a minimal config whose database and outputs live in the temp folder."""
-    return load_settings(write_config(""), env={})
+def settings(write_config: Callable[[str], Path], database: Path | str) -> Settings:
+    """Settings from a minimal config whose outputs live in the temp folder, on the
+    test's database (`store`'s)."""
+    return on_database(load_settings(write_config(""), env={}), database)
+
+
+def on_database(settings: Settings, database: Path | str) -> Settings:
+    """`settings` with the store at `database` (a SQLite file or a PostgreSQL URL)."""
+    if isinstance(database, str):
+        where = dataclasses.replace(settings.database, url=database)
+    else:
+        where = dataclasses.replace(settings.database, path=database)
+    return dataclasses.replace(settings, database=where)
 
 
 NOW = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from tests.conftest import NOW, REPO, free_port, make_item
+from tests.conftest import NOW, REPO, free_port, make_item, on_database
 from wcofeed.config import load_settings
 from wcofeed.models import Deadline, Subscriber
 from wcofeed.service import Service
@@ -23,7 +23,7 @@ AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 async def test_a_dead_source_and_smtp_down_do_not_stop_the_rest(
-    write_config: Callable[..., Path], caplog: pytest.LogCaptureFixture
+    write_config: Callable[..., Path], caplog: pytest.LogCaptureFixture, database: Path | str
 ) -> None:
     port, dead_port, smtp_port = free_port(), free_port(), free_port()
     sample = REPO / "samples" / "wco-newsroom-ru.html"
@@ -52,10 +52,10 @@ async def test_a_dead_source_and_smtp_down_do_not_stop_the_rest(
         url = "{sample}"
         ui_language = "ru"
     """)
-    settings = load_settings(path, env={})
+    settings = on_database(load_settings(path, env={}), database)
     stop = asyncio.Event()
     caplog.set_level(logging.INFO, logger="wcofeed")
-    async with await open_store(settings.database.path) as store:
+    async with await open_store(settings.database.location) as store:
         # a subscriber with a call due, so the digest round must reach the (dead) SMTP server
         await store.save_subscriber(Subscriber("ana@example.org", status="active"), NOW)
         soon = date.today() + timedelta(days=2)

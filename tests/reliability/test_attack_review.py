@@ -140,8 +140,8 @@ async def test_1_bad_rows_no_longer_stop_publish_digest_add_or_the_calendar(
         await store.save_subscriber(
             Subscriber("ana@example.org", status="active"), datetime.now(UTC)
         )
-    break_row(database, crlf.guid, url=CRLF_LINK)
-    break_row(database, far.guid, **FAR_DEADLINE)
+    await break_row(database, crlf.guid, url=CRLF_LINK)
+    await break_row(database, far.guid, **FAR_DEADLINE)
 
     published = wcofeed("publish", "--config", str(config))
     assert published.returncode == 0, published.stderr

@@ -26,7 +26,7 @@ from wcofeed.cli.base import (
 )
 from wcofeed.config import DEFAULT_CONFIG, ConfigError, load_settings, with_signing_secret
 from wcofeed.logs import setup_logging
-from wcofeed.store import SchemaTooNewError
+from wcofeed.store import DatabaseUnavailableError, SchemaTooNewError
 
 __all__ = [
     "build_parser",
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         handler: Handler = args.handler
         return asyncio.run(handler(settings, args))
-    except (CommandError, SchemaTooNewError) as exc:
+    except (CommandError, SchemaTooNewError, DatabaseUnavailableError) as exc:
         print(f"wcofeed {args.command}: {exc}", file=sys.stderr)
         return EXIT_FAILURE
     except KeyboardInterrupt:

@@ -34,7 +34,7 @@ async def cmd_digest(settings: Settings, args: argparse.Namespace) -> int:
     from wcofeed.digest.send import SmtpDownError
     from wcofeed.digest.tokens import MissingSecretError
 
-    async with await open_store(settings.database.path) as store:
+    async with await open_store(settings.database.location) as store:
         try:
             report = await run_digest(store, settings, args.now, dry_run=args.dry_run)
         except (SmtpDownError, MissingSecretError) as exc:

@@ -91,7 +91,7 @@ async def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     if not sources:
         raise CommandError("no enabled sources in the config")
     progress = _Progress(len(sources), sys.stderr if sys.stdout.isatty() else sys.stdout)
-    async with await open_store(settings.database.path) as store:
+    async with await open_store(settings.database.location) as store:
         report = await ingest(settings, store, [s.id for s in sources], on_done=progress)
         print_ingest_table(report, sys.stdout, args.verbose)
         if report.results:

@@ -9,7 +9,7 @@ from wcofeed.cli.base import EXIT_OK, command
 from wcofeed.config import ConfigError, Settings
 from wcofeed.config.starter import starter_config
 from wcofeed.resources import bundled
-from wcofeed.store import open_store
+from wcofeed.store import describe, open_store
 
 
 def write_starter_config(args: argparse.Namespace) -> None:
@@ -38,7 +38,7 @@ def write_starter_config(args: argparse.Namespace) -> None:
     prepare=write_starter_config,
 )
 async def cmd_init(settings: Settings, args: argparse.Namespace) -> int:
-    async with await open_store(settings.database.path) as store:
+    async with await open_store(settings.database.location) as store:
         version = await store.schema_version()
-    print(f"database {settings.database.path} ready (schema version {version})")
+    print(f"database {describe(settings.database.location)} ready (schema version {version})")
     return EXIT_OK

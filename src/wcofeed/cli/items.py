@@ -53,7 +53,7 @@ async def cmd_items(settings: Settings, args: argparse.Namespace) -> int:
         q=args.q,
         limit=args.limit,
     )
-    async with await open_store(settings.database.path) as store:
+    async with await open_store(settings.database.location) as store:
         items = await store.query_items(query)
     if args.json:
         for item in items:
@@ -140,7 +140,7 @@ async def cmd_add(settings: Settings, args: argparse.Namespace) -> int:
         )
     except ItemError as exc:
         raise CommandError(f"item not stored: {exc}") from None
-    async with await open_store(settings.database.path) as store:
+    async with await open_store(settings.database.location) as store:
         existing = await store.get_item(item.guid)
         if existing is not None and not payload.get("published"):
             # adding the same item again without a date must not drop the one it has

@@ -13,7 +13,7 @@ from wcofeed.store import open_store
 
 @command("publish", "write every feed file, the feed index and the OPML list")
 async def cmd_publish(settings: Settings, args: argparse.Namespace) -> int:
-    async with await open_store(settings.database.path) as store:
+    async with await open_store(settings.database.location) as store:
         report = await publish_all(settings, store)
     print(f"feeds in {settings.publish.feeds_dir}: {report.summary()}")
     for error in report.ping_errors:

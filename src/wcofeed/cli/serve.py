@@ -32,7 +32,7 @@ async def cmd_run(settings: Settings, args: argparse.Namespace) -> int:
 async def _serve(settings: Settings, port: int | None, *, schedule: bool) -> int:
     from wcofeed.service import Service
 
-    async with await open_store(settings.database.path) as store:
+    async with await open_store(settings.database.location) as store:
         service = Service(settings, store)
         try:
             await service.serve(port, schedule=schedule)

@@ -82,7 +82,7 @@ def _subscribers_arguments(p: argparse.ArgumentParser) -> None:
 
 @command("subscribers", "add, list, remove or export subscribers", _subscribers_arguments)
 async def cmd_subscribers(settings: Settings, args: argparse.Namespace) -> int:
-    async with await open_store(settings.database.path) as store:
+    async with await open_store(settings.database.location) as store:
         if args.action == "add":
             await _subscriber_add(settings, store, args)
         elif args.action == "remove":

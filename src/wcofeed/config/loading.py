@@ -170,6 +170,9 @@ def _check(settings: Settings) -> None:
         for code in [language, *fallbacks]:
             if code not in settings.site.languages:
                 raise ConfigError(f"{where}: {code!r} is not one of site.languages")
+    url = settings.database.url
+    if url and not url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("database.url: must be a postgresql:// URL (or empty for SQLite)")
     if urlsplit(settings.site.base_url).scheme not in ("http", "https"):
         raise ConfigError("site.base_url: must be an http(s) URL")
     if not 0 < settings.server.port < 65536:

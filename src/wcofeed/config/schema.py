@@ -37,7 +37,19 @@ def _req(help: str) -> Any:
 
 @dataclass(frozen=True)
 class DatabaseSettings:
-    path: Path = _opt(Path("wcofeed.db"), "SQLite database file.")
+    path: Path = _opt(Path("wcofeed.db"), "SQLite database file (when `url` is empty).")
+    url: str = _opt(
+        "",
+        "A shared PostgreSQL database, `postgresql://user@host:5432/name` (env "
+        "WCOFEED_DATABASE_URL, for the password); empty: the SQLite file at `path`. "
+        "Several `wcofeed run` processes may share one (see docs/sizing.md).",
+        secret=True,
+    )
+
+    @property
+    def location(self) -> Path | str:
+        """What `wcofeed.store.open_store` opens: the URL when set, else the file."""
+        return self.url or self.path
 
 
 @dataclass(frozen=True)

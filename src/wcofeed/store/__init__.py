@@ -2,7 +2,7 @@
 
 Callers use the abstract `Store` (see `interface.py`) and get one from `open_store`:
 
-    async with await open_store(settings.database.path) as store:
+    async with await open_store(settings.database.location) as store:
         results = await store.upsert_items(items)         # new / changed / unchanged each
         latest = await store.query_items(ItemQuery(languages=("en",), topics=("origin",)))
 
@@ -30,15 +30,20 @@ Interface, all coroutines:
 - `explain(ItemQuery)`: the query plan, so tests can hold the indexes to their promise.
 - `schema_version()`, `close()`; the store is an async context manager.
 
-SQLite (`sqlite.SQLiteStore`, the package `sqlite/`) is the one implementation: WAL,
-foreign keys on, schema migrated forward on open (`sqlite/migrations.py`), FTS5 over
-title and summary kept in sync by triggers. A PostgreSQL implementation would subclass
-`Store` the same way.
+Two implementations answer alike (one test suite runs against both):
+
+- SQLite (`sqlite.SQLiteStore`, the package `sqlite/`), the embedded default: WAL,
+  foreign keys on, schema migrated forward on open (`sqlite/migrations.py`), FTS5 over
+  title and summary kept in sync by triggers.
+- PostgreSQL (`postgres.PostgresStore`, the package `postgres/`), for several processes
+  sharing one database: an asyncpg pool, its own migrations (`postgres/migrations.py`),
+  text search per item language over a GIN index.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypeGuard
 
 from wcofeed.store.interface import (
     Claim,
@@ -49,23 +54,42 @@ from wcofeed.store.interface import (
     Store,
     Version,
 )
+from wcofeed.store.postgres import PostgresStore
+from wcofeed.store.postgres.base import SCHEMES, DatabaseUnavailableError, redacted
 from wcofeed.store.sqlite import SQLiteStore
 from wcofeed.store.sqlite.base import SchemaTooNewError
 
 __all__ = [
     "Claim",
     "Counts",
+    "DatabaseUnavailableError",
     "Delivery",
     "ItemQuery",
+    "PostgresStore",
     "ReminderKey",
     "SQLiteStore",
     "SchemaTooNewError",
     "Store",
     "Version",
+    "describe",
+    "is_postgres",
     "open_store",
 ]
 
 
-async def open_store(path: Path | str, readers: int = 2) -> Store:
-    """Open the configured store (SQLite at `path`), migrated to the current schema."""
-    return await SQLiteStore.open(path, readers=readers)
+def is_postgres(location: Path | str) -> TypeGuard[str]:
+    """Whether `location` names a PostgreSQL database (else it is a SQLite file)."""
+    return isinstance(location, str) and location.startswith(SCHEMES)
+
+
+def describe(location: Path | str) -> str:
+    """A store's location for messages: the file, or the URL without its password."""
+    return redacted(location) if is_postgres(location) else str(location)
+
+
+async def open_store(location: Path | str, readers: int = 2) -> Store:
+    """Open the configured store, migrated to the current schema: PostgreSQL for a
+    `postgresql://` URL, else the SQLite file at `location`."""
+    if is_postgres(location):
+        return await PostgresStore.open(str(location), readers=readers)
+    return await SQLiteStore.open(location, readers=readers)

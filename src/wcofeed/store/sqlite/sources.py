@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -12,7 +14,7 @@ from wcofeed.store.sqlite.base import SQLiteBase, parse_stamp
 _COLUMNS = "id, etag, last_modified, last_attempt, last_success, consecutive_failures, last_error"
 
 
-def _row_to_state(row: aiosqlite.Row) -> SourceState:
+def _row_to_state(row: aiosqlite.Row | Mapping[str, Any]) -> SourceState:
     return SourceState(
         id=row["id"],
         etag=row["etag"],

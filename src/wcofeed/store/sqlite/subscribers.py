@@ -13,8 +13,9 @@ impossible.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -35,7 +36,7 @@ def _iso(value: datetime | None) -> str | None:
     return as_utc(value).isoformat() if value else None
 
 
-def _row_to_subscriber(row: aiosqlite.Row) -> Subscriber:
+def _row_to_subscriber(row: aiosqlite.Row | Mapping[str, Any]) -> Subscriber:
     return Subscriber(
         id=int(row["id"]),
         email=row["email"],

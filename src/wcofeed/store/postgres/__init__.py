@@ -1,0 +1,12 @@
+"""The PostgreSQL store: the entity mixins over one connection pool."""
+
+from __future__ import annotations
+
+from wcofeed.store.postgres.items import ItemsPG
+from wcofeed.store.postgres.sources import SourcesPG
+from wcofeed.store.postgres.subscribers import SubscribersPG
+
+
+class PostgresStore(ItemsPG, SourcesPG, SubscribersPG):
+    """The store in one PostgreSQL database (or schema, by the URL's `search_path`).
+    Create it with `await PostgresStore.open(url)`."""
