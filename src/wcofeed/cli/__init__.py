@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from wcofeed.cli import digest, ingest, init, items, publish, serve, subscribers
+from wcofeed.cli import db, digest, ingest, init, items, publish, serve, subscribers
 from wcofeed.cli.base import (
     COMMANDS,
     COMMON_OPTIONS,
@@ -30,6 +30,7 @@ from wcofeed.store import DatabaseUnavailableError, SchemaTooNewError
 
 __all__ = [
     "build_parser",
+    "db",
     "digest",
     "ingest",
     "init",
