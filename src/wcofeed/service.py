@@ -7,6 +7,13 @@ rewritten. Digest rounds run at the top of every hour and serve the subscribers 
 local time has reached the send hour; deliveries are recorded, so a round run twice,
 or after a restart, sends nothing twice.
 
+Several processes may share one PostgreSQL store (`Cluster`), each with a role: `web`
+(HTTP only), `worker` (the schedules only) or `all`. Then a source is fetched by the
+process holding its lease, once per interval between them all; feed files are written
+under a lock one process holds at a time; digest rounds run in every worker, the
+store's claims keeping each email to one of them; and a change any process makes tells
+every web process's feed cache to look again.
+
 SIGTERM or SIGINT stop the loops. A round in progress gets a grace period to finish;
 one still running after it is cancelled, which rolls back its open transaction.
 Nothing is lost either way: a source is fetched again at the next start, and a claimed
@@ -20,13 +27,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import random
 import signal
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -38,7 +46,9 @@ from wcofeed.metrics import Metrics
 from wcofeed.models import Item, UpsertOutcome, UpsertResult
 from wcofeed.publish import publish_all
 from wcofeed.store import Store
+from wcofeed.store.interface import Cluster
 from wcofeed.web.app import create_app
+from wcofeed.web.feeds import FEED_CACHE
 from wcofeed.web.server import Runner
 
 log = logging.getLogger("wcofeed.service")
@@ -47,7 +57,8 @@ log = logging.getLogger("wcofeed.service")
 JITTER = 0.1
 #: Seconds a round in progress may take to finish after a stop signal.
 SHUTDOWN_GRACE = 20.0
-DIGEST_EVERY = timedelta(hours=1)
+#: What a process does: serve HTTP, run the schedules (fetch, publish, mail), or both.
+Role = Literal["web", "worker", "all"]
 
 
 class Service:
@@ -89,7 +100,7 @@ class Service:
         return report
 
     async def _publish(self, touched: Sequence[UpsertResult] | None) -> None:
-        async with self._publish_lock:
+        async with self._publish_lock, self._exclusive("publish"):
             started = time.perf_counter()
             report = await publish_all(self.settings, self.store, touched)
             self.metrics.rounds.labels(round="publish").observe(time.perf_counter() - started)
@@ -102,6 +113,12 @@ class Service:
         self.metrics.emails.labels(outcome="sent").inc(report.sent)
         self.metrics.emails.labels(outcome="failed").inc(report.failed)
         self.metrics.skipped(report.skipped)
+
+    def _exclusive(self, name: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held by one process at a time when several share the store."""
+        if isinstance(self.store, Cluster):
+            return self.store.exclusive(name)
+        return contextlib.nullcontext()
 
     # --- loops -------------------------------------------------------------------------
 
@@ -125,62 +142,105 @@ class Service:
             await self._round(f"ingest of {source.id}", lambda: self._ingest(source))
             if self._stopping:
                 break
-            spread = random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
-            await asyncio.sleep(source.every * spread)
+            await asyncio.sleep(source.every * _spread())
+
+    async def _leased_source_loop(self, source: SourceSettings, cluster: Cluster) -> None:
+        """A source shared with other processes: fetched when this one holds its lease."""
+        workers = self.settings.workers
+        while not self._stopping:
+            try:
+                wait = await cluster.lease_source(source.id, workers.lease_seconds)
+            except Exception:
+                log.exception("lease of %s not taken", source.id)
+                wait = workers.poll_seconds
+            if wait > 0:
+                await asyncio.sleep(min(wait, workers.poll_seconds))
+                continue
+            try:
+                await self._round(f"ingest of {source.id}", lambda: self._ingest(source))
+            finally:
+                release = functools.partial(
+                    cluster.release_source, source.id, source.every * _spread()
+                )
+                await self._round(f"lease of {source.id}", release)
 
     async def _digest_loop(self) -> None:
+        every = self.settings.workers.digest_every_seconds
         while not self._stopping:
             await self._round("digest round", self._digest)
             if self._stopping:
                 break
-            now = datetime.now(UTC)
-            next_round = (now + DIGEST_EVERY).replace(minute=0, second=5, microsecond=0)
-            await asyncio.sleep((next_round - now).total_seconds())
+            # the next multiple of `every` since the epoch, 5 s past it (3600: each hour)
+            clock = time.time()
+            await asyncio.sleep(every - (clock - 5) % every)
 
     async def run(self, port: int | None = None, stop: asyncio.Event | None = None) -> None:
         """Serve and schedule until `stop` is set; SIGTERM and SIGINT set it."""
         await self.serve(port, stop, schedule=True)
 
     async def serve(
-        self, port: int | None = None, stop: asyncio.Event | None = None, *, schedule: bool
+        self,
+        port: int | None = None,
+        stop: asyncio.Event | None = None,
+        *,
+        schedule: bool,
+        role: Role = "all",
     ) -> None:
-        """The HTTP server, with (`wcofeed run`) or without (`wcofeed serve`) the loops."""
+        """The HTTP server, with (`wcofeed run`) or without (`wcofeed serve`) the loops;
+        `role` leaves out the HTTP side (`worker`) or the loops (`web`)."""
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        app = create_app(self.settings, self.store, self, self.metrics)
-        runner = Runner(app, self.settings)
-        await runner.setup()
+        runner: Runner | None = None
         tasks: list[asyncio.Task[None]] = []
         try:
-            site = web.TCPSite(runner, self.settings.server.host, port or self.settings.server.port)
-            await site.start()
-            address = _address(runner)
-            log.info(
-                "serving on %s (feeds: %s/feeds/index.html, health: %s/healthz)",
-                address,
-                address,
-                address,
-            )
-            if schedule:
+            if role != "worker":
+                runner = await self._start_web(port)
+            if schedule and role != "web":
                 await self._round("first publish", lambda: self._publish(None))
-                tasks = [
-                    asyncio.create_task(self._source_loop(src), name=f"source:{src.id}")
-                    for src in self.settings.sources
-                    if src.enabled
-                ]
+                tasks = [self._start_source(src) for src in self.settings.sources if src.enabled]
                 tasks.append(asyncio.create_task(self._digest_loop(), name="digest"))
             await stop.wait()
             log.info("stopping: letting rounds in progress finish")
         finally:
             self._stopping = True
             await self._stop(tasks)
-            await runner.cleanup()
+            if runner is not None:
+                await runner.cleanup()
             await self._fetcher.close()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         log.info("stopped cleanly")
+
+    async def _start_web(self, port: int | None) -> Runner:
+        app = create_app(self.settings, self.store, self, self.metrics)
+        if isinstance(self.store, Cluster):
+            # another process's change: the feed cache asks the store again at once
+            self.store.on_change(app[FEED_CACHE].changed)
+        runner = Runner(app, self.settings)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.settings.server.host, port or self.settings.server.port)
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        address = _address(runner)
+        log.info(
+            "serving on %s (feeds: %s/feeds/index.html, health: %s/healthz)",
+            address,
+            address,
+            address,
+        )
+        return runner
+
+    def _start_source(self, source: SourceSettings) -> asyncio.Task[None]:
+        if isinstance(self.store, Cluster):
+            loop = self._leased_source_loop(source, self.store)
+        else:
+            loop = self._source_loop(source)
+        return asyncio.create_task(loop, name=f"source:{source.id}")
 
     async def _stop(self, tasks: list[asyncio.Task[None]]) -> None:
         idle = [t for t in tasks if t not in self._busy]
@@ -194,6 +254,11 @@ class Service:
                 task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _spread() -> float:
+    """A factor around 1 that keeps sources sharing a host from firing together."""
+    return random.uniform(1 - JITTER, 1 + JITTER)  # noqa: S311
 
 
 def _address(runner: web.AppRunner) -> str:

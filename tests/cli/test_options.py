@@ -16,6 +16,7 @@ REQUIRED = {
     "add": ["--title", "T", "--url", "https://example.org/x"],
     "subscribers add": ["ana@example.org"],
     "subscribers remove": ["ana@example.org"],
+    "db copy": ["--to", "postgresql://127.0.0.1/elsewhere"],
 }
 
 

@@ -32,6 +32,7 @@ from wcofeed.config.schema import (
     SourceSettings,
     SourceType,
     TopicSettings,
+    WorkersSettings,
 )
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "SourceSettings",
     "SourceType",
     "TopicSettings",
+    "WorkersSettings",
     "load_settings",
     "resolve_url",
     "with_signing_secret",

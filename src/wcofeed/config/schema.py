@@ -151,7 +151,11 @@ class SourceSettings:
     ui_language: str = _opt("en", "Interface language of the page: how its dates and labels read.")
     topics: list[str] = _opt([], "Topic slugs given to every item of this source.")
     kind: str = _opt("", f"Kind forced on every item ({', '.join(KINDS)}); empty: guess.")
-    every: int = _opt(3600, "Seconds between two fetches in `wcofeed run`.")
+    every: int = _opt(
+        3600,
+        "Seconds between two fetches in `wcofeed run`, at least 60 (1 for a source on "
+        "this machine: 127.0.0.1, localhost).",
+    )
     enabled: bool = _opt(True, "false skips the source everywhere.")
     selectors: SelectorSettings | None = _opt(None, "For profile = css: the selectors table.")
 
@@ -241,6 +245,26 @@ class SecuritySettings:
 
 
 @dataclass(frozen=True)
+class WorkersSettings:
+    lease_seconds: float = _opt(
+        600.0,
+        "With PostgreSQL, several `wcofeed run` processes share the work: a source is "
+        "fetched by the one holding its lease, which expires after this long if its "
+        "holder hangs (one that dies frees it at once). Longer than a fetch can take.",
+    )
+    poll_seconds: float = _opt(
+        5.0,
+        "How often a process asks for a due source's lease at most; with several "
+        "processes, a source is fetched at most this late.",
+    )
+    digest_every_seconds: float = _opt(
+        3600.0,
+        "Seconds between reminder and digest rounds in `wcofeed run`; rounds start at "
+        "multiples of it (3600: at the top of each hour).",
+    )
+
+
+@dataclass(frozen=True)
 class LogSettings:
     level: Literal["debug", "info", "warning", "error"] = _opt("info", "Lowest level logged.")
     json: bool = _opt(False, "One JSON object per log line instead of plain text.")
@@ -260,6 +284,7 @@ class Settings:
     smtp: SmtpSettings = _opt(SmtpSettings(), "")
     email: EmailSettings = _opt(EmailSettings(), "")
     security: SecuritySettings = _opt(SecuritySettings(), "")
+    workers: WorkersSettings = _opt(WorkersSettings(), "")
     log: LogSettings = _opt(LogSettings(), "")
     sources: list[SourceSettings] = _opt([], "")
     topics: dict[str, TopicSettings] = _opt({}, "")

@@ -312,6 +312,7 @@ class DigestRun:
             payload=_payload(calls, window),
             reminders=tuple(key for call in calls for key in call.keys),
             digest_until=window[1] if window else None,
+            digest_from=window[0] if window else None,
         )
         return Plan(claim, sub, calls, new_items, window)
 

@@ -32,6 +32,8 @@ from wcofeed.store.sqlite import SQLiteStore
 #: sequences follow in PostgreSQL.
 TABLES = ("items", "item_topics", "sources", "subscribers", "outbox", "reminders", "store_meta")
 _IDENTITY = {"items": "id", "subscribers": "id"}
+#: Columns of one store only, meaningless in the other: which process claimed an email.
+_LOCAL = {"claimed_by"}
 _CHUNK = 5000
 _MODULUS = 2**256
 
@@ -197,7 +199,8 @@ async def copy_store(source: Path | str, target: Path | str) -> list[TableCheck]
 async def _copy(src: _Side, dst: _Side) -> list[TableCheck]:
     plan: list[tuple[str, list[str]]] = []
     for table in TABLES:
-        theirs, ours = await src.columns(table), await dst.columns(table)
+        theirs = [c for c in await src.columns(table) if c not in _LOCAL]
+        ours = await dst.columns(table)
         missing = [c for c in theirs if c not in ours]
         if missing:
             raise CopyError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import abc
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, TypeVar
@@ -94,6 +95,9 @@ class Claim:
     payload: str
     reminders: tuple[ReminderKey, ...] = ()
     digest_until: datetime | None = None
+    #: Where the email's digest window starts: a store shared by several processes
+    #: refuses the claim when another one moved the subscriber's window past it.
+    digest_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +304,32 @@ class SourceStore(abc.ABC):
     @abc.abstractmethod
     async def record_fetch_failure(self, source_id: str, now: datetime, error: str) -> None:
         """A fetch failed: count it and keep the reason; validators are kept."""
+
+
+class Cluster(abc.ABC):
+    """What several processes sharing one store need to work together (PostgreSQL).
+
+    A store that is not shared (SQLite, one process) does not implement it; the
+    service then schedules everything itself.
+    """
+
+    @abc.abstractmethod
+    async def lease_source(self, source_id: str, lease: float) -> float:
+        """Take the source's lease when it is due and nobody (alive) holds it: 0.0, and
+        the caller fetches, then calls `release_source`. Else the seconds until it is
+        due or its lease ends: ask again then (or sooner)."""
+
+    @abc.abstractmethod
+    async def release_source(self, source_id: str, every: float) -> None:
+        """The fetch is done: the source is due again in `every` seconds."""
+
+    @abc.abstractmethod
+    def exclusive(self, name: str) -> AbstractAsyncContextManager[None]:
+        """Held by one process at a time across all of them (e.g. writing the feeds)."""
+
+    @abc.abstractmethod
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Call `callback` (in this process) whenever any process changed items."""
 
 
 class Store(ItemStore, SourceStore, SubscriberStore):

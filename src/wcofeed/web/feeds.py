@@ -118,6 +118,10 @@ class FeedCache:
             self._version = await self._store.last_change()
         return self._version
 
+    def changed(self) -> None:
+        """The store changed (another process said so): ask it again on the next request."""
+        self._checked = float("-inf")
+
     def get(self, key: Hashable) -> Rendered | None:
         found = self._entries.get(key)
         if found is not None:

@@ -1,15 +1,24 @@
 """The base of the PostgreSQL store: the connection pool, migrations and transactions,
-shared by the entity mixins (`items.py`, `sources.py`, `subscribers.py`).
+shared by the entity mixins (`items.py`, `sources.py`, `subscribers.py`), and the
+presence of this process among the others sharing the database.
 
 Unlike SQLite's single writer, several connections (and several wcofeed processes)
 write at once: every write is one transaction on a pooled connection, and the few
 places where two writers could meet (claims of one subscriber, a source's lease) take
 row locks. A killed process's open transaction is rolled back by the server.
+
+Presence: each open store holds one more connection for its life, on which it holds a
+session advisory lock named by a random number, its `holder` key, and LISTENs for the
+change notifications the other processes send. The server releases the lock when the
+connection ends, however the process died, so "is the holder of this lease (or claim)
+alive?" is a look into `pg_locks` (`alive()`), with no heartbeat to tune.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+import secrets
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Self, TypeAlias
 
@@ -24,6 +33,23 @@ if TYPE_CHECKING:
 
     #: A pooled connection, as the entity mixins use it (generic in the stubs only).
     Connection: TypeAlias = PoolConnectionProxy[asyncpg.Record]
+
+log = logging.getLogger("wcofeed.store")
+
+#: The first key of the advisory locks telling which processes are alive, and of the
+#: locks `exclusive()` takes (the second key is the holder, or the lock's name hashed).
+PRESENCE_LOCK = 0x77636F70  # "wcop"
+EXCLUSIVE_LOCK = 0x77636F78  # "wcox"
+#: The channel on which item changes are announced (the payload: the schema).
+CHANGES = "wcofeed_changes"
+
+
+def alive(holder: str) -> str:
+    """SQL: whether the process whose holder key is the expression `holder` is alive."""
+    return f"""EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+        AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND classid = {PRESENCE_LOCK} AND objid = ({holder})::bigint::oid AND objsubid = 2)"""
+
 
 #: The schemes `open_store` hands to this store.
 SCHEMES = ("postgresql://", "postgres://")
@@ -49,6 +75,11 @@ class PostgresBase(Store):
     def __init__(self, url: str) -> None:
         self.url = url
         self._pool: asyncpg.Pool | None = None
+        self._presence: asyncpg.Connection | None = None
+        self._schema = ""
+        self._callbacks: list[Callable[[], None]] = []
+        #: This process's key among those sharing the database (see the docstring).
+        self.holder = 0
 
     @classmethod
     async def open(cls, url: str, readers: int = 2) -> Self:
@@ -61,6 +92,7 @@ class PostgresBase(Store):
                 url, min_size=1, max_size=max(2, readers + 2), command_timeout=300
             )
             await store._migrate()
+            await store._be_present()
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             await store.close()
             message = f"{redacted(url)}: cannot open the database: {exc}"
@@ -70,7 +102,42 @@ class PostgresBase(Store):
             raise
         return store
 
+    async def _be_present(self) -> None:
+        self._presence = db = await asyncpg.connect(self.url)
+        while not self.holder:
+            key = secrets.randbelow(2**31 - 1) + 1
+            if await db.fetchval("SELECT pg_try_advisory_lock($1, $2)", PRESENCE_LOCK, key):
+                self.holder = key
+        self._schema = str(await db.fetchval("SELECT current_schema()"))
+        await db.add_listener(CHANGES, self._notified)
+
+    def _notified(self, _db: object, _pid: int, _channel: str, payload: object) -> None:
+        if payload != self._schema:
+            return
+        for callback in self._callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("change callback failed")
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        self._callbacks.append(callback)
+
+    @asynccontextmanager
+    async def exclusive(self, name: str) -> AsyncIterator[None]:
+        async with self.pool().acquire() as db:
+            await db.execute("SELECT pg_advisory_lock($1, hashtext($2))", EXCLUSIVE_LOCK, name)
+            try:
+                yield
+            finally:
+                await db.execute(
+                    "SELECT pg_advisory_unlock($1, hashtext($2))", EXCLUSIVE_LOCK, name
+                )
+
     async def close(self) -> None:
+        if self._presence is not None:
+            presence, self._presence = self._presence, None
+            await presence.close()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()

@@ -15,7 +15,7 @@ from typing import Any
 
 from wcofeed.models import Item, UpsertOutcome, UpsertResult, announce_from, as_utc
 from wcofeed.store.interface import Counts, ItemQuery, Version
-from wcofeed.store.postgres.base import PostgresBase
+from wcofeed.store.postgres.base import CHANGES, PostgresBase
 from wcofeed.store.sqlite.items import (
     _FIELDS,
     _STORED,
@@ -53,6 +53,10 @@ _INSERT_TOPICS = """INSERT INTO item_topics (item_id, topic, language, kind, sor
     SELECT items.id, t.topic, items.language, items.kind, items.sort_ts
     FROM unnest($1::text[], $2::text[]) AS t (guid, topic) JOIN items ON items.guid = t.guid
     ON CONFLICT (item_id, topic) DO NOTHING"""
+
+
+# Sent on commit to every process listening (`PostgresBase.on_change`).
+_NOTIFY = f"SELECT pg_notify('{CHANGES}', current_schema())"
 
 
 class _Params:
@@ -185,6 +189,8 @@ class ItemsPG(PostgresBase):
             pairs = [(g, t) for g in (*changed, *fresh) for t in batch[g].topics]
             if pairs:
                 await db.execute(_INSERT_TOPICS, [g for g, _ in pairs], [t for _, t in pairs])
+            if changed or fresh:
+                await db.execute(_NOTIFY)
         previous = {
             item.guid: item for item in self._readable(map(dict, previous_rows), _row_to_item)
         }
@@ -224,6 +230,7 @@ class ItemsPG(PostgresBase):
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 datetime.now(UTC).isoformat(),
             )
+            await db.execute(_NOTIFY)
             return True
 
     async def query_items(self, query: ItemQuery) -> list[Item]:

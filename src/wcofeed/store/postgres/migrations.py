@@ -175,4 +175,18 @@ MIGRATIONS: list[str] = [
     ) STORED;
     CREATE INDEX items_search ON items USING gin (search);
     """,
+    # 3: several processes on one database. A source is fetched by the process holding
+    # its lease, once it is due; a lease ends when its holder releases it, when it
+    # expires, or when the holder is gone (its presence lock, see `base.py`, released
+    # with its connection). An outbox row remembers which process claimed it, so that
+    # another process resends it only once the claimer is gone.
+    """
+    CREATE TABLE source_leases (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        holder INTEGER,
+        leased_until TIMESTAMPTZ,
+        next_due TIMESTAMPTZ NOT NULL
+    );
+    ALTER TABLE outbox ADD COLUMN claimed_by INTEGER;
+    """,
 ]

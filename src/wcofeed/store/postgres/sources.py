@@ -1,11 +1,12 @@
-"""The fetch state of sources, in PostgreSQL."""
+"""The fetch state of sources, in PostgreSQL, and their leases (several processes
+fetch each source once per interval between them: see `Cluster` in `interface.py`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from wcofeed.models import SourceState
-from wcofeed.store.postgres.base import PostgresBase
+from wcofeed.store.postgres.base import PostgresBase, alive
 from wcofeed.store.sqlite.sources import _COLUMNS, _row_to_state
 
 
@@ -54,4 +55,44 @@ class SourcesPG(PostgresBase):
                 source_id,
                 now.isoformat(),
                 error,
+            )
+
+    async def lease_source(self, source_id: str, lease: float) -> float:
+        async with self._write() as db:
+            await db.execute(
+                "INSERT INTO source_leases (id, next_due) VALUES ($1, now()) "
+                "ON CONFLICT (id) DO NOTHING",
+                source_id,
+            )
+            row = await db.fetchrow(
+                f"""SELECT extract(epoch FROM next_due - now()) AS due_in,
+                        CASE WHEN holder IS NOT NULL AND leased_until > now()
+                             AND {alive("holder")}
+                        THEN extract(epoch FROM leased_until - now()) END AS held_for
+                    FROM source_leases WHERE id = $1 FOR UPDATE SKIP LOCKED""",
+                source_id,
+            )
+            if row is None:  # another process is deciding right now
+                return 1.0
+            wait = max(float(row["due_in"]), float(row["held_for"] or 0))
+            if wait > 0:
+                return wait
+            await db.execute(
+                """UPDATE source_leases SET holder = $2,
+                       leased_until = now() + make_interval(secs => $3) WHERE id = $1""",
+                source_id,
+                self.holder,
+                lease,
+            )
+        return 0.0
+
+    async def release_source(self, source_id: str, every: float) -> None:
+        async with self._write() as db:
+            await db.execute(
+                """UPDATE source_leases SET holder = NULL, leased_until = NULL,
+                       next_due = now() + make_interval(secs => $3)
+                   WHERE id = $1 AND holder = $2""",
+                source_id,
+                self.holder,
+                every,
             )

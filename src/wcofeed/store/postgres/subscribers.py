@@ -4,7 +4,9 @@ The outbox works as in SQLite (see `sqlite/subscribers.py`). Several processes m
 claim at once here: a claim first locks its subscribers' rows (in id order, so two
 claimers never deadlock), then reads what they were already sent, so the reminders'
 primary key is never raced and "exactly once per subscriber, call and lead time" holds
-across processes.
+across processes; a digest whose window starts before the subscriber's last digest
+(another process sent one meanwhile) is refused too. An outbox row keeps the key of the
+process that claimed it: another process resends it only once that one is gone.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from datetime import datetime
 
 from wcofeed.models import Subscriber, SubscriberStatus, as_utc
 from wcofeed.store.interface import Claim, Delivery, ReminderKey
-from wcofeed.store.postgres.base import PostgresBase
+from wcofeed.store.postgres.base import PostgresBase, alive
 from wcofeed.store.sqlite.subscribers import _COLUMNS, _iso, _params, _row_to_subscriber
 
 _RECORD = """email text, name text, language text, content_languages text, topics text,
@@ -39,6 +41,13 @@ _UPSERT = (
 )
 
 _BY_EMAIL = f"SELECT {_COLUMNS} FROM subscribers WHERE lower(email) = lower($1)"
+
+
+def _window_moved(claim: Claim, last_digest: str | None) -> bool:
+    """Whether the subscriber's digest window moved past where the claim's starts."""
+    if claim.digest_from is None or last_digest is None:
+        return False
+    return datetime.fromisoformat(last_digest) > as_utc(claim.digest_from)
 
 
 def _count(status: str) -> int:
@@ -143,6 +152,12 @@ class SubscribersPG(PostgresBase):
                 "AND state IN ('failed', 'cancelled')",
                 mids,
             )
+            windows = {
+                int(r[0]): r[1]
+                for r in await db.fetch(
+                    "SELECT id, last_digest_at FROM subscribers WHERE id = ANY($1::bigint[])", ids
+                )
+            }
             taken_keys = {
                 (int(r[0]), r[1], int(r[2]), int(r[3]))
                 for r in await db.fetch(
@@ -162,13 +177,14 @@ class SubscribersPG(PostgresBase):
                 for c in claims
                 if c.message_id not in taken_mids
                 and not any((c.subscriber_id, *key) in taken_keys for key in c.reminders)
+                and not _window_moved(c, windows.get(c.subscriber_id))
             ]
             await db.executemany(
                 """INSERT INTO outbox (message_id, subscriber_id, state, payload,
-                       previous_digest_at, claimed_at)
-                   SELECT $1, id, 'claimed', $2, last_digest_at, $3 FROM subscribers
+                       previous_digest_at, claimed_at, claimed_by)
+                   SELECT $1, id, 'claimed', $2, last_digest_at, $3, $5 FROM subscribers
                    WHERE id = $4""",
-                [(c.message_id, c.payload, _iso(now), c.subscriber_id) for c in fresh],
+                [(c.message_id, c.payload, _iso(now), c.subscriber_id, self.holder) for c in fresh],
             )
             await db.executemany(
                 """INSERT INTO reminders (subscriber_id, translation_key, deadline_ts, lead_days,
@@ -188,9 +204,12 @@ class SubscribersPG(PostgresBase):
                         outbox.attempts
                     FROM outbox JOIN subscribers ON subscribers.id = outbox.subscriber_id
                     WHERE outbox.state = 'claimed' AND outbox.message_id > $1
+                      AND (outbox.claimed_by IS NULL OR outbox.claimed_by = $3
+                           OR NOT {alive("outbox.claimed_by")})
                     ORDER BY outbox.message_id LIMIT $2""",
                 after,
                 limit,
+                self.holder,
             )
         return [
             Delivery(
