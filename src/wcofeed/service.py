@@ -74,6 +74,7 @@ class Service:
         self._source_locks: dict[str, asyncio.Lock] = {}
         self._stopping = False
         self._busy: set[asyncio.Task[Any]] = set()
+        self._publishing: set[asyncio.Task[None]] = set()
 
     # --- actions (web.state.Actions) ---------------------------------------------------
 
@@ -85,17 +86,33 @@ class Service:
 
     # --- rounds ------------------------------------------------------------------------
 
-    async def _ingest(self, source: SourceSettings) -> SourceReport:
+    async def _ingest(
+        self, source: SourceSettings, stored: Callable[[], Awaitable[object]] | None = None
+    ) -> SourceReport:
+        """Fetch and store a source, then publish. With `stored` (a lease's release, called
+        once stored), publishing goes on in the background: under the lock all processes
+        share, it may wait, and the source's loop must not (another source's lease may
+        come due meanwhile, and a stop lets it finish)."""
         lock = self._source_locks.setdefault(source.id, asyncio.Lock())
         async with lock:
             started = time.perf_counter()
-            report, results = await ingest_source(
-                self.settings, self.store, source, self._fetcher, parsers=self._parsers
-            )
+            try:
+                report, results = await ingest_source(
+                    self.settings, self.store, source, self._fetcher, parsers=self._parsers
+                )
+            finally:
+                if stored is not None:
+                    await stored()
             self.metrics.rounds.labels(round="ingest").observe(time.perf_counter() - started)
         outcome = "failed" if report.failed else "not_modified" if report.not_modified else "ok"
         self.metrics.fetches.labels(source=source.id, outcome=outcome).inc()
-        if results:
+        if results and stored is not None:
+            publish = asyncio.create_task(
+                self._round(f"publish after {source.id}", lambda: self._publish(results))
+            )
+            self._publishing.add(publish)
+            publish.add_done_callback(self._publishing.discard)
+        elif results:
             await self._publish(results)
         return report
 
@@ -156,13 +173,12 @@ class Service:
             if wait > 0:
                 await asyncio.sleep(min(wait, workers.poll_seconds))
                 continue
-            try:
-                await self._round(f"ingest of {source.id}", lambda: self._ingest(source))
-            finally:
-                release = functools.partial(
-                    cluster.release_source, source.id, source.every * _spread()
-                )
-                await self._round(f"lease of {source.id}", release)
+            # released once stored, before publishing: the next fetch is due an
+            # interval after this one, however long the feeds take to write
+            release = functools.partial(cluster.release_source, source.id, source.every * _spread())
+            await self._round(
+                f"ingest of {source.id}", functools.partial(self._ingest, source, release)
+            )
 
     async def _digest_loop(self) -> None:
         every = self.settings.workers.digest_every_seconds
@@ -243,6 +259,7 @@ class Service:
         return asyncio.create_task(loop, name=f"source:{source.id}")
 
     async def _stop(self, tasks: list[asyncio.Task[None]]) -> None:
+        tasks = [*tasks, *self._publishing]
         idle = [t for t in tasks if t not in self._busy]
         for task in idle:
             task.cancel()
