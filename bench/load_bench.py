@@ -4,6 +4,7 @@ Needs Debian's load generator (once, as root): `apt-get install -y wrk`.
 
     python bench/load_bench.py [--items 20000] [--clients 200] [--seconds 60]
                                [--reference-seconds 20] [--batch 50]
+                               [--postgres URL --web 2]
 
 Fills a store, publishes the feed files and starts `wcofeed serve` in its own process.
 First the reference: wrk polls with `--clients` connections for `--reference-seconds`
@@ -15,6 +16,10 @@ with filters and pages, and the published feed files. A Lua hook counts answers 
 or more and bodies that mention "database is locked"; the server's log and the writer's
 errors are searched for it too. Goals: 0 errors, "database is locked" never reaches a
 client; p50/p99 latency under writes are reported beside the reference run's.
+
+With `--postgres URL` (a database where the run may create a schema of its own), the
+store is PostgreSQL and `--web N` processes (`wcofeed run --role web`) serve behind an
+nginx upstream, as deploy/nginx.conf sets up several web processes.
 """
 
 from __future__ import annotations
@@ -71,6 +76,35 @@ end
 """
 
 
+# nginx in front of several web processes (`--web N`), as deploy/nginx.conf does it
+UPSTREAM_CONF = """
+worker_processes 2;
+pid {folder}/nginx.pid;
+error_log {folder}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/nginx-tmp;
+    proxy_temp_path {folder}/nginx-tmp;
+    fastcgi_temp_path {folder}/nginx-tmp;
+    uwsgi_temp_path {folder}/nginx-tmp;
+    scgi_temp_path {folder}/nginx-tmp;
+    upstream wcofeed {{
+        {servers}
+        keepalive 64;
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{
+            proxy_pass http://wcofeed;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+        }}
+    }}
+}}
+"""
+
+
 def poll_paths(feeds: Path, rng: random.Random) -> list[str]:
     """What feed readers and visitors ask for: filtered feeds, lists, published files."""
     paths = []
@@ -90,11 +124,14 @@ def poll_paths(feeds: Path, rng: random.Random) -> list[str]:
     return paths
 
 
-async def prepare(folder: Path, items: int) -> Path:
+async def prepare(folder: Path, items: int, database: str) -> Path:
     config = folder / "config.toml"
-    config.write_text(config_text(), encoding="utf-8")
+    text = config_text()
+    if database:
+        text = text.replace('path = "bench.db"', f'url = "{database}"')
+    config.write_text(text, encoding="utf-8")
     settings = load_settings(config, env={})
-    async with await open_store(settings.database.path) as store:
+    async with await open_store(settings.database.location) as store:
         made = make_items(items)
         for start in range(0, items, 5000):
             await store.upsert_items(made[start : start + 5000])
@@ -111,7 +148,7 @@ async def write_continuously(
     stored = make_items(2000)
     batches = written = 0
     errors: list[str] = []
-    async with await open_store(settings.database.path) as store:
+    async with await open_store(settings.database.location) as store:
         while time.time() < until:
             new = [
                 replace(item, guid=f"{item.guid}/w{batches}", url=f"{item.url}/w{batches}")
@@ -184,6 +221,8 @@ def main() -> None:
     parser.add_argument(
         "--pause", type=float, default=0.0, help="seconds between the writer's batches"
     )
+    parser.add_argument("--postgres", metavar="URL", default="", help="store in PostgreSQL")
+    parser.add_argument("--web", type=int, default=1, help="web processes (with --postgres)")
     parser.add_argument("--writer", metavar="CONFIG", help=argparse.SUPPRESS)
     parser.add_argument("--until", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -196,33 +235,49 @@ def main() -> None:
 
     folder = Path(tempfile.mkdtemp(prefix="wcofeed-load-"))
     started = time.perf_counter()
-    config = asyncio.run(prepare(folder, args.items))
+    database, schema = "", ""
+    if args.postgres:
+        schema = f"load_{os.getpid()}"
+        subprocess.run(["psql", args.postgres, "-qc", f"CREATE SCHEMA {schema}"], check=True)
+        database = f"{args.postgres}?search_path={schema}"
+    config = asyncio.run(prepare(folder, args.items, database))
     print(f"filled {args.items:,} items and published in {time.perf_counter() - started:.1f} s")
     script = folder / "poll.lua"
     paths = poll_paths(folder / "feeds", random.Random(11))
     script.write_text(
         LUA.replace("PATHS", ", ".join(json.dumps(p) for p in paths)).replace("LOCKED", LOCKED)
     )
-    port = free_port()
+    ports = [free_port() for _ in range(args.web if args.postgres else 1)]
     log = folder / "serve.log"
+    servers = []
     with log.open("wb") as log_file:
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "wcofeed",
-                "--config",
-                str(config),
-                "serve",
-                "--port",
-                str(port),
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+        for port in ports:
+            command = ["serve", "--port", str(port)]
+            if args.postgres:
+                command = ["run", "--role", "web", "--port", str(port)]
+            servers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "wcofeed", "--config", str(config), *command],
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    nginx = None
     try:
-        base = f"http://127.0.0.1:{port}"
-        wait_for(f"{base}/healthz")
+        for port in ports:
+            wait_for(f"http://127.0.0.1:{port}/healthz")
+        base = f"http://127.0.0.1:{ports[0]}"
+        if len(ports) > 1:
+            front = free_port()
+            nginx_conf = folder / "nginx.conf"
+            servers_conf = " ".join(f"server 127.0.0.1:{p};" for p in ports)
+            nginx_conf.write_text(
+                UPSTREAM_CONF.format(folder=folder, port=front, servers=servers_conf)
+            )
+            (folder / "nginx-tmp").mkdir(exist_ok=True)
+            nginx = subprocess.Popen(["nginx", "-c", str(nginx_conf), "-g", "daemon off;"])
+            base = f"http://127.0.0.1:{front}"
+            wait_for(f"{base}/healthz")
         reference = wrk(base, script, args.reference_seconds, args.clients)
         until = time.time() + args.seconds + 2
         writer = subprocess.Popen(
@@ -237,12 +292,21 @@ def main() -> None:
         loaded = wrk(base, script, args.seconds, args.clients)
         written = json.loads(writer.communicate()[0])
     finally:
-        server.terminate()
-        server.wait()
+        if nginx is not None:
+            nginx.terminate()
+            nginx.wait()
+        for server in servers:
+            server.terminate()
+            server.wait()
+        if schema:
+            quiet = "SET client_min_messages = warning; "
+            drop = ["psql", args.postgres, "-qc", f"{quiet}DROP SCHEMA {schema} CASCADE"]
+            subprocess.run(drop, check=True)
     server_log = log.read_text(encoding="utf-8", errors="replace")
     print(
         f"machine: nproc {os.cpu_count()}, Python {platform.python_version()}, "
         f"SQLite {sqlite3.sqlite_version}; {len(paths)} distinct paths; "
+        f"{'PostgreSQL, ' if args.postgres else ''}{len(ports)} web process(es); "
         f"wrk -t2 -c{args.clients} --timeout 10s"
     )
     report(f"reference, {args.reference_seconds} s", reference)
