@@ -99,6 +99,7 @@ http {{
             proxy_pass http://wcofeed;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
+            proxy_set_header X-Forwarded-For $remote_addr;
         }}
     }}
 }}
@@ -128,7 +129,10 @@ async def prepare(folder: Path, items: int, database: str) -> Path:
     config = folder / "config.toml"
     text = config_text()
     if database:
+        # behind nginx (deploy/nginx.conf): its connections are not one client's
         text = text.replace('path = "bench.db"', f'url = "{database}"')
+        text += '[server]\ntrusted_proxies = ["127.0.0.1"]\n'
+
     config.write_text(text, encoding="utf-8")
     settings = load_settings(config, env={})
     async with await open_store(settings.database.location) as store:
