@@ -1,8 +1,8 @@
-"""The storage interface callers program against; `sqlite.SQLiteStore` implements it.
+"""The storage interface callers program against; `sqlite.SQLiteStore` and
+`postgres.PostgresStore` implement it.
 
 Every method is a coroutine and speaks only in `wcofeed.models` types and the small
-values below, so a PostgreSQL implementation can replace SQLite without a caller
-changing. Implementations own their SQL, schema and migrations. `Store` is the whole
+values below, so PostgreSQL replaces SQLite without a caller changing. Implementations own their SQL, schema and migrations. `Store` is the whole
 interface: the items, the sources' fetch state and the subscribers, each an abstract
 part of its own.
 """
