@@ -19,7 +19,10 @@ client; p50/p99 latency under writes are reported beside the reference run's.
 
 With `--postgres URL` (a database where the run may create a schema of its own), the
 store is PostgreSQL and `--web N` processes (`wcofeed run --role web`) serve behind an
-nginx upstream, as deploy/nginx.conf sets up several web processes.
+nginx upstream, as deploy/nginx.conf sets up several web processes; `--nginx` puts
+nginx in front of the single SQLite process too, for a reference measured the same way
+(wcofeed then trusts nginx's X-Forwarded-For; without nginx, every wrk connection comes
+from one address and the per-client limits answer most requests with errors).
 """
 
 from __future__ import annotations
@@ -125,12 +128,13 @@ def poll_paths(feeds: Path, rng: random.Random) -> list[str]:
     return paths
 
 
-async def prepare(folder: Path, items: int, database: str) -> Path:
+async def prepare(folder: Path, items: int, database: str, proxied: bool) -> Path:
     config = folder / "config.toml"
     text = config_text()
     if database:
-        # behind nginx (deploy/nginx.conf): its connections are not one client's
         text = text.replace('path = "bench.db"', f'url = "{database}"')
+    if proxied:
+        # behind nginx (deploy/nginx.conf): its connections are not one client's
         text += '[server]\ntrusted_proxies = ["127.0.0.1"]\n'
 
     config.write_text(text, encoding="utf-8")
@@ -227,6 +231,9 @@ def main() -> None:
     )
     parser.add_argument("--postgres", metavar="URL", default="", help="store in PostgreSQL")
     parser.add_argument("--web", type=int, default=1, help="web processes (with --postgres)")
+    parser.add_argument(
+        "--nginx", action="store_true", help="nginx in front (implied by --web 2 or more)"
+    )
     parser.add_argument("--writer", metavar="CONFIG", help=argparse.SUPPRESS)
     parser.add_argument("--until", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -240,18 +247,19 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="wcofeed-load-"))
     started = time.perf_counter()
     database, schema = "", ""
+    ports = [free_port() for _ in range(args.web if args.postgres else 1)]
     if args.postgres:
         schema = f"load_{os.getpid()}"
         subprocess.run(["psql", args.postgres, "-qc", f"CREATE SCHEMA {schema}"], check=True)
         database = f"{args.postgres}?search_path={schema}"
-    config = asyncio.run(prepare(folder, args.items, database))
+    proxied = args.nginx or len(ports) > 1
+    config = asyncio.run(prepare(folder, args.items, database, proxied))
     print(f"filled {args.items:,} items and published in {time.perf_counter() - started:.1f} s")
     script = folder / "poll.lua"
     paths = poll_paths(folder / "feeds", random.Random(11))
     script.write_text(
         LUA.replace("PATHS", ", ".join(json.dumps(p) for p in paths)).replace("LOCKED", LOCKED)
     )
-    ports = [free_port() for _ in range(args.web if args.postgres else 1)]
     log = folder / "serve.log"
     servers = []
     with log.open("wb") as log_file:
@@ -271,7 +279,7 @@ def main() -> None:
         for port in ports:
             wait_for(f"http://127.0.0.1:{port}/healthz")
         base = f"http://127.0.0.1:{ports[0]}"
-        if len(ports) > 1:
+        if proxied:
             front = free_port()
             nginx_conf = folder / "nginx.conf"
             servers_conf = " ".join(f"server 127.0.0.1:{p};" for p in ports)
