@@ -2,9 +2,10 @@
 `postgres.PostgresStore` implement it.
 
 Every method is a coroutine and speaks only in `wcofeed.models` types and the small
-values below, so PostgreSQL replaces SQLite without a caller changing. Implementations own their SQL, schema and migrations. `Store` is the whole
-interface: the items, the sources' fetch state and the subscribers, each an abstract
-part of its own.
+values below, so PostgreSQL replaces SQLite without a caller changing. Implementations
+own their SQL, schema and migrations. `Store` is the whole interface: the items, the
+sources' fetch state and the subscribers, each an abstract part of its own; `Cluster`
+is what a store shared by several processes adds.
 """
 
 from __future__ import annotations
