@@ -30,11 +30,11 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import Message
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wcofeed.config import Settings
+from wcofeed.digest.mime import Email
 from wcofeed.digest.pipeline import Pipeline, RunReport
 from wcofeed.digest.render import Renderer
 from wcofeed.digest.select import (
@@ -203,7 +203,7 @@ class DigestRun:
                 outgoing = Outgoing.of(message, delivery.subscriber.email)
                 await pipeline.put(outgoing, resend=True)
 
-    async def _rerender(self, delivery: Delivery) -> Message | None:
+    async def _rerender(self, delivery: Delivery) -> Email | None:
         """The claimed email again, minus calls that have closed or moved since."""
         data = json.loads(delivery.payload)
         sub = with_content_languages(self.settings, delivery.subscriber)
@@ -279,7 +279,7 @@ class DigestRun:
                 if pipeline is None:
                     for plan in plans.values():
                         message = self._render(plan)
-                        self.report.planned.append((str(message["To"]), str(message["Subject"])))
+                        self.report.planned.append((message.to, message.subject))
                     continue
                 claims = [plan.claim for plan in plans.values()]
                 # Render one at a time as the queue takes them: CPU work here overlaps
@@ -315,7 +315,7 @@ class DigestRun:
         )
         return Plan(claim, sub, calls, new_items, window)
 
-    def _render(self, plan: Plan) -> Message:
+    def _render(self, plan: Plan) -> Email:
         return self.renderer.digest(
             plan.subscriber,
             plan.calls,
