@@ -19,7 +19,6 @@ with what the generator makes of the same content, in all six languages.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,13 +31,59 @@ class HeaderError(ValueError):
     """A header value that would break the message (a line break, a word over 998)."""
 
 
-@dataclass(frozen=True, slots=True)
 class Attachment:
-    """A file carried beside the alternative parts; `content_type` with its parameters."""
+    """A file carried beside the alternative parts, its MIME part written once: one
+    calendar goes to every subscriber who follows the same calls."""
 
-    content_type: str
-    filename: str
-    data: bytes
+    __slots__ = ("part",)
+
+    def __init__(self, content_type: str, filename: str, data: bytes) -> None:
+        """`content_type` with its parameters, as it goes in the header."""
+        head = (
+            header("Content-Type", content_type)
+            + "Content-Transfer-Encoding: base64\r\n"
+            + header("Content-Disposition", f'attachment; filename="{filename}"')
+        )
+        self.part = f"{head}\r\n".encode("ascii") + base64_lines(data)
+
+
+@dataclass(frozen=True, slots=True)
+class Bodies:
+    """The text and HTML parts shared by the emails of one content, encoded once up to
+    the first per-subscriber value (the links in the footer); `fill` encodes the rest
+    for each subscriber. The result is the same bytes as encoding each whole body: the
+    text is cut at a line end (quoted-printable encodes line by line) and the HTML at a
+    multiple of 57 bytes (one line of base64)."""
+
+    text_head: bytes
+    text_tail: str
+    html_head: bytes
+    html_tail: bytes
+
+    @classmethod
+    def of(cls, text: str, html: str, placeholders: Sequence[str] = ()) -> Bodies:
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        at = min((i for p in placeholders if (i := text.find(p)) >= 0), default=len(text))
+        cut = text.rfind("\n", 0, at) + 1
+        data = html.encode("utf-8")
+        found = (data.find(p.encode("utf-8")) for p in placeholders)
+        html_cut = min((i for i in found if i >= 0), default=len(data)) // 57 * 57
+        return cls(
+            quoted_printable(text[:cut]), text[cut:], base64_lines(data[:html_cut]), data[html_cut:]
+        )
+
+    def fill(
+        self, text_values: Sequence[tuple[str, str]], html_values: Sequence[tuple[str, str]]
+    ) -> tuple[bytes, bytes]:
+        """The encoded text and HTML parts with each placeholder replaced by its value
+        (the HTML values already escaped)."""
+        text, html = self.text_tail, self.html_tail
+        for placeholder, value in text_values:
+            text = text.replace(placeholder, value)
+        for placeholder, value in html_values:
+            html = html.replace(placeholder.encode("utf-8"), value.encode("utf-8"))
+        return self.text_head + quoted_printable(text), self.html_head + base64_lines(html)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,66 +125,65 @@ def _fold(line: str) -> str:
 
 
 def quoted_printable(text: str) -> bytes:
-    """UTF-8 quoted-printable with CRLF line ends, lines of at most 76 characters."""
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    """UTF-8 quoted-printable with CRLF line ends, lines of at most 76 characters;
+    `text` ends its lines with LF alone (`Bodies.of` sees to it)."""
     # Without a CR in its input binascii ends lines (hard and soft) with a bare LF.
     return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
 
 
 def base64_lines(data: bytes) -> bytes:
-    """Base64 in lines of 76 characters, each ending in CRLF."""
-    return base64.encodebytes(data).replace(b"\n", b"\r\n")
+    """Base64 in lines of 76 characters, each ending in CRLF (as `base64.encodebytes`
+    writes them, but encoded in one call rather than one per line)."""
+    if not data:
+        return b""
+    encoded = binascii.b2a_base64(data, newline=False)
+    lines = [encoded[i : i + 76] for i in range(0, len(encoded), 76)]
+    lines.append(b"")
+    return b"\r\n".join(lines)
 
 
 def write(
     headers: Sequence[tuple[str, str]],
-    text: str,
-    html: str,
+    bodies: tuple[bytes, bytes],
     boundary: str,
     attachment: Attachment | None = None,
 ) -> bytes:
     """The whole email: `headers` (already encoded, in order) on the outermost part,
-    then the text and HTML alternatives and the attachment if any. `boundary` must not
-    occur in the bodies: one starting with "=_" cannot, as neither quoted-printable nor
-    base64 writes that pair."""
+    then the alternatives, `bodies` (text as quoted-printable, HTML as base64, from
+    `Bodies.fill`), and the attachment if any. `boundary` must not occur in the bodies:
+    one starting with "=_" cannot, as neither quoted-printable nor base64 writes that."""
     alternative = f"{boundary}_a"
-    inner = "".join(
+    text, html = bodies
+    parts = [
         (
-            f'Content-Type: multipart/alternative; boundary="{alternative}"\r\n\r\n',
-            f"--{alternative}\r\n",
-            'Content-Type: text/plain; charset="utf-8"\r\n',
-            "Content-Transfer-Encoding: quoted-printable\r\n\r\n",
-        )
-    ).encode("ascii")
-    middle = (
-        f"\r\n--{alternative}\r\n"
-        'Content-Type: text/html; charset="utf-8"\r\n'
-        "Content-Transfer-Encoding: base64\r\n\r\n"
-    ).encode("ascii")
-    parts = [inner, quoted_printable(text), middle, base64_lines(html.encode("utf-8"))]
-    parts.append(f"\r\n--{alternative}--\r\n".encode("ascii"))
+            f'Content-Type: multipart/alternative; boundary="{alternative}"\r\n\r\n'
+            f"--{alternative}\r\n"
+            'Content-Type: text/plain; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        ).encode("ascii"),
+        text,
+        (
+            f"\r\n--{alternative}\r\n"
+            'Content-Type: text/html; charset="utf-8"\r\n'
+            "Content-Transfer-Encoding: base64\r\n\r\n"
+        ).encode("ascii"),
+        html,
+        f"\r\n--{alternative}--\r\n".encode("ascii"),
+    ]
     head = "".join(header(name, value) for name, value in headers)
     if attachment is None:
-        return b"".join([head.encode("ascii"), b"MIME-Version: 1.0\r\n", *parts])
+        return b"".join([f"{head}MIME-Version: 1.0\r\n".encode("ascii"), *parts])
     mixed = f"{boundary}_m"
     outer = (
         f'Content-Type: multipart/mixed; boundary="{mixed}"\r\nMIME-Version: 1.0\r\n{head}\r\n'
         f"--{mixed}\r\n"
     )
-    attached = (
-        f"\r\n--{mixed}\r\n"
-        + header("Content-Type", attachment.content_type)
-        + "Content-Transfer-Encoding: base64\r\n"
-        + header("Content-Disposition", f'attachment; filename="{attachment.filename}"')
-        + "\r\n"
-    )
     return b"".join(
         [
             outer.encode("ascii"),
             *parts,
-            attached.encode("ascii"),
-            base64_lines(attachment.data),
+            f"\r\n--{mixed}\r\n".encode("ascii"),
+            attachment.part,
             f"\r\n--{mixed}--\r\n".encode("ascii"),
         ]
     )

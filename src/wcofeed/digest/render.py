@@ -31,7 +31,7 @@ import icalendar
 from markupsafe import escape
 
 from wcofeed.config import Settings
-from wcofeed.digest.mime import Attachment, Email, write
+from wcofeed.digest.mime import Attachment, Bodies, Email, write
 from wcofeed.digest.select import DueCall, Group, group_by_topic, group_calls
 from wcofeed.digest.subscription import AddressError
 from wcofeed.digest.tokens import Signer
@@ -90,10 +90,11 @@ class Renderer:
         self.env = template_environment(templates or templates_dir(settings))
         # Subscribers who follow the same topics get the same calls: a run renders
         # each calendar and each call's localised deadline line once, not per email.
-        self._calendars: dict[tuple[object, ...], bytes] = {}
+        self._calendars: dict[tuple[object, ...], Attachment] = {}
         self._views: dict[tuple[object, ...], dict[str, str]] = {}
         self._events: dict[tuple[object, ...], icalendar.Event] = {}
-        self._bodies: dict[tuple[object, ...], tuple[str, str]] = {}
+        self._bodies: dict[tuple[object, ...], Bodies] = {}
+        self._subjects: dict[tuple[object, ...], str] = {}
 
     def links(self, subscriber: Subscriber, now: datetime) -> Links:
         """The subscriber's signed links, and the feed of their edition and topics
@@ -146,18 +147,14 @@ class Renderer:
             bodies = _bounded(self._bodies)[key] = self._bodies_for(
                 subscriber, calls, new_items, window, now, links.feed
             )
-        text, html = bodies
         personal = ((_UNSUBSCRIBE, links.unsubscribe), (_PREFERENCES, links.preferences))
-        for placeholder, url in personal:
-            text = text.replace(placeholder, url)
-            html = html.replace(placeholder, str(escape(url)))
+        escaped = [(placeholder, str(escape(url))) for placeholder, url in personal]
         return self._message(
             subscriber,
-            self._subject(calls, new_items, subscriber, now),
+            self._subject_for(calls, new_items, subscriber, now),
             now,
             message_id,
-            text,
-            html,
+            bodies.fill(personal, escaped),
             calendar=self._calendar(calls, subscriber, now) if calls else None,
             unsubscribe=links.unsubscribe,
         )
@@ -170,7 +167,7 @@ class Renderer:
         window: tuple[datetime, datetime] | None,
         now: datetime,
         feed: str,
-    ) -> tuple[str, str]:
+    ) -> Bodies:
         lang = subscriber.language
         words = texts(lang)
         context: dict[str, Any] = {
@@ -193,9 +190,10 @@ class Renderer:
             "since": format_day(window[0], lang) if window else "",
             "links": Links(unsubscribe=_UNSUBSCRIBE, preferences=_PREFERENCES, feed=feed),
         }
-        return (
+        return Bodies.of(
             self.env.get_template("email/digest.txt").render(context),
             self.env.get_template("email/digest.html").render(context),
+            (_UNSUBSCRIBE, _PREFERENCES),
         )
 
     def confirmation(self, subscriber: Subscriber, message_id: str, now: datetime) -> Email:
@@ -213,8 +211,10 @@ class Renderer:
             texts(lang).gettext("Confirm your subscription to %(site)s", site=site),
             now,
             message_id,
-            self.env.get_template("email/confirm.txt").render(context),
-            self.env.get_template("email/confirm.html").render(context),
+            Bodies.of(
+                self.env.get_template("email/confirm.txt").render(context),
+                self.env.get_template("email/confirm.html").render(context),
+            ).fill((), ()),
         )
 
     def _message(
@@ -223,9 +223,8 @@ class Renderer:
         subject: str,
         now: datetime,
         message_id: str,
-        text: str,
-        html: str,
-        calendar: bytes | None = None,
+        bodies: tuple[bytes, bytes],
+        calendar: Attachment | None = None,
         unsubscribe: str = "",
     ) -> Email:
         """multipart/alternative (text, HTML), inside multipart/mixed with an .ics,
@@ -251,18 +250,32 @@ class Renderer:
         if unsubscribe:
             headers.append(("List-Unsubscribe", f"<{one_line(unsubscribe)}>"))
             headers.append(("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"))
-        attachment = None
-        if calendar is not None:
-            attachment = Attachment(
-                'text/calendar; method="PUBLISH"; charset="utf-8"', "deadlines.ics", calendar
-            )
         return Email(
             message_id=message_id,
             recipient=subscriber.email,
             to=to,
             subject=subject,
-            data=write(headers, text, html, boundary, attachment),
+            data=write(headers, bodies, boundary, calendar),
         )
+
+    def _subject_for(
+        self,
+        calls: Sequence[DueCall],
+        new_items: Sequence[Item],
+        subscriber: Subscriber,
+        now: datetime,
+    ) -> str:
+        """The subject, kept when it names no call: babel formats the count anew on
+        each call of `ngettext`, and most emails of a run share a few subjects."""
+        if len(calls) == 1:
+            return self._subject(calls, new_items, subscriber, now)
+        key = (subscriber.language, len(calls), len(new_items))
+        subject = self._subjects.get(key)
+        if subject is None:
+            subject = _bounded(self._subjects)[key] = self._subject(
+                calls, new_items, subscriber, now
+            )
+        return subject
 
     def _subject(
         self,
@@ -320,7 +333,9 @@ class Renderer:
             }
         return view
 
-    def _calendar(self, calls: Sequence[DueCall], subscriber: Subscriber, now: datetime) -> bytes:
+    def _calendar(
+        self, calls: Sequence[DueCall], subscriber: Subscriber, now: datetime
+    ) -> Attachment:
         key = (
             now,
             subscriber.language,
@@ -334,7 +349,7 @@ class Renderer:
 
     def _build_calendar(
         self, calls: Sequence[DueCall], subscriber: Subscriber, now: datetime
-    ) -> bytes:
+    ) -> Attachment:
         """One event per call, on its deadline, with an alarm at each lead time of the
         subscriber still ahead: a call due in 2 days gets its 1-day alarm, not its 3-day.
 
@@ -347,7 +362,11 @@ class Renderer:
         calendar.add("method", "PUBLISH")
         for call in calls:
             calendar.add_component(self._event(call.item, subscriber, now))
-        return bytes(calendar.to_ical())
+        return Attachment(
+            'text/calendar; method="PUBLISH"; charset="utf-8"',
+            "deadlines.ics",
+            bytes(calendar.to_ical()),
+        )
 
     def _event(self, item: Item, subscriber: Subscriber, now: datetime) -> icalendar.Event:
         """The call's event for calendars in `subscriber`'s language and lead days; kept,

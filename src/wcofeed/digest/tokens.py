@@ -90,7 +90,7 @@ class Signer:
         return TokenClaims(purpose, email, expiry)
 
     def _sign(self, body: str) -> str:
-        return _b64(hmac.new(self._key, body.encode(), hashlib.sha256).digest())
+        return _b64(hmac.digest(self._key, body.encode(), "sha256"))
 
 
 def _b64(raw: bytes) -> str:
