@@ -41,10 +41,11 @@ from wcofeed.digest.select import (
     DueCall,
     accepted_languages,
     digest_window,
+    due_calls,
     message_id,
     news_start,
     select_new_items,
-    select_reminders,
+    unreminded,
 )
 from wcofeed.digest.send import (
     Outgoing,
@@ -79,6 +80,7 @@ class ItemCache:
         self.store, self.now, self.max_items = store, now, max_items
         self.usable = usable
         self._entries: dict[tuple[Any, ...], list[Item]] = {}
+        self._due: dict[tuple[Any, ...], list[DueCall]] = {}
 
     async def _get(
         self, key: tuple[Any, ...], query: ItemQuery, sub: Subscriber, calls: bool
@@ -102,6 +104,18 @@ class ItemCache:
             limit=10_000,
         )
         return await self._get(("calls", languages, sub.topics), query, sub, calls=True)
+
+    async def due_calls(self, sub: Subscriber) -> list[DueCall]:
+        """The open calls with lead times due now (reminded or not) for everyone who
+        shares `sub`'s languages, topics, kinds and lead times."""
+        key = (accepted_languages(sub), sub.topics, sub.kinds, sub.lead_days)
+        found = self._due.get(key)
+        if found is None:
+            calls = await self.calls(sub)
+            if len(self._due) >= self.LIMIT:
+                self._due.clear()
+            found = self._due[key] = due_calls(sub, calls, self.now)
+        return found
 
     async def new_items(self, sub: Subscriber, window: tuple[datetime, datetime]) -> list[Item]:
         languages = accepted_languages(sub)
@@ -299,7 +313,7 @@ class DigestRun:
 
     async def _plan(self, sub: Subscriber, reminded: set[ReminderKey]) -> Plan | None:
         assert sub.id is not None
-        calls = select_reminders(sub, await self.cache.calls(sub), reminded, self.now)
+        calls = unreminded(await self.cache.due_calls(sub), reminded)
         calls = calls[: self.settings.email.max_items]
         window = digest_window(sub, self.now)
         new_items = await self.cache.new_items(sub, window) if window else []
