@@ -128,7 +128,21 @@ def quoted_printable(text: str) -> bytes:
     """UTF-8 quoted-printable with CRLF line ends, lines of at most 76 characters;
     `text` ends its lines with LF alone (`Bodies.of` sees to it)."""
     # Without a CR in its input binascii ends lines (hard and soft) with a bare LF.
-    return binascii.b2a_qp(text.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+    encoded = binascii.b2a_qp(text.encode("utf-8"), istext=True)
+    if b"=20\n" in encoded or b"=09\n" in encoded or encoded.endswith((b"=20", b"=09")):
+        encoded = _rewrap(encoded)
+    return encoded.replace(b"\n", b"\r\n")
+
+
+def _rewrap(encoded: bytes) -> bytes:
+    """Lines of 76 again: binascii writes a line's last space or tab as `=20`/`=09`
+    without counting them, so a line ending in whitespace can reach 77 characters.
+    Such a line is broken (softly) before its last, encoded, character."""
+    lines = encoded.split(b"\n")
+    for n, line in enumerate(lines):
+        if len(line) > 76 and line.endswith((b"=20", b"=09")):
+            lines[n] = line[:-3] + b"=\n" + line[-3:]
+    return b"\n".join(lines)
 
 
 def base64_lines(data: bytes) -> bytes:
