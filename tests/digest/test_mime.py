@@ -314,5 +314,5 @@ def test_rendered_emails_in_every_language(
     assert long_title in plain.get_content() and long_title in rich.get_content()
     assert words.gettext("Unsubscribe:") in plain.get_content()
     (attached,) = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
-    (event,) = icalendar.Calendar.from_ical(attached.get_payload(decode=True)).walk("VEVENT")
+    (event,) = icalendar.Calendar.from_ical(attached.get_content()).walk("VEVENT")
     assert str(event["SUMMARY"]) == long_title
