@@ -139,7 +139,7 @@ Usable = Callable[[list[Item], Subscriber, bool], list[Item]]
 def _payload(calls: Sequence[DueCall], window: tuple[datetime, datetime] | None) -> str:
     return json.dumps(
         {
-            "calls": [[c.item.guid, c.keys[0][1], list(c.leads)] for c in calls],
+            "calls": [[c.item.guid, c.deadline_ts, list(c.leads)] for c in calls],
             "digest": [t.isoformat() for t in window] if window else None,
         },
         separators=(",", ":"),

@@ -46,14 +46,15 @@ class DueCall:
     leads: tuple[int, ...]
     #: The closing instant as a Unix time, part of each reminder key.
     deadline_ts: int = field(init=False, compare=False)
+    #: The reminder keys this email records (the claim, its Message-ID).
+    keys: tuple[ReminderKey, ...] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
         assert self.item.deadline is not None
-        object.__setattr__(self, "deadline_ts", int(self.item.deadline.closes_at().timestamp()))
-
-    @property
-    def keys(self) -> tuple[ReminderKey, ...]:
-        return tuple((self.item.translation_key, self.deadline_ts, lead) for lead in self.leads)
+        deadline_ts = int(self.item.deadline.closes_at().timestamp())
+        keys = tuple((self.item.translation_key, deadline_ts, lead) for lead in self.leads)
+        object.__setattr__(self, "deadline_ts", deadline_ts)
+        object.__setattr__(self, "keys", keys)
 
 
 def accepted_languages(subscriber: Subscriber) -> tuple[str, ...]:
