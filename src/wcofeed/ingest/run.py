@@ -24,6 +24,7 @@ import aiohttp
 
 from wcofeed.config import Settings, SourceSettings, resolve_url
 from wcofeed.ingest.build import PageContext, ParseError, ParseResult, Unread
+from wcofeed.ingest.details import DetailReport, overlay, read_details
 from wcofeed.ingest.feeds import parse_feed
 from wcofeed.ingest.fetch import Fetcher, FetchError, FetchResult
 from wcofeed.ingest.html import parse_html
@@ -49,6 +50,7 @@ class SourceReport:
     not_modified: bool = False
     warnings: list[str] = field(default_factory=list)
     unread: list[Unread] = field(default_factory=list)  # dates and deadlines not understood
+    details: DetailReport = field(default_factory=DetailReport)  # the items' own pages
 
     @property
     def items_with_warnings(self) -> int:
@@ -128,8 +130,10 @@ class Sighting:
 async def _store(
     store: Store, items: list[Item], undated: set[str], now: datetime, sighting: Sighting
 ) -> list[UpsertResult]:
-    """Store items; an undated one keeps a date an earlier fetch found for it, so a page
-    that stops printing a date does not make its item undated."""
+    """Store items, with what their own pages gave laid over (`details.overlay`); an
+    undated one keeps a date an earlier fetch found for it, so a page that stops
+    printing a date does not make its item undated."""
+    items, _ = await overlay(store, items)
     stored = await store.get_items(i.guid for i in items if i.guid in undated) if undated else {}
     return await store.upsert_items(
         [
@@ -209,6 +213,9 @@ async def ingest_source(
             max_age=timedelta(days=settings.ingest.new_item_max_age_days),
         )
         parsed, results = await parse_and_store(store, source, fetched, parsers, now, sighting)
+        results, report.details = await _with_details(
+            store, source, fetcher, parsed, results, now, sighting
+        )
         if not parsed.items:
             parsed.warnings.append(f"source {source.id}: no items found at {url}")
             log.warning("no items found", extra={"fields": {"source": source.id, "url": url}})
@@ -239,6 +246,36 @@ async def ingest_source(
         },
     )
     return report, [r for r in results if r.outcome is not UpsertOutcome.UNCHANGED]
+
+
+async def _with_details(
+    store: Store,
+    source: SourceSettings,
+    fetcher: Fetcher,
+    parsed: ParseResult,
+    results: list[UpsertResult],
+    now: datetime,
+    sighting: Sighting,
+) -> tuple[list[UpsertResult], DetailReport]:
+    """The list's results, updated by the item pages this run reads (`details`): an
+    item new in this run stays new, with its page's text."""
+    updated, details = await read_details(store, source, fetcher, parsed.items, now)
+    if not updated:
+        return results, details
+    stored = await store.upsert_items(
+        updated, now, baseline=sighting.baseline, max_age=sighting.max_age
+    )
+    again = {result.item.guid: result for result in stored}
+    merged = []
+    for result in results:
+        read = again.get(result.item.guid)
+        if read is None:
+            merged.append(result)
+        elif result.outcome is UpsertOutcome.NEW:
+            merged.append(dataclasses.replace(result, item=read.item))
+        else:
+            merged.append(read)
+    return merged, details
 
 
 async def _failed(store: Store, report: SourceReport, now: datetime, error: str) -> SourceReport:
