@@ -165,6 +165,22 @@ class Deadline:
         return datetime.combine(self.day, self.at, tzinfo=zone).isoformat()
 
 
+#: Documents by the file extension of their link, with their media type.
+DOCUMENT_TYPES = {
+    ".pdf": "application/pdf",
+    ".doc": "application/msword",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".ppt": "application/vnd.ms-powerpoint",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".rtf": "application/rtf",
+    ".zip": "application/zip",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Attachment:
     """A document an item's page links to (an application form, terms of reference):

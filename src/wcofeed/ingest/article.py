@@ -29,6 +29,7 @@ from wcofeed.ingest.deadlines import find_deadline_text, parse_deadline
 from wcofeed.ingest.identity import absolute_url, canonical_url
 from wcofeed.markup import content_to_text, sanitise_content, squash
 from wcofeed.models import (
+    DOCUMENT_TYPES,
     Attachment,
     Deadline,
     PageFindings,
@@ -38,20 +39,6 @@ from wcofeed.models import (
     parse_iso_date_or_datetime,
 )
 
-#: Documents by the file extension of their link, with their media type.
-DOCUMENT_TYPES = {
-    ".pdf": "application/pdf",
-    ".doc": "application/msword",
-    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    ".xls": "application/vnd.ms-excel",
-    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    ".ppt": "application/vnd.ms-powerpoint",
-    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    ".odt": "application/vnd.oasis.opendocument.text",
-    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
-    ".rtf": "application/rtf",
-    ".zip": "application/zip",
-}
 #: Where a page keeps its navigation, never its documents or its date.
 _CHROME = "nav, header, footer, .header, .footer, .navigation, .breadcrumb, .language-switcher"
 _SWITCHER = ".language-switcher a[href], .languages a[href], #language a[href]"
