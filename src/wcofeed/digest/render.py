@@ -455,7 +455,6 @@ def _call_view(item: Item, now: datetime, subscriber: Subscriber) -> dict[str, A
         "language": item.language,
         "closes": closes,
         "documents": [
-            {"title": one_line(a.title) or a.url, "url": web_url(a.url)}
-            for a in item.attachments
+            {"title": one_line(a.title) or a.url, "url": web_url(a.url)} for a in item.attachments
         ],
     }

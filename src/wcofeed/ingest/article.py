@@ -73,7 +73,8 @@ def read_page(
     node = tree.css_first("html")
     declared = node.attributes.get("lang") if node is not None else None
     language = (declared or language).split("-")[0].lower() or language
-    content_html = _main_text(html, page_url)
+    _absolute_links(tree, page_url)
+    content_html = _main_text(tree.html or "")
     content_text = content_to_text(content_html)
     translation_key = _translation_key(tree, page_url)
     for chrome in tree.css(_CHROME):
@@ -92,10 +93,17 @@ def read_page(
     )
 
 
-def _main_text(html: str, page_url: str) -> str:
+def _absolute_links(tree: HTMLParser, page_url: str) -> None:
+    """Links and images made absolute before extraction: trafilatura resolves relative
+    links against the site's root, not the page (`../x` would lose its folders)."""
+    for attribute, selector in (("href", "a[href]"), ("src", "img[src]")):
+        for node in tree.css(selector):
+            node.attrs[attribute] = absolute_url(str(node.attributes[attribute]), page_url)
+
+
+def _main_text(html: str) -> str:
     extracted = trafilatura.extract(
         html,
-        url=page_url,
         output_format="html",
         include_links=True,
         include_images=True,
@@ -107,9 +115,6 @@ def _main_text(html: str, page_url: str) -> str:
     tree = HTMLParser(extracted)
     for heading in tree.css("h1"):
         heading.decompose()  # the title, which the item has already
-    for attribute, selector in (("href", "a[href]"), ("src", "img[src]")):
-        for node in tree.css(selector):
-            node.attrs[attribute] = absolute_url(str(node.attributes[attribute]), page_url)
     inner = "".join(child.html or "" for child in tree.body.iter()) if tree.body else ""
     return sanitise_content(inner)
 
