@@ -26,12 +26,14 @@ from wcofeed.config import SourceSettings
 from wcofeed.ingest.article import read_page
 from wcofeed.ingest.fetch import Fetcher, FetchError
 from wcofeed.models import DetailState, Item, PageFindings, default_translation_key
-from wcofeed.store import Store
+from wcofeed.store import ItemQuery, Store
 
 log = logging.getLogger("wcofeed.ingest")
 
 #: First wait before a failed page is tried again; it doubles with each failure.
 RETRY_AFTER = timedelta(hours=1)
+#: Most stored items of one source looked through when its list did not change.
+_STORED_ITEMS = 10_000
 
 
 def with_findings(item: Item, findings: PageFindings | None) -> Item:
@@ -123,21 +125,46 @@ async def read_details(
 ) -> tuple[list[Item], DetailReport]:
     """Read the due pages of `items` (the list's items, before any findings); return
     the items whose page gave something new, with it laid over, to be stored."""
-    report = DetailReport()
     if not source.reads_details() or not items:
-        return [], report
+        return [], DetailReport()
     states = await store.detail_states(item.guid for item in items)
-    candidates = due(items, states, now, source.details_per_run)
+    chosen = due(items, states, now, source.details_per_run)
+    return await _read(store, source, fetcher, [(i, i.content_hash) for i in chosen], states, now)
+
+
+async def read_due_details(
+    store: Store, source: SourceSettings, fetcher: Fetcher, now: datetime
+) -> tuple[list[Item], DetailReport]:
+    """`read_details` for a run whose list did not change (a 304): the pages left over
+    from earlier runs, and those due by schedule, of the source's stored items."""
+    if not source.reads_details():
+        return [], DetailReport()
+    items = await store.query_items(ItemQuery(source=source.id, limit=_STORED_ITEMS))
+    states = await store.detail_states(item.guid for item in items)
+    waiting = [i for i in items if i.guid not in states or states[i.guid].due <= now]
+    chosen = due(waiting, states, now, source.details_per_run)
+    pairs = [(i, states[i.guid].list_hash if i.guid in states else i.content_hash) for i in chosen]
+    return await _read(store, source, fetcher, pairs, states, now)
+
+
+async def _read(
+    store: Store,
+    source: SourceSettings,
+    fetcher: Fetcher,
+    chosen: list[tuple[Item, str]],
+    states: dict[str, DetailState],
+    now: datetime,
+) -> tuple[list[Item], DetailReport]:
+    """Read the pages of `chosen` (each item with its list hash) and keep their states."""
+    report = DetailReport()
     if source.detail_pages is not None:
         folder = source.detail_pages
-        candidates = [i for i in candidates if snapshot_path(folder, i.url) is not None]
+        chosen = [(i, h) for i, h in chosen if snapshot_path(folder, i.url) is not None]
     outcomes = await asyncio.gather(
-        *(_read_one(source, fetcher, item, states.get(item.guid), now) for item in candidates)
+        *(_read_one(source, fetcher, i, h, states.get(i.guid), now) for i, h in chosen)
     )
     updated: list[Item] = []
-    new_states: list[DetailState] = []
-    for item, (state, error, fresh) in zip(candidates, outcomes, strict=True):
-        new_states.append(state)
+    for (item, _), (state, error, fresh) in zip(chosen, outcomes, strict=True):
         if error is not None:
             report.failed += 1
             report.errors.append(error)
@@ -146,7 +173,7 @@ async def read_details(
             updated.append(with_findings(item, state.findings))
         else:
             report.unchanged += 1
-    await store.save_detail_states(new_states)
+    await store.save_detail_states([state for state, _, _ in outcomes])
     return updated, report
 
 
@@ -154,6 +181,7 @@ async def _read_one(
     source: SourceSettings,
     fetcher: Fetcher,
     item: Item,
+    list_hash: str,
     state: DetailState | None,
     now: datetime,
 ) -> tuple[DetailState, str | None, bool]:
@@ -168,7 +196,7 @@ async def _read_one(
         fetched = await fetcher.fetch(location, etag, modified)
         if fetched.not_modified and state is not None:
             kept = dataclasses.replace(
-                state, list_hash=item.content_hash, due=now + every, failures=0, error=None
+                state, list_hash=list_hash, due=now + every, failures=0, error=None
             )
             return kept, None, False
         findings = await asyncio.to_thread(
@@ -180,15 +208,15 @@ async def _read_one(
             today=now.date(),
         )
     except FetchError as exc:
-        return _failed(item, state, now, every, str(exc))
+        return _failed(item, list_hash, state, now, every, str(exc))
     except Exception as exc:  # a page the reader chokes on costs only its item's text
         log.exception("reading the page of %s failed", item.guid)
-        return _failed(item, state, now, every, f"{item.url}: {exc!r}")
+        return _failed(item, list_hash, state, now, every, f"{item.url}: {exc!r}")
     fresh = state is None or state.findings != findings
     read = DetailState(
         guid=item.guid,
         url=item.url,
-        list_hash=item.content_hash,
+        list_hash=list_hash,
         due=now + every,
         fetched_at=now,
         etag=fetched.etag,
@@ -199,7 +227,12 @@ async def _read_one(
 
 
 def _failed(
-    item: Item, state: DetailState | None, now: datetime, every: timedelta, error: str
+    item: Item,
+    list_hash: str,
+    state: DetailState | None,
+    now: datetime,
+    every: timedelta,
+    error: str,
 ) -> tuple[DetailState, str, bool]:
     failures = (state.failures if state is not None else 0) + 1
     wait = min(every, RETRY_AFTER * 2 ** min(failures - 1, 16))
@@ -209,7 +242,7 @@ def _failed(
     kept = dataclasses.replace(
         previous,
         url=item.url,
-        list_hash=item.content_hash,
+        list_hash=list_hash,
         due=now + wait,
         failures=failures,
         error=error,

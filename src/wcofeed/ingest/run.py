@@ -24,7 +24,7 @@ import aiohttp
 
 from wcofeed.config import Settings, SourceSettings, resolve_url
 from wcofeed.ingest.build import PageContext, ParseError, ParseResult, Unread
-from wcofeed.ingest.details import DetailReport, overlay, read_details
+from wcofeed.ingest.details import DetailReport, overlay, read_details, read_due_details
 from wcofeed.ingest.feeds import parse_feed
 from wcofeed.ingest.fetch import Fetcher, FetchError, FetchResult
 from wcofeed.ingest.html import parse_html
@@ -207,7 +207,7 @@ async def ingest_source(
             report.not_modified = True
             await store.record_fetch_success(source.id, now, fetched.etag, fetched.last_modified)
             log.info("not modified", extra={"fields": {"source": source.id}})
-            return report, []
+            return report, await _due_details(store, source, fetcher, now, report)
         sighting = Sighting(
             baseline=state.last_success is None,
             max_age=timedelta(days=settings.ingest.new_item_max_age_days),
@@ -276,6 +276,18 @@ async def _with_details(
         else:
             merged.append(read)
     return merged, details
+
+
+async def _due_details(
+    store: Store, source: SourceSettings, fetcher: Fetcher, now: datetime, report: SourceReport
+) -> list[UpsertResult]:
+    """The item pages due in a run whose list did not change (left over, or on schedule)."""
+    updated, report.details = await read_due_details(store, source, fetcher, now)
+    if not updated:
+        return []
+    stored = await store.upsert_items(updated, now)
+    report.changed = sum(r.outcome is UpsertOutcome.CHANGED for r in stored)
+    return [r for r in stored if r.outcome is not UpsertOutcome.UNCHANGED]
 
 
 async def _failed(store: Store, report: SourceReport, now: datetime, error: str) -> SourceReport:
