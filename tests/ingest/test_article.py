@@ -41,6 +41,7 @@ def test_date_line_is_read_in_the_pages_language() -> None:
     # Russian interface, English content: the date line is Russian.
     russian = read("news-ru.html", f"{WCO}/ru/media/newsroom/2020/october/wgpm-2nd-meeting.aspx")
     assert russian.published == date(2020, 10, 30)
+    assert russian.content_text.startswith("The WCO Working Group")  # date line not text
     arabic = read("call-ar.html", f"{WCO}/ar/about-us/vacancies/cdp.aspx")
     assert arabic.published == date(2025, 2, 3)
 

@@ -74,7 +74,7 @@ def read_page(
     declared = node.attributes.get("lang") if node is not None else None
     language = (declared or language).split("-")[0].lower() or language
     _absolute_links(tree, page_url)
-    content_html = _main_text(tree.html or "")
+    content_html = _main_text(tree.html or "", language, today)
     content_text = content_to_text(content_html)
     translation_key = _translation_key(tree, page_url)
     for chrome in tree.css(_CHROME):
@@ -101,7 +101,7 @@ def _absolute_links(tree: HTMLParser, page_url: str) -> None:
             node.attrs[attribute] = absolute_url(str(node.attributes[attribute]), page_url)
 
 
-def _main_text(html: str) -> str:
+def _main_text(html: str, language: str, today: date) -> str:
     extracted = trafilatura.extract(
         html,
         output_format="html",
@@ -115,8 +115,15 @@ def _main_text(html: str) -> str:
     tree = HTMLParser(extracted)
     for heading in tree.css("h1"):
         heading.decompose()  # the title, which the item has already
+    first = tree.css_first("p")
+    if first is not None and _is_date_line(squash(first.text()), language, today):
+        first.decompose()  # the date line, which the item shows as its date
     inner = "".join(child.html or "" for child in tree.body.iter()) if tree.body else ""
     return sanitise_content(inner)
+
+
+def _is_date_line(text: str, language: str, today: date) -> bool:
+    return 0 < len(text) <= 40 and parse_date(text, language, today) is not None
 
 
 def _published(tree: HTMLParser, language: str, today: date) -> date | datetime | None:
@@ -129,7 +136,7 @@ def _published(tree: HTMLParser, language: str, today: date) -> date | datetime 
             return found
     for node in tree.css(_DATE_LINE):
         text = squash(node.text())
-        if text and len(text) <= 80 and (found := parse_date(text, language, today)):
+        if _is_date_line(text, language, today) and (found := parse_date(text, language, today)):
             return found
     return None
 
