@@ -279,6 +279,10 @@ def test_auto_reads_pages_of_wco_profiles_only() -> None:
     assert not source(type="feed").reads_details() and not source(type="json").reads_details()
     assert source(type="feed", details="always").reads_details()
     assert not source(details="never").reads_details()
+    # A list read from a local snapshot is offline: its pages only from saved ones.
+    offline = SourceSettings(id="s", url="samples/wco-home-en.html")
+    assert not offline.reads_details()
+    assert dataclasses.replace(offline, detail_pages=SAMPLES / "pages").reads_details()
 
 
 def test_due_orders_new_then_changed_then_scheduled() -> None:

@@ -146,7 +146,8 @@ class SourceSettings:
     details: DetailMode = _opt(
         "auto",
         "Read each item's own page for its full text, date, deadline and documents: "
-        "always, never, or auto (on for html sources read with a WCO profile).",
+        "always, never, or auto (on for html sources read with a WCO profile, from the "
+        "web or with detail_pages).",
     )
     details_per_run: int = _opt(
         20, "Most item pages read per run of this source; the rest wait for the next run."
@@ -163,9 +164,12 @@ class SourceSettings:
     )
 
     def reads_details(self) -> bool:
-        """Whether this source's items' own pages are read (`details`)."""
+        """Whether this source's items' own pages are read (`details`). `auto` reads
+        them for a WCO page fetched from the web, or with saved pages to read them from:
+        a list read from a local snapshot is offline use, whose pages are not fetched."""
         if self.details == "auto":
-            return self.type == "html" and self.profile != "css"
+            online = self.url.startswith(("http://", "https://")) or self.detail_pages is not None
+            return self.type == "html" and self.profile != "css" and online
         return self.details == "always"
 
 

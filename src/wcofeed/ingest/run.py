@@ -213,6 +213,8 @@ async def ingest_source(
             max_age=timedelta(days=settings.ingest.new_item_max_age_days),
         )
         parsed, results = await parse_and_store(store, source, fetched, parsers, now, sighting)
+        # The list worked, whatever its items' pages do next.
+        await store.record_fetch_success(source.id, now, fetched.etag, fetched.last_modified)
         results, report.details = await _with_details(
             store, source, fetcher, parsed, results, now, sighting
         )
@@ -224,7 +226,6 @@ async def ingest_source(
     except Exception as exc:  # a bug in one source's parsing must not stop the others
         log.exception("source %s failed", source.id)
         return await _failed(store, report, now, f"source {source.id}: {exc!r}"), []
-    await store.record_fetch_success(source.id, now, fetched.etag, fetched.last_modified)
     report.warnings = parsed.warnings
     report.unread = parsed.unread
     for result in results:
