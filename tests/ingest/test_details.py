@@ -271,6 +271,21 @@ async def test_never_and_auto_for_non_wco_sources_read_no_page(
     assert sum(site.hits[p] for p in site.pages) == 0
 
 
+async def test_saved_pages_are_read_instead_of_the_web_within_the_limit(
+    make_settings: Callable[..., Settings], store: Store, site: Site, tmp_path: Path
+) -> None:
+    folder = tmp_path / "pages"
+    saved = folder / "127.0.0.1" / "fr" / "omd-japon"
+    saved.parent.mkdir(parents=True)
+    saved.write_text(site.pages["fr/omd-japon"], encoding="utf-8")
+    # One page a run, the saved one listed second: the unsaved ones do not use it up.
+    report = await ingest(make_settings(details_per_run=1, detail_pages=str(folder)), store, now=T0)
+    assert report.sources[0].details.read == 1
+    (read,) = [r.item for r in report.results if r.item.content_text]
+    assert read.url.endswith("/fr/omd-japon") and "Programme de sécurité" in read.content_text
+    assert sum(site.hits[p] for p in site.pages) == 0  # nothing asked of the web
+
+
 def test_auto_reads_pages_of_wco_profiles_only() -> None:
     def source(**keys: str) -> SourceSettings:
         return SourceSettings(id="s", url="https://www.wcoomd.org/en.aspx", **keys)  # type: ignore[arg-type]

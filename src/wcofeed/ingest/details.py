@@ -64,16 +64,13 @@ def with_findings(item: Item, findings: PageFindings | None) -> Item:
     )
 
 
-async def overlay(store: Store, items: Sequence[Item]) -> tuple[list[Item], dict[str, str]]:
-    """The items with their pages' stored findings laid over, and each one's list hash
-    (the content hash of the list's item, before the findings)."""
-    hashes = {item.guid: item.content_hash for item in items}
-    states = await store.detail_states(hashes) if items else {}
-    merged = [
+async def overlay(store: Store, items: Sequence[Item]) -> list[Item]:
+    """The list's items with what their pages gave (stored findings) laid over."""
+    states = await store.detail_states(item.guid for item in items) if items else {}
+    return [
         with_findings(item, states[item.guid].findings) if item.guid in states else item
         for item in items
     ]
-    return merged, hashes
 
 
 def due(
@@ -125,7 +122,8 @@ async def read_details(
 ) -> tuple[list[Item], DetailReport]:
     """Read the due pages of `items` (the list's items, before any findings); return
     the items whose page gave something new, with it laid over, to be stored."""
-    if not source.reads_details() or not items:
+    items = _readable(source, items) if source.reads_details() else []
+    if not items:
         return [], DetailReport()
     states = await store.detail_states(item.guid for item in items)
     chosen = due(items, states, now, source.details_per_run)
@@ -139,12 +137,23 @@ async def read_due_details(
     from earlier runs, and those due by schedule, of the source's stored items."""
     if not source.reads_details():
         return [], DetailReport()
-    items = await store.query_items(ItemQuery(source=source.id, limit=_STORED_ITEMS))
+    items = _readable(
+        source, await store.query_items(ItemQuery(source=source.id, limit=_STORED_ITEMS))
+    )
     states = await store.detail_states(item.guid for item in items)
     waiting = [i for i in items if i.guid not in states or states[i.guid].due <= now]
     chosen = due(waiting, states, now, source.details_per_run)
     pairs = [(i, states[i.guid].list_hash if i.guid in states else i.content_hash) for i in chosen]
     return await _read(store, source, fetcher, pairs, states, now)
+
+
+def _readable(source: SourceSettings, items: Sequence[Item]) -> list[Item]:
+    """The items whose page can be read: all, or with `detail_pages` those saved there
+    (chosen before the per-run limit, which the others must not use up)."""
+    folder = source.detail_pages
+    if folder is None:
+        return list(items)
+    return [item for item in items if snapshot_path(folder, item.url) is not None]
 
 
 async def _read(
@@ -157,9 +166,6 @@ async def _read(
 ) -> tuple[list[Item], DetailReport]:
     """Read the pages of `chosen` (each item with its list hash) and keep their states."""
     report = DetailReport()
-    if source.detail_pages is not None:
-        folder = source.detail_pages
-        chosen = [(i, h) for i, h in chosen if snapshot_path(folder, i.url) is not None]
     outcomes = await asyncio.gather(
         *(_read_one(source, fetcher, i, h, states.get(i.guid), now) for i, h in chosen)
     )

@@ -133,7 +133,7 @@ async def _store(
     """Store items, with what their own pages gave laid over (`details.overlay`); an
     undated one keeps a date an earlier fetch found for it, so a page that stops
     printing a date does not make its item undated."""
-    items, _ = await overlay(store, items)
+    items = await overlay(store, items)
     stored = await store.get_items(i.guid for i in items if i.guid in undated) if undated else {}
     return await store.upsert_items(
         [
