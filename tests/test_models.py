@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Any
 
 import pytest
 
@@ -13,8 +14,10 @@ from wcofeed.models import (
     announce_from,
     deadline_from_value,
     default_translation_key,
+    guid_from_page_id,
     item_from_dict,
     item_to_dict,
+    page_id,
 )
 
 
@@ -305,3 +308,38 @@ def test_translation_key_in_the_json_form() -> None:
     with pytest.raises(ItemError) as info:
         item_from_dict({**data, "translation_key": 7})
     assert info.value.errors["translation_key"] == "must be a string"
+
+
+@pytest.mark.parametrize(
+    ("attachments", "message"),
+    [
+        ([{"url": "javascript:alert(1)"}], "not an http(s) link"),
+        ([{"title": "no link"}], "needs a 'url'"),
+        ([{"url": "https://x.org/a.pdf", "length": -1}], "whole number of bytes"),
+        ([{"url": "https://x.org/a.pdf", "type": "pdf"}], "not a media type"),
+        ([{"url": "https://x.org/a.pdf", "size": 3}], "unknown attachment keys: size"),
+        ("https://x.org/a.pdf", "must be a list"),
+    ],
+)
+def test_bad_attachments_are_refused_naming_the_field(attachments: Any, message: str) -> None:
+    data = item_to_dict(make_item()) | {"attachments": attachments}
+    with pytest.raises(ItemError) as caught:
+        item_from_dict(data)
+    assert message in caught.value.errors["attachments"]
+
+
+def test_full_text_changes_the_hash_only_when_present() -> None:
+    plain = make_item()
+    assert plain.content_hash == dataclasses.replace(plain, content_text="").content_hash
+    read = dataclasses.replace(plain, content_text="Whole text")
+    assert read.content_hash != plain.content_hash
+    assert item_from_dict(item_to_dict(read)) == read
+
+
+def test_page_ids_round_trip_and_refuse_anything_else() -> None:
+    for guid in ("https://www.wcoomd.org/en/x.aspx?a=1&b=é", "urn:x:1", "a"):
+        assert guid_from_page_id(page_id(guid)) == guid
+        assert "/" not in page_id(guid) and "=" not in page_id(guid)
+    assert guid_from_page_id("YQ") == "a"
+    for bad in ("", "a+b", "YQ==", "_w", "YR", "A" * 5000):  # "YR": not how "a" is written
+        assert guid_from_page_id(bad) is None

@@ -87,13 +87,74 @@ def sanitise_html(html: str, *, nofollow: bool = False) -> str:
     ).strip()
 
 
+#: An item's full text keeps its structure and pictures too: headings, tables, figures.
+_CONTENT_TAGS = _ALLOWED_TAGS | {
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "img",
+    "figure",
+    "figcaption",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "dl",
+    "dt",
+    "dd",
+    "hr",
+}
+#: Where one block of text ends, for the plain-text twin of a full text.
+_BLOCK_END = re.compile(
+    r"</(?:p|li|h[2-6]|tr|pre|blockquote|figcaption|dt|dd)>|<br\s*/?>|<hr\s*/?>"
+)
+_PARAGRAPH = "\ue000"
+
+
+def sanitise_content(html: str, *, nofollow: bool = False) -> str:
+    """An item's full text: `sanitise_html`'s policy, plus headings, tables and images
+    (http(s) sources only, as every link)."""
+    return nh3.clean(
+        xml_safe(html),
+        tags=_CONTENT_TAGS,
+        attributes={
+            "a": {"href", "title"},
+            "abbr": {"title"},
+            "img": {"src", "alt", "title", "width", "height"},
+            "td": {"colspan", "rowspan"},
+            "th": {"colspan", "rowspan"},
+        },
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer nofollow" if nofollow else "noopener noreferrer",
+    ).strip()
+
+
+def content_to_text(html: str) -> str:
+    """The plain-text twin of a sanitised full text: one line per paragraph, list item
+    or heading, paragraphs apart by a blank line."""
+    if not html:
+        return ""
+    marked = _BLOCK_END.sub(lambda m: m[0] + _PARAGRAPH, html)
+    text = HTMLParser(marked).text(separator=" ")
+    return "\n\n".join(line for line in map(squash, text.split(_PARAGRAPH)) if line)
+
+
 def sanitise_summaries(values: MutableMapping[str, Any]) -> None:
     """An item typed in by hand (`wcofeed add`, a JSON source, the admin API), given in
-    its JSON form: `summary_html` sanitised, and `summary` derived from it when not given."""
+    its JSON form: `summary_html` and `content_html` sanitised, and `summary` and
+    `content_text` derived from them when not given."""
     html = values.get("summary_html")
     if isinstance(html, str) and html:
         values["summary_html"] = sanitise_html(html)
         values.setdefault("summary", html_to_text(values["summary_html"]))
+    content = values.get("content_html")
+    if isinstance(content, str) and content:
+        values["content_html"] = sanitise_content(content)
+        values.setdefault("content_text", content_to_text(values["content_html"]))
 
 
 def html_to_text(html: str) -> str:

@@ -9,6 +9,7 @@ define the stable JSON form (field names as in `Item`, dates in ISO 8601) used b
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import enum
 import functools
@@ -48,6 +49,7 @@ SubscriberStatus = Literal["pending", "active", "paused", "unsubscribed"]
 DigestFrequency = Literal["off", "daily", "weekly"]
 FREQUENCIES: tuple[DigestFrequency, ...] = get_args(DigestFrequency)
 
+_PAGE_ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 #: The WCO's language folder, first in a link's path: `https://www.wcoomd.org/fr/...`.
 _LANGUAGE_FOLDER = re.compile(r"^(https?://[^/?#]*)/(?:en|fr|es|ru|zh|ar)(?=/)")
@@ -61,7 +63,16 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ufffe\uffff]")
 #: ends a string there): no text field may carry them.
 _NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 #: The text fields of an item; identifiers must not hold any control character either.
-_TEXT_FIELDS = ("guid", "title", "url", "source", "summary", "summary_html")
+_TEXT_FIELDS = (
+    "guid",
+    "title",
+    "url",
+    "source",
+    "summary",
+    "summary_html",
+    "content_html",
+    "content_text",
+)
 _IDENTIFIERS = ("guid", "source")
 
 
@@ -154,6 +165,33 @@ class Deadline:
         return datetime.combine(self.day, self.at, tzinfo=zone).isoformat()
 
 
+#: Documents by the file extension of their link, with their media type.
+DOCUMENT_TYPES = {
+    ".pdf": "application/pdf",
+    ".doc": "application/msword",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xls": "application/vnd.ms-excel",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".ppt": "application/vnd.ms-powerpoint",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".ods": "application/vnd.oasis.opendocument.spreadsheet",
+    ".rtf": "application/rtf",
+    ".zip": "application/zip",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A document an item's page links to (an application form, terms of reference):
+    `type` is its media type, `length` its size in bytes when the page states it."""
+
+    url: str
+    type: str = "application/octet-stream"
+    title: str = ""
+    length: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Item:
     """One dated piece of news, publication, event or call for applications.
@@ -162,6 +200,9 @@ class Item:
     is the source's own date (a date when it gives only a day), None when it gives none:
     wcofeed never makes one up. `translation_key` is shared by the versions of one item
     in several languages (left empty, `default_translation_key` of the guid).
+    `content_html` / `content_text` are the full text of the item's own page (sanitised
+    HTML and its plain-text twin; empty when the page was not read) and `attachments`
+    the documents it links, both kept beside the list's summary.
     `first_seen`, `last_changed` and `announce_from` are set by the store;
     `content_hash` is derived from the content fields, so two items with the same
     content always hash alike and an edit always changes it.
@@ -179,6 +220,9 @@ class Item:
     topics: tuple[str, ...] = ()
     deadline: Deadline | None = None
     translation_key: str = ""
+    content_html: str = ""
+    content_text: str = ""
+    attachments: tuple[Attachment, ...] = ()
     first_seen: datetime | None = None
     last_changed: datetime | None = None
     #: From when the item may be announced as new (digests), decided when it is first
@@ -188,6 +232,7 @@ class Item:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "topics", tuple(sorted(set(self.topics))))
+        object.__setattr__(self, "attachments", tuple(self.attachments))
         if not self.translation_key and isinstance(self.guid, str):
             object.__setattr__(self, "translation_key", default_translation_key(self.guid))
         errors = _validate({name: getattr(self, name) for name in _ITEM_FIELDS})
@@ -232,6 +277,41 @@ class SourceState:
     last_success: datetime | None = None
     consecutive_failures: int = 0
     last_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageFindings:
+    """What an item's own page gave: its full text, documents, and the date, deadline
+    and translation key it states (None / empty when it states none)."""
+
+    content_html: str = ""
+    content_text: str = ""
+    attachments: tuple[Attachment, ...] = ()
+    published: date | datetime | None = None
+    deadline: Deadline | None = None
+    translation_key: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DetailState:
+    """What the store remembers about reading one item's own page.
+
+    `list_hash` is the content hash of the list's item when its page was last read, so a
+    change on the list is seen; `due` is when the page is next read anyway (the slow
+    schedule, or a retry after `failures`); `findings` is what the last good read gave,
+    kept while later reads fail.
+    """
+
+    guid: str
+    url: str
+    list_hash: str
+    due: datetime
+    fetched_at: datetime | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    failures: int = 0
+    error: str | None = None
+    findings: PageFindings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,7 +442,27 @@ def _validate(values: Mapping[str, Any]) -> dict[str, str]:
         errors["deadline"] = "must be a Deadline"
     elif deadline is not None and (problem := _deadline_problem(deadline)):
         errors["deadline"] = problem
+    for attachment in values.get("attachments", ()):
+        if problem := _attachment_problem(attachment):
+            errors["attachments"] = problem
+            break
     return errors
+
+
+def _attachment_problem(attachment: Any) -> str | None:
+    if not isinstance(attachment, Attachment):
+        return "must be Attachments"
+    if not is_web_url(attachment.url):
+        return f"not an http(s) link: {attachment.url[:200]!r}"
+    if not isinstance(attachment.type, str) or "/" not in attachment.type:
+        return f"not a media type: {attachment.type!r}"
+    if _CONTROL.search(attachment.type) or _NOT_TEXT.search(attachment.title):
+        return "holds a control character"
+    if attachment.length is not None and (
+        not isinstance(attachment.length, int) or attachment.length < 0
+    ):
+        return "length must be a whole number of bytes, or null"
+    return None
 
 
 def _deadline_problem(deadline: Deadline) -> str | None:
@@ -391,7 +491,7 @@ def _deadline_problem(deadline: Deadline) -> str | None:
 
 
 def _content_hash(item: Item) -> str:
-    content = [
+    content: list[Any] = [
         item.kind,
         item.title,
         item.summary,
@@ -409,6 +509,14 @@ def _content_hash(item: Item) -> str:
     if item.translation_key != default_translation_key(item.guid):
         # Likewise: only a key given by the source is content.
         content += ["translation_key", item.translation_key]
+    if item.content_html or item.content_text or item.attachments:
+        # Likewise: only an item whose own page was read has any.
+        content += [
+            "content",
+            item.content_html,
+            item.content_text,
+            [attachment_to_dict(a) for a in item.attachments],
+        ]
     raw = _HASH_JSON.encode(content)
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
@@ -431,12 +539,93 @@ def item_to_dict(item: Item) -> dict[str, Any]:
         "published": _iso(item.published),
         "deadline": deadline_to_dict(item.deadline),
         "translation_key": item.translation_key,
+        "content_html": item.content_html,
+        "content_text": item.content_text,
+        "attachments": [attachment_to_dict(a) for a in item.attachments],
         "source": item.source,
         "first_seen": _iso(item.first_seen),
         "last_changed": _iso(item.last_changed),
         "announce_from": _iso(item.announce_from),
         "content_hash": item.content_hash,
     }
+
+
+def attachment_to_dict(attachment: Attachment) -> dict[str, Any]:
+    return {
+        "url": attachment.url,
+        "type": attachment.type,
+        "title": attachment.title,
+        "length": attachment.length,
+    }
+
+
+def attachments_from_value(value: Any) -> tuple[Attachment, ...]:
+    """Attachments from their JSON form: a list of {url, type, title, length}."""
+    if value in (None, ""):
+        return ()
+    if isinstance(value, str | bytes) or not isinstance(value, Iterable):
+        raise ValueError("must be a list of {url, type, title, length}")
+    found = []
+    for entry in value:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("url"), str):
+            raise ValueError("each attachment needs a 'url'")
+        unknown = set(entry) - {"url", "type", "title", "length"}
+        if unknown:
+            raise ValueError(f"unknown attachment keys: {', '.join(sorted(unknown))}")
+        length = entry.get("length")
+        if length is not None and (type(length) is not int or length < 0):
+            raise ValueError("an attachment's length is a whole number of bytes, or null")
+        attachment = Attachment(
+            entry["url"],
+            str(entry.get("type") or "application/octet-stream"),
+            str(entry.get("title") or ""),
+            length,
+        )
+        if problem := _attachment_problem(attachment):
+            raise ValueError(problem)
+        found.append(attachment)
+    return tuple(found)
+
+
+def findings_to_dict(findings: PageFindings) -> dict[str, Any]:
+    return {
+        "content_html": findings.content_html,
+        "content_text": findings.content_text,
+        "attachments": [attachment_to_dict(a) for a in findings.attachments],
+        "published": _iso(findings.published),
+        "deadline": deadline_to_dict(findings.deadline),
+        "translation_key": findings.translation_key,
+    }
+
+
+def findings_from_dict(data: Mapping[str, Any]) -> PageFindings:
+    """The inverse of `findings_to_dict`; ValueError for a form it never writes."""
+    published = data.get("published")
+    return PageFindings(
+        content_html=str(data.get("content_html") or ""),
+        content_text=str(data.get("content_text") or ""),
+        attachments=attachments_from_value(data.get("attachments")),
+        published=parse_iso_date_or_datetime(published) if published else None,
+        deadline=deadline_from_value(data.get("deadline")),
+        translation_key=str(data.get("translation_key") or ""),
+    )
+
+
+def page_id(guid: str) -> str:
+    """An item's id in the `/items/{id}` address: its guid in URL-safe base64, so any
+    store finds the item by the key it already has, with nothing to keep in step."""
+    return base64.urlsafe_b64encode(guid.encode("utf-8")).decode("ascii").rstrip("=")
+
+
+def guid_from_page_id(value: str) -> str | None:
+    """The guid a `page_id` stands for, or None when `value` is none."""
+    if not value or len(value) > 4096 or not _PAGE_ID.match(value):
+        return None
+    try:
+        guid = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return guid if page_id(guid) == value and not _NOT_TEXT.search(guid) else None
 
 
 def deadline_to_dict(deadline: Deadline | None) -> dict[str, str | None] | None:
@@ -483,6 +672,8 @@ def item_from_dict(data: Mapping[str, Any], *, defaults: Mapping[str, Any] | Non
         "summary",
         "summary_html",
         "translation_key",
+        "content_html",
+        "content_text",
     ):
         value = merged.get(key, "")
         if key == "translation_key" and value is None:
@@ -506,6 +697,10 @@ def item_from_dict(data: Mapping[str, Any], *, defaults: Mapping[str, Any] | Non
         values["deadline"] = deadline_from_value(merged.get("deadline"))
     except ValueError as exc:
         errors["deadline"] = str(exc)
+    try:
+        values["attachments"] = attachments_from_value(merged.get("attachments"))
+    except ValueError as exc:
+        errors["attachments"] = str(exc)
     for key, message in _validate(values).items():
         errors.setdefault(key, message)
     if errors:

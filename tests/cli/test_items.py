@@ -10,7 +10,7 @@ import pytest
 
 from tests.cli.conftest import wcofeed
 from tests.conftest import NOW, make_item
-from wcofeed.models import Deadline, item_from_dict, item_to_dict
+from wcofeed.models import Attachment, Deadline, item_from_dict, item_to_dict
 from wcofeed.store import open_store
 
 
@@ -95,3 +95,26 @@ def test_help_lists_the_commands() -> None:
     assert result.returncode == 0
     for name in ("init", "items"):
         assert name in result.stdout
+
+
+async def test_items_json_shows_full_text_and_documents(config: Path) -> None:
+    read = make_item(
+        content_html="<p>Whole text</p>",
+        content_text="Whole text",
+        attachments=(Attachment("https://example.org/f.pdf", "application/pdf", "Form", 10),),
+    )
+    async with await open_store(config.parent / "data" / "wcofeed.db") as store:
+        await store.upsert_items([read], now=NOW)
+    result = wcofeed("items", "--json", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(x) for x in result.stdout.splitlines()]
+    assert (line["content_html"], line["content_text"]) == ("<p>Whole text</p>", "Whole text")
+    assert line["attachments"] == [
+        {
+            "url": "https://example.org/f.pdf",
+            "type": "application/pdf",
+            "title": "Form",
+            "length": 10,
+        }
+    ]
+    assert item_from_dict(line).content_hash == read.content_hash

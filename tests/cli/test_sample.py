@@ -42,7 +42,15 @@ async def test_the_sample_shows_its_dated_news_first_and_a_first_digest_sends_no
     assert feed.entries[4].title.startswith("Call for experts")  # hand-entered, 10 February
     calls = feedparser.parse((tmp_path / "feeds" / "en" / "calls.atom").read_bytes())
     assert "published" in calls.entries[0]
-    assert all("published" not in entry for entry in calls.entries[1:])  # undated, listed
+    # The career programme is dated by its own page (bundled), which also gives its
+    # deadline to the minute, its text and its forms; the other calls stay undated.
+    career = calls.entries[1]
+    assert career.title.startswith("wco/japan career development programme")
+    assert career.published_parsed[:3] == (2025, 1, 20)
+    assert "17:00 (Europe/Brussels)" in career.content[0].value
+    assert "Selected officials spend ten months" in career.content[0].value
+    assert len(career.enclosures) == 2
+    assert all("published" not in entry for entry in calls.entries[2:])  # undated, listed
 
     settings = load_settings(Path(config), env={})
     async with await open_store(settings.database.path) as store:
@@ -53,6 +61,8 @@ async def test_the_sample_shows_its_dated_news_first_and_a_first_digest_sends_no
             assert response.status == 200
             home = lxml.html.fromstring(await response.text())
             calls_page = lxml.html.fromstring(await (await client.get("/calls")).text())
+    full_text = home.xpath('//p[@class="more"]/a[text()="Full text"]/@href')
+    assert len(full_text) == 3  # the three items whose pages are bundled; the rest: "Details"
     titles = [h.text_content().strip() for h in home.cssselect("article.item h3")]
     assert titles == [entry.title for entry in feed.entries[:20]]
     # the sample's calls have closed: /calls shows them below, marked closed

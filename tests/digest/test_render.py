@@ -25,10 +25,11 @@ from wcofeed.digest.send import Outgoing
 from wcofeed.digest.subscription import AddressError, normalise_email
 from wcofeed.digest.tokens import Signer
 from wcofeed.i18n import closing_phrase, days_left
-from wcofeed.models import Deadline, Item, Subscriber
+from wcofeed.models import Attachment, Deadline, Item, Subscriber
 
 NOW = datetime(2025, 2, 1, 12, 0, tzinfo=UTC)
 MID = "<abc@reminders.feeds.example.org>"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @pytest.fixture
@@ -357,3 +358,36 @@ def test_the_calendar_has_alarms_at_the_lead_times_still_ahead(
     assert str(first["ACTION"]) == "DISPLAY"
     assert str(first["DESCRIPTION"]).startswith("Date limite\u00a0: 20 février 2025, 17:00")
     assert events[0].decoded("DTEND") == date(2025, 2, 15)
+
+
+def test_reminder_links_the_documents_of_a_call_not_its_full_text(
+    renderer: Renderer, item_factory: Callable[..., Item]
+) -> None:
+    item = item_factory(
+        kind="call",
+        title="Career Development Programme",
+        summary="Ten months at the Secretariat.",
+        content_text="The whole page, which emails do not carry.",
+        content_html="<p>The whole page, which emails do not carry.</p>",
+        attachments=(
+            Attachment("https://www.wcoomd.org/-/media/form.docx", DOCX, "Application form"),
+            Attachment(
+                "https://www.wcoomd.org/-/media/tor.pdf", "application/pdf", "Terms <of> reference"
+            ),
+        ),
+        deadline=Deadline(date(2025, 2, 4), time(17, 0), "Europe/Brussels"),
+        topics=("capacity-building",),
+    )
+    subscriber = Subscriber("ana@example.org", topics=("capacity-building",))
+    message = parsed(renderer.digest(subscriber, [DueCall(item, (3,))], [], None, MID, NOW))
+    alternative, _ = message.iter_parts()
+    text, html = (part.get_content() for part in alternative.iter_parts())
+    assert "- Application form: https://www.wcoomd.org/-/media/form.docx" in text
+    assert "- Terms <of> reference: https://www.wcoomd.org/-/media/tor.pdf" in text
+    assert "The whole page" not in text and "The whole page" not in html
+    tree = lxml.html.fromstring(html)
+    documents = {a.text: a.get("href") for a in tree.xpath("//li//small/a")}
+    assert documents == {
+        "Application form": "https://www.wcoomd.org/-/media/form.docx",
+        "Terms <of> reference": "https://www.wcoomd.org/-/media/tor.pdf",
+    }

@@ -27,6 +27,12 @@ from tests.conftest import REPO, SmtpRecorder, SmtpServer, free_port
 ADMIN_TOKEN = "e2e-admin-token-0123456789abcdefghij"
 SECRET = "e2e-signing-secret-0123456789"
 NEWSROOM = (REPO / "samples" / "wco-newsroom-ru.html").read_bytes()
+#: The first newsroom item's own page (the others answer 404: their items keep the list's
+#: text): the fixture page reproducing that article.
+ARTICLE_PATH = (
+    "/en/media/newsroom/2020/october/the-wco-working-group-on-performance-measurement.aspx"
+)
+ARTICLE = (REPO / "tests" / "fixtures" / "ingest" / "details" / "news-ru.html").read_bytes()
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = REPO / "test-artifacts"
 FLAGS = [
@@ -61,7 +67,12 @@ class Pages:
 
 @pytest.fixture
 async def pages() -> AsyncIterator[Pages]:
-    served = Pages({"/newsroom": (NEWSROOM, "text/html; charset=utf-8")})
+    served = Pages(
+        {
+            "/newsroom": (NEWSROOM, "text/html; charset=utf-8"),
+            ARTICLE_PATH: (ARTICLE, "text/html; charset=utf-8"),
+        }
+    )
 
     async def handler(request: web.Request) -> web.Response:
         if request.path not in served.bodies:

@@ -10,7 +10,7 @@ import feedparser
 import pytest
 from playwright.async_api import Browser, Page
 
-from tests.e2e.conftest import ARTIFACTS, Running, wait_for
+from tests.e2e.conftest import ARTICLE_PATH, ARTIFACTS, Pages, Running, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -63,6 +63,26 @@ async def test_subscribe_through_the_form(service: Running, page: Page) -> None:
     )
     # the form was shown in French, so the email is in French too
     assert str(confirmation.message["Subject"]).startswith("Confirmez")
+
+
+async def test_an_items_full_text_on_its_own_page(
+    service: Running, page: Page, pages: Pages
+) -> None:
+    await wait_for(lambda: _has_full_text(service), "an item page to be read")
+    await page.goto(f"{service.base}/?hl=fr")
+    await page.get_by_role("link", name="Texte intégral").first.click()
+    await page.wait_for_url("**/items/*")
+    await shot(page, "item-fr")
+    assert "Performance Measurement" in await page.inner_text("h1")
+    content = await page.inner_text("div.content")
+    assert "indicators the Performance Measurement Mechanism will use" in content
+    assert await page.get_attribute("html", "lang") == "fr"
+    assert await page.locator("p.source a").get_attribute("href") == pages.url(ARTICLE_PATH)
+
+
+async def _has_full_text(service: Running) -> bool:
+    result = service.cli("items", "--json")
+    return result.returncode == 0 and "Performance Measurement Mechanism will use" in result.stdout
 
 
 async def _has_items(service: Running) -> bool:

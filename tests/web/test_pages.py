@@ -218,8 +218,8 @@ async def test_calls_page_shows_the_recently_closed_below_the_open(
     ]
     # English calls in the French edition, each marked as such.
     assert [c.split(" Date limite")[0] for c in closed] == [
-        "Closed 3 days ago (en anglais)",
-        "Closed 80 days ago (en anglais)",
+        "Closed 3 days ago (en anglais) · Détails",
+        "Closed 80 days ago (en anglais) · Détails",
     ]
     assert all(c.endswith("— clos") for c in closed)
 
@@ -271,7 +271,7 @@ async def test_calls_page_with_none_closed_lately_shows_the_last_to_close(
         " ".join(li.text_content().split()) for li in doc.cssselect("section.closed-calls li")
     ]
     assert [c.split(" Deadline")[0] for c in closed] == [
-        f"Closed {n} days ago" for n in range(100, 105)
+        f"Closed {n} days ago · Details" for n in range(100, 105)
     ]
     day = date_ago(100)
     assert closed[0].endswith(f"Deadline: {day:%B} {day.day}, {day.year} — closed")

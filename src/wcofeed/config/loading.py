@@ -212,6 +212,10 @@ def _check(settings: Settings) -> None:
             raise ConfigError(
                 f"{where}.every: must be at least 60 seconds (1 for a source on this machine)"
             )
+        if source.details_per_run < 0:
+            raise ConfigError(f"{where}.details_per_run: must be 0 or more")
+        if source.details_every < 60:
+            raise ConfigError(f"{where}.details_every: must be at least 60 seconds")
         if source.kind and source.kind not in KINDS:
             raise ConfigError(f"{where}.kind: must be {_either(KINDS)}")
     for key in ("lease_seconds", "poll_seconds", "digest_every_seconds"):

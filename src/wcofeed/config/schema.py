@@ -135,6 +135,7 @@ class SelectorSettings:
 
 
 SourceType = Literal["html", "feed", "json"]
+DetailMode = Literal["auto", "always", "never"]
 Profile = Literal["auto", "css", "wco-newsroom", "wco-home", "wco-topic", "wco-list"]
 
 
@@ -158,6 +159,34 @@ class SourceSettings:
     )
     enabled: bool = _opt(True, "false skips the source everywhere.")
     selectors: SelectorSettings | None = _opt(None, "For profile = css: the selectors table.")
+    details: DetailMode = _opt(
+        "auto",
+        "Read each item's own page for its full text, date, deadline and documents: "
+        "always, never, or auto (on for html sources read with a WCO profile, from the "
+        "web or with detail_pages).",
+    )
+    details_per_run: int = _opt(
+        20, "Most item pages read per run of this source; the rest wait for the next run."
+    )
+    details_every: int = _opt(
+        604800,
+        "Seconds after which an item's page is read again though the list shows no "
+        "change (a page that failed is retried sooner, doubling the wait each time).",
+    )
+    detail_pages: Path | None = _opt(
+        None,
+        "Folder of saved item pages read instead of the web (offline snapshots): an "
+        "item's page is <folder>/<host>/<path>; items with no saved page are not read.",
+    )
+
+    def reads_details(self) -> bool:
+        """Whether this source's items' own pages are read (`details`). `auto` reads
+        them for a WCO page fetched from the web, or with saved pages to read them from:
+        a list read from a local snapshot is offline use, whose pages are not fetched."""
+        if self.details == "auto":
+            online = self.url.startswith(("http://", "https://")) or self.detail_pages is not None
+            return self.type == "html" and self.profile != "css" and online
+        return self.details == "always"
 
 
 @dataclass(frozen=True)

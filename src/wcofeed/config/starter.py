@@ -212,6 +212,8 @@ def _sources(samples: Path) -> str:
         lines.append(f'# ui_language = "{ui_language}"')
         if topics:
             lines.append(f"# topics = {_toml(list(topics))}")
+        if kind == "html":
+            lines.append(f"# detail_pages = {_toml(samples / 'pages')}")
     return "\n".join(lines) + "\n"
 
 

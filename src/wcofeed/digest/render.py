@@ -315,7 +315,7 @@ class Renderer:
             self._new_view(item)
         return item
 
-    def _call_view(self, item: Item, now: datetime, subscriber: Subscriber) -> dict[str, str]:
+    def _call_view(self, item: Item, now: datetime, subscriber: Subscriber) -> dict[str, Any]:
         key = (item.guid, item.content_hash, now, subscriber.language, subscriber.timezone)
         view = self._views.get(key)
         if view is None:
@@ -447,7 +447,9 @@ def _deadline_day(item: Item, lang: str) -> str:
     )
 
 
-def _call_view(item: Item, now: datetime, subscriber: Subscriber) -> dict[str, str]:
+def _call_view(item: Item, now: datetime, subscriber: Subscriber) -> dict[str, Any]:
+    """A due call as an email shows it: its summary's worth, and the links of the
+    documents its page gives (the application form, the terms of reference)."""
     lang = subscriber.language
     closes = texts(lang).gettext(
         "Deadline %(date)s, %(when)s",
@@ -460,4 +462,7 @@ def _call_view(item: Item, now: datetime, subscriber: Subscriber) -> dict[str, s
         "summary": item.summary,
         "language": item.language,
         "closes": closes,
+        "documents": [
+            {"title": one_line(a.title) or a.url, "url": web_url(a.url)} for a in item.attachments
+        ],
     }

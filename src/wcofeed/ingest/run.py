@@ -24,6 +24,7 @@ import aiohttp
 
 from wcofeed.config import Settings, SourceSettings, resolve_url
 from wcofeed.ingest.build import PageContext, ParseError, ParseResult, Unread
+from wcofeed.ingest.details import DetailReport, overlay, read_details, read_due_details
 from wcofeed.ingest.feeds import parse_feed
 from wcofeed.ingest.fetch import Fetcher, FetchError, FetchResult
 from wcofeed.ingest.html import parse_html
@@ -49,6 +50,7 @@ class SourceReport:
     not_modified: bool = False
     warnings: list[str] = field(default_factory=list)
     unread: list[Unread] = field(default_factory=list)  # dates and deadlines not understood
+    details: DetailReport = field(default_factory=DetailReport)  # the items' own pages
 
     @property
     def items_with_warnings(self) -> int:
@@ -128,8 +130,10 @@ class Sighting:
 async def _store(
     store: Store, items: list[Item], undated: set[str], now: datetime, sighting: Sighting
 ) -> list[UpsertResult]:
-    """Store items; an undated one keeps a date an earlier fetch found for it, so a page
-    that stops printing a date does not make its item undated."""
+    """Store items, with what their own pages gave laid over (`details.overlay`); an
+    undated one keeps a date an earlier fetch found for it, so a page that stops
+    printing a date does not make its item undated."""
+    items = await overlay(store, items)
     stored = await store.get_items(i.guid for i in items if i.guid in undated) if undated else {}
     return await store.upsert_items(
         [
@@ -203,12 +207,17 @@ async def ingest_source(
             report.not_modified = True
             await store.record_fetch_success(source.id, now, fetched.etag, fetched.last_modified)
             log.info("not modified", extra={"fields": {"source": source.id}})
-            return report, []
+            return report, await _due_details(store, source, fetcher, now, report)
         sighting = Sighting(
             baseline=state.last_success is None,
             max_age=timedelta(days=settings.ingest.new_item_max_age_days),
         )
         parsed, results = await parse_and_store(store, source, fetched, parsers, now, sighting)
+        # The list worked, whatever its items' pages do next.
+        await store.record_fetch_success(source.id, now, fetched.etag, fetched.last_modified)
+        results, report.details = await _with_details(
+            store, source, fetcher, parsed, results, now, sighting
+        )
         if not parsed.items:
             parsed.warnings.append(f"source {source.id}: no items found at {url}")
             log.warning("no items found", extra={"fields": {"source": source.id, "url": url}})
@@ -217,7 +226,6 @@ async def ingest_source(
     except Exception as exc:  # a bug in one source's parsing must not stop the others
         log.exception("source %s failed", source.id)
         return await _failed(store, report, now, f"source {source.id}: {exc!r}"), []
-    await store.record_fetch_success(source.id, now, fetched.etag, fetched.last_modified)
     report.warnings = parsed.warnings
     report.unread = parsed.unread
     for result in results:
@@ -239,6 +247,48 @@ async def ingest_source(
         },
     )
     return report, [r for r in results if r.outcome is not UpsertOutcome.UNCHANGED]
+
+
+async def _with_details(
+    store: Store,
+    source: SourceSettings,
+    fetcher: Fetcher,
+    parsed: ParseResult,
+    results: list[UpsertResult],
+    now: datetime,
+    sighting: Sighting,
+) -> tuple[list[UpsertResult], DetailReport]:
+    """The list's results, updated by the item pages this run reads (`details`): an
+    item new in this run stays new, with its page's text."""
+    updated, details = await read_details(store, source, fetcher, parsed.items, now)
+    if not updated:
+        return results, details
+    stored = await store.upsert_items(
+        updated, now, baseline=sighting.baseline, max_age=sighting.max_age
+    )
+    again = {result.item.guid: result for result in stored}
+    merged = []
+    for result in results:
+        read = again.get(result.item.guid)
+        if read is None:
+            merged.append(result)
+        elif result.outcome is UpsertOutcome.NEW:
+            merged.append(dataclasses.replace(result, item=read.item))
+        else:
+            merged.append(read)
+    return merged, details
+
+
+async def _due_details(
+    store: Store, source: SourceSettings, fetcher: Fetcher, now: datetime, report: SourceReport
+) -> list[UpsertResult]:
+    """The item pages due in a run whose list did not change (left over, or on schedule)."""
+    updated, report.details = await read_due_details(store, source, fetcher, now)
+    if not updated:
+        return []
+    stored = await store.upsert_items(updated, now)
+    report.changed = sum(r.outcome is UpsertOutcome.CHANGED for r in stored)
+    return [r for r in stored if r.outcome is not UpsertOutcome.UNCHANGED]
 
 
 async def _failed(store: Store, report: SourceReport, now: datetime, error: str) -> SourceReport:

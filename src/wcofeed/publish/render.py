@@ -14,6 +14,10 @@ did, because feeds are read by other people's software. Only http(s) links leave
 rendered is left out of its feed alone (`wcofeed.isolate`), never the whole feed.
 RSS readers render `<description>` as HTML, so it carries the sanitised HTML, never
 plain text that a reader would take for markup.
+An item whose own page was read carries its full text beside the summary: Atom
+`content`, RSS `content:encoded`, JSON Feed `content_html` / `content_text`; its
+documents are Atom enclosure links, JSON Feed attachments and, since RSS allows one,
+the first as the RSS enclosure (all of them listed in the full text).
 """
 
 from __future__ import annotations
@@ -35,7 +39,14 @@ from lxml import etree
 
 from wcofeed.i18n import format_deadline_day, texts
 from wcofeed.isolate import Skipped, render_or_skip
-from wcofeed.markup import ascii_url, html_to_text, sanitise_html, xml_safe
+from wcofeed.markup import (
+    ascii_url,
+    content_to_text,
+    html_to_text,
+    sanitise_content,
+    sanitise_html,
+    xml_safe,
+)
 from wcofeed.models import DEFAULT_DEADLINE_TZ, Item, web_url
 from wcofeed.publish.specs import Format
 
@@ -69,6 +80,11 @@ class ItemView:
     updated: datetime
     #: The item's other language versions, (language, link) each.
     alternates: tuple[tuple[str, str], ...] = ()
+    #: The full text of the item's own page (the deadline line first), when it was read.
+    full_html: str = ""
+    full_text: str = ""
+    #: The documents it links: (link, media type, title, length in bytes or None).
+    attachments: tuple[tuple[str, str, str, int | None], ...] = ()
 
 
 def entry_id(item: Item) -> str:
@@ -121,6 +137,11 @@ def make_view(
     published = item.published_at
     # Items come from the store, with their times; the fixed instant keeps bytes stable.
     changed = item.last_changed or published or EMPTY_FEED_UPDATED
+    attachments = tuple(
+        (ascii_url(web_url(a.url)), xml_safe(a.type), xml_safe(a.title), a.length)
+        for a in item.attachments
+    )
+    full_html, full_text = _full_text(item, line, attachments, language)
     return ItemView(
         item=item,
         id=xml_safe(entry_id(item)),
@@ -133,7 +154,41 @@ def make_view(
         published=published,
         updated=max(changed, published) if published is not None else changed,
         alternates=tuple(alternates),
+        full_html=full_html,
+        full_text=full_text,
+        attachments=attachments,
     )
+
+
+def _full_text(
+    item: Item,
+    line: str,
+    attachments: Sequence[tuple[str, str, str, int | None]],
+    language: str,
+) -> tuple[str, str]:
+    """The HTML and plain text of the item's own page, deadline line first and a list
+    of its documents last; empty when the page was not read."""
+    content = sanitise_content(item.content_html, nofollow=True) if item.content_html else ""
+    text = xml_safe(item.content_text.strip()) or content_to_text(content)
+    if not content and not text and not attachments:
+        return "", ""
+    if not content and text:
+        content = "".join(f"<p>{html.escape(p)}</p>" for p in text.split("\n\n"))
+    if attachments:
+        heading = texts(language).gettext("Documents")
+        links = "".join(
+            f'<li><a href="{html.escape(url)}" rel="noopener noreferrer nofollow">'
+            f"{html.escape(title or url)}</a></li>"
+            for url, _, title, _ in attachments
+        )
+        content += f"<p><strong>{html.escape(heading)}</strong></p><ul>{links}</ul>"
+        text = "\n\n".join(
+            [text, heading, *(f"{title or url}: {url}" for url, _, title, _ in attachments)]
+        ).strip()
+    if line:
+        content = f"<p><strong>{html.escape(line)}</strong></p>{content}"
+        text = f"{line}\n\n{text}" if text else line
+    return content, text
 
 
 @dataclass(frozen=True)
@@ -184,8 +239,8 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
 
 
 class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
-    """Entry language, links to its other language versions (Atom), modification time
-    (RSS) and the structured deadline."""
+    """Entry language, links to its other language versions and its documents (Atom),
+    modification time (RSS) and the structured deadline."""
 
     def __init__(self) -> None:
         self.entry: ItemView | None = None
@@ -210,6 +265,17 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
             else:
                 after.addnext(version)
             after = version
+        for url, kind, title, length in self.entry.attachments:
+            document = etree.Element("link", rel="enclosure", type=kind, href=url)
+            if title:
+                document.set("title", title)
+            if length:
+                document.set("length", str(length))
+            if after is None:
+                element.append(document)
+            else:
+                after.addnext(document)
+            after = document
         self._deadline(element)
         return element
 
@@ -277,10 +343,15 @@ def _generator(doc: FeedDoc, rss: bool = False) -> FeedGenerator:
         fe.title(entry.title)
         fe.link(href=entry.link, rel="alternate", type="text/html")
         fe.summary(entry.text or entry.title, type="text")
-        if entry.html:
-            fe.content(entry.html, type="html")
+        if entry.full_html or entry.html:
+            fe.content(entry.full_html or entry.html, type="html")
         if rss:
             fe.description(entry.html or html.escape(entry.title))
+            if entry.attachments:
+                # RSS carries one enclosure per item; every document is in the content.
+                url, kind, _, length = entry.attachments[0]
+                fe.enclosure(url, str(length or 0), kind)
+
         if entry.published is not None:
             fe.published(entry.published)
         fe.updated(entry.updated)
@@ -326,15 +397,22 @@ def _json_item(entry: ItemView) -> dict[str, Any]:
         "url": entry.link,
         "title": entry.title,
         "summary": entry.text,
-        "content_text": entry.text,
+        "content_text": entry.full_text or entry.text,
         "date_modified": rfc3339(entry.updated),
         "language": item.language,
         "tags": [label for _, label in entry.topics],
     }
     if entry.published is not None:
         data["date_published"] = rfc3339(entry.published)
-    if entry.html:
-        data["content_html"] = entry.html
+    if entry.full_html or entry.html:
+        data["content_html"] = entry.full_html or entry.html
+    if entry.attachments:
+        data["attachments"] = [
+            {"url": url, "mime_type": kind}
+            | ({"title": title} if title else {})
+            | ({"size_in_bytes": length} if length else {})
+            for url, kind, title, length in entry.attachments
+        ]
     ext: dict[str, Any] = {"guid": item.guid, "kind": item.kind, "topics": list(item.topics)}
     if entry.alternates:
         ext["alternates"] = [{"language": code, "url": url} for code, url in entry.alternates]

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal, TypeVar
 
-from wcofeed.models import Item, SourceState, Subscriber, SubscriberStatus, UpsertResult
+from wcofeed.models import (
+    DetailState,
+    Item,
+    SourceState,
+    Subscriber,
+    SubscriberStatus,
+    UpsertResult,
+)
 
 log = logging.getLogger("wcofeed.store")
 
@@ -305,6 +312,15 @@ class SourceStore(abc.ABC):
     @abc.abstractmethod
     async def record_fetch_failure(self, source_id: str, now: datetime, error: str) -> None:
         """A fetch failed: count it and keep the reason; validators are kept."""
+
+    @abc.abstractmethod
+    async def detail_states(self, guids: Iterable[str]) -> dict[str, DetailState]:
+        """The reading state of these items' own pages, for those read or tried before."""
+
+    @abc.abstractmethod
+    async def save_detail_states(self, states: Sequence[DetailState]) -> None:
+        """Keep these reading states (replacing earlier ones); a state whose item is not
+        stored (deleted meanwhile) is dropped. Deleting an item deletes its state."""
 
 
 class Cluster(abc.ABC):

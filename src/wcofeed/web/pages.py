@@ -9,6 +9,10 @@ language, marked "in English" and linked to its other versions. The filters (`la
 counts calendar days in the site's time zone (`site.timezone`): a page has no reader's
 zone to go by, and the site's is the one its dates are printed in.
 
+`/items/{id}` shows one item whole: the full text its own page gave (sanitised again,
+whatever the store holds), its deadline, documents and versions; the lists link to it.
+`{id}` is `models.page_id` of the guid, so any store finds the item by its guid.
+
 `/calls` shows, below the open calls, those closed in the last `RECENTLY_CLOSED_DAYS`,
 or when none closed then the last `LAST_CLOSED` to close, so a reader sees what kind of
 calls come even between two of them.
@@ -23,10 +27,12 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from markupsafe import Markup
 
 from wcofeed.config import Settings
 from wcofeed.i18n import closing_phrase, days_left, language_name, texts
-from wcofeed.models import KINDS, Item, is_web_url
+from wcofeed.markup import sanitise_content
+from wcofeed.models import DOCUMENT_TYPES, KINDS, Item, guid_from_page_id, is_web_url, page_id
 from wcofeed.publish.build import alternates, versions_of
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, parse_filters
 from wcofeed.store import ItemQuery, Store
@@ -112,6 +118,7 @@ def _render(request: web.Request, template: str, hl: str, **context: Any) -> web
         topics=sorted(settings.topics, key=lambda slug: settings.topic_label(slug, hl)),
         kinds=KINDS,
         site_day=lambda moment: moment.astimezone(ZoneInfo(settings.site.timezone)).date(),
+        page_id=page_id,
         **context,
     )
 
@@ -197,7 +204,55 @@ async def calls(request: web.Request) -> web.Response:
     )
 
 
+#: Document types by their short name, shown beside a document's link.
+_DOCUMENT_NAMES = {kind: extension[1:].upper() for extension, kind in DOCUMENT_TYPES.items()}
+
+
+def document_label(kind: str, length: int | None) -> str:
+    """`PDF, 312 KB`: the document's type and size as far as they are known."""
+    parts = [_DOCUMENT_NAMES.get(kind, "")]
+    if length:
+        parts.append(
+            f"{length / 1024:.0f} KB" if length < 1024**2 else f"{length / 1024**2:.1f} MB"
+        )
+    return ", ".join(p for p in parts if p)
+
+
+async def item_page(request: web.Request) -> web.Response:
+    """One item on its own: its full text (else its summary), deadline, documents and
+    its versions in other languages, each linked to its own page here."""
+    settings, store = request.app[SETTINGS], request.app[STORE]
+    hl = interface_language(request, settings)
+    guid = guid_from_page_id(request.match_info["id"])
+    item = await store.get_item(guid) if guid is not None else None
+    if item is None:
+        raise text_error(404, "no such item")
+    found = await store.versions([item.translation_key])
+    others = [v for v in found.get(item.translation_key, []) if v.guid != item.guid]
+    now = datetime.now(UTC)
+    closes = ""
+    if item.kind == "call" and item.deadline is not None:
+        closes = closes_label(item, now, settings, hl)
+        if item.deadline.closes_at() < now:
+            closes = texts(hl).gettext("closed")
+    content = sanitise_content(item.content_html) if item.content_html else ""
+    return _render(
+        request,
+        "site/item.html",
+        hl,
+        item=item,
+        content=Markup(content),  # noqa: S704 (nh3-sanitised just above)
+        closes=closes,
+        documents=[
+            (a, document_label(a.type, a.length)) for a in item.attachments if is_web_url(a.url)
+        ],
+        versions=[(v, page_id(v.guid)) for v in others],
+        alternates={},
+    )
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/", home)
     app.router.add_get("/calls", calls)
+    app.router.add_get("/items/{id}", item_page)
     app.router.add_static("/static/", templates_dir(app[SETTINGS]) / "static")

@@ -283,4 +283,24 @@ MIGRATIONS: list[str] = [
     UPDATE OR REPLACE reminders SET item_guid = {_translation_key("item_guid")};
     ALTER TABLE reminders RENAME COLUMN item_guid TO translation_key;
     """,
+    # 9: the full text and documents read from an item's own page, and the state of
+    # reading it (when next due, what the list looked like then, why it last failed, what
+    # the last good read found, as JSON in `models.findings_to_dict` form).
+    """
+    ALTER TABLE items ADD COLUMN content_html TEXT NOT NULL DEFAULT '';
+    ALTER TABLE items ADD COLUMN content_text TEXT NOT NULL DEFAULT '';
+    ALTER TABLE items ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE item_details (
+        guid TEXT PRIMARY KEY REFERENCES items (guid) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        list_hash TEXT NOT NULL,
+        due TEXT NOT NULL,
+        fetched_at TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        findings TEXT
+    );
+    """,
 ]
