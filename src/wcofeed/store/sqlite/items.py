@@ -27,7 +27,7 @@ from wcofeed.models import (
     as_utc,
     parse_iso_date_or_datetime,
 )
-from wcofeed.store.interface import Counts, ItemQuery, Version
+from wcofeed.store.interface import Changes, Counts, ItemChange, ItemQuery, ItemState, Version
 from wcofeed.store.sqlite.base import SQLiteBase
 
 # An upsert is one job on the writer's thread whose statements all read the batch from
@@ -115,23 +115,82 @@ _INSERT_TOPICS = f"""INSERT INTO item_topics (item_id, topic, language, kind, so
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _upsert_job(payload: str) -> Callable[[sqlite3.Connection], tuple[str, str]]:
-    """The batch's writes; returns the stored state before them (as JSON arrays)."""
+def _state(row: str) -> str:
+    """An items row's `ItemState` as a JSON array (the journal's format, migration 10)."""
+    topics = f"SELECT json_group_array(topic) FROM item_topics WHERE item_id = {row}.id"
+    return (
+        f"json_array({row}.language, {row}.kind, json(({topics})), "
+        f"{row}.sort_ts, {row}.deadline_ts)"
+    )
+
+
+def _versions(row: str) -> str:
+    """The states of the other versions sharing the row's translation key (indexed)."""
+    return f"""json((SELECT json_group_array(json({_state("v")})) FROM items AS v
+        WHERE v.translation_key = {row}.translation_key AND v.id <> {row}.id))"""
+
+
+#: Changes journalled at most: a reader whose cursor falls further behind is told its
+#: view is incomplete (and drops every cached answer).
+JOURNAL_KEPT = 20_000
+
+# Before a batch's updates: the changed rows' states and their versions', by guid.
+_OLD_STATES = f"""SELECT json_group_object(items.guid,
+    json_array(json({_state("items")}), {_versions("items")})) FROM {_CHANGED}"""
+
+# After them: a journal row per item the batch wrote (its `last_changed` is the batch's).
+_JOURNAL = f"""INSERT INTO item_changes (guid, old, new, versions)
+    SELECT items.guid, json_extract(o.value, '$[0]'), {_state("items")},
+        (SELECT json_group_array(json(value)) FROM (
+            SELECT value FROM json_each(coalesce(o.value, '[0, []]'), '$[1]')
+            UNION SELECT value FROM json_each({_versions("items")})))
+    FROM {_BATCH} LEFT JOIN json_each(?) AS o ON o.key = items.guid
+    WHERE items.last_changed = ?"""
+
+_JOURNAL_DELETE = f"""INSERT INTO item_changes (guid, old, versions)
+    SELECT guid, {_state("items")}, {_versions("items")} FROM items WHERE guid = ?"""
+
+_PRUNE = "DELETE FROM item_changes WHERE id <= (SELECT max(id) FROM item_changes) - ?"
+
+
+def _upsert_job(payload: str, stamp: str) -> Callable[[sqlite3.Connection], tuple[str, str]]:
+    """The batch's writes and their journal; returns the stored state before them (as
+    JSON arrays)."""
 
     def job(db: sqlite3.Connection) -> tuple[str, str]:
         params = (payload,)
         known: str = db.execute(_KNOWN, params).fetchone()[0]
-        previous = "[]"
+        previous, old_states = "[]", "{}"
         if known != "[]":
             previous = db.execute(_PREVIOUS, params).fetchone()[0]
             if previous != "[]":
+                old_states = db.execute(_OLD_STATES, params).fetchone()[0]
                 db.execute(_DELETE_TOPICS, params)
                 db.execute(_UPDATE, params)
         db.execute(_INSERT, params)
         db.execute(_INSERT_TOPICS, params)
+        if db.execute(_JOURNAL, (payload, old_states, stamp)).rowcount:
+            db.execute(_PRUNE, (JOURNAL_KEPT,))
         return known, previous
 
     return job
+
+
+def _state_of(value: Any) -> ItemState | None:
+    if value is None:
+        return None
+    language, kind, topics, rank, deadline = json.loads(value) if isinstance(value, str) else value
+    return ItemState(language, kind, tuple(topics), int(rank), deadline)
+
+
+def _change(row: sqlite3.Row | aiosqlite.Row) -> ItemChange:
+    versions = tuple(_state_of(v) for v in json.loads(row["versions"]))
+    return ItemChange(
+        guid=row["guid"],
+        old=_state_of(row["old"]),
+        new=_state_of(row["new"]),
+        versions=tuple(v for v in versions if v is not None),
+    )
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -320,7 +379,7 @@ class ItemsSQL(SQLiteBase):
             for guid, item in batch.items()
         }
         rows = [_row_params(item, stamp, micros, news[item.guid]) for item in batch.values()]
-        known_json, previous_json = await self._write_job(_upsert_job(json.dumps(rows)))
+        known_json, previous_json = await self._write_job(_upsert_job(json.dumps(rows), stamp))
         known = {row[0]: row[1:] for row in json.loads(known_json)}
         # A stored row the model refuses is no `previous`, but is still replaced.
         previous = {
@@ -355,6 +414,7 @@ class ItemsSQL(SQLiteBase):
 
     async def delete_item(self, guid: str) -> bool:
         async with self._write() as db:
+            await db.execute(_JOURNAL_DELETE, (guid,))
             cursor = await db.execute("DELETE FROM items WHERE guid = ?", (guid,))
             if cursor.rowcount == 0:
                 return False
@@ -420,6 +480,28 @@ class ItemsSQL(SQLiteBase):
             )
         moments = [datetime.fromisoformat(v) for v in rows[0] if v] if rows else []
         return max(moments, default=None)
+
+    async def item_changes(self, after: int | None, limit: int = 1000) -> Changes:
+        async with self._read() as db:
+            if after is None:
+                rows = list(
+                    await db.execute_fetchall(
+                        "SELECT seq FROM sqlite_sequence WHERE name = 'item_changes'"
+                    )
+                )
+                return Changes(int(rows[0][0]) if rows else 0, ())
+            found = list(
+                await db.execute_fetchall(
+                    "SELECT id, guid, old, new, versions FROM item_changes "
+                    "WHERE id > ? ORDER BY id LIMIT ?",
+                    (after, max(1, limit)),
+                )
+            )
+            if not found:
+                return Changes(after, ())
+            lowest = list(await db.execute_fetchall("SELECT min(id) FROM item_changes"))
+        complete = after >= int(lowest[0][0]) - 1
+        return Changes(int(found[-1]["id"]), tuple(map(_change, found)), complete)
 
     async def explain(self, query: ItemQuery) -> list[str]:
         sql, params = self._select_sql(query)

@@ -283,4 +283,24 @@ MIGRATIONS: list[str] = [
     UPDATE OR REPLACE reminders SET item_guid = {_translation_key("item_guid")};
     ALTER TABLE reminders RENAME COLUMN item_guid TO translation_key;
     """,
+    # 9: reserved for the detail pages' migration (another line of work); empty here, so
+    # a database at 10 has run everything this code knows.
+    "",
+    # 10: a journal of item changes, written in the same transaction as each upsert or
+    # delete, so every process serving from this file (not only the writer) learns what
+    # changed and drops only the cached answers those changes can touch. A row holds each
+    # state's filter fields as a JSON array [language, kind, [topics], rank, deadline_ts]:
+    # `old` (NULL for a new item), `new` (NULL for a deletion), and `versions`, the other
+    # versions of its translation keys (an edition shows one version per key, so a change
+    # can hide or show another). AUTOINCREMENT: ids never come back after pruning, so a
+    # reader's cursor stays meaningful.
+    """
+    CREATE TABLE item_changes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        guid TEXT NOT NULL,
+        old TEXT,
+        new TEXT,
+        versions TEXT NOT NULL DEFAULT '[]'
+    );
+    """,
 ]
