@@ -139,13 +139,16 @@ _OLD_STATES = f"""SELECT json_group_object(items.guid,
     json_array(json({_state("items")}), {_versions("items")})) FROM {_CHANGED}"""
 
 # After them: a journal row per item the batch wrote (its `last_changed` is the batch's).
+# The batch drives the join (CROSS JOIN, `+`): from the `last_changed` index, the planner
+# would match every row written now against the whole batch.
 _JOURNAL = f"""INSERT INTO item_changes (guid, old, new, versions)
     SELECT items.guid, json_extract(o.value, '$[0]'), {_state("items")},
         (SELECT json_group_array(json(value)) FROM (
             SELECT value FROM json_each(coalesce(o.value, '[0, []]'), '$[1]')
             UNION SELECT value FROM json_each({_versions("items")})))
-    FROM {_BATCH} LEFT JOIN json_each(?) AS o ON o.key = items.guid
-    WHERE items.last_changed = ?"""
+    FROM json_each(?) AS j CROSS JOIN items ON items.guid = {_from_json("guid")}
+    LEFT JOIN json_each(?) AS o ON o.key = items.guid
+    WHERE +items.last_changed = ?"""
 
 _JOURNAL_DELETE = f"""INSERT INTO item_changes (guid, old, versions)
     SELECT guid, {_state("items")}, {_versions("items")} FROM items WHERE guid = ?"""
