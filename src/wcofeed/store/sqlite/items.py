@@ -268,6 +268,29 @@ def _row_to_item(row: aiosqlite.Row | Mapping[str, Any]) -> Item:
     )
 
 
+#: Items made from rows lately read, by the row's every value: a list read again (a feed
+#: polled, a page turned) reuses them instead of validating and hashing each row anew.
+_MADE_KEPT = 4096
+
+
+class _MadeItems:
+    """`_row_to_item`, remembering what it made (least recently made dropped first). A
+    row with any value changed is another key, so a kept item is always the row's."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[Any, ...], Item] = {}
+
+    def __call__(self, row: aiosqlite.Row) -> Item:
+        key = tuple(row)
+        item = self._made.get(key)
+        if item is None:
+            item = _row_to_item(row)
+            if len(self._made) >= _MADE_KEPT:
+                del self._made[next(iter(self._made))]
+            self._made[key] = item
+        return item
+
+
 def _in(column: str, values: Sequence[Any], params: list[Any]) -> str:
     params.extend(values)
     if len(values) == 1:
@@ -299,8 +322,15 @@ def _edition(edition: Sequence[str], lang: str, params: list[Any]) -> str:
              OR (v.language = {lang} AND v.id < items.id)))"""
 
 
-def _where(query: ItemQuery) -> tuple[str, str, str, list[Any]]:
-    """FROM, WHERE and ORDER BY clauses (fixed fragments) plus their parameters."""
+#: Text matching at most this many items is looked up first (`IN`, the matches then
+#: sorted); matching more, it is checked row by row along the order's index instead, so
+#: a common word costs the page's rows, not the whole match set.
+RARE_TEXT = 500
+
+
+def _where(query: ItemQuery, rare_text: bool = True) -> tuple[str, str, str, list[Any]]:
+    """FROM, WHERE and ORDER BY clauses (fixed fragments) plus their parameters;
+    `rare_text`: `q` matches few items (`RARE_TEXT`)."""
     params: list[Any] = []
     clauses: list[str] = []
     via_topics = len(query.topics) == 1 and query.order == "published"
@@ -351,16 +381,23 @@ def _where(query: ItemQuery) -> tuple[str, str, str, list[Any]]:
         params.append(query.source)
     if query.q:
         phrase = fts_phrase(query.q)
-        if phrase:
+        if not phrase:
+            clauses.append("0")
+        elif rare_text:
             clauses.append("items.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)")
             params.append(phrase)
         else:
-            clauses.append("0")
+            clauses.append(
+                "EXISTS (SELECT 1 FROM items_fts WHERE items_fts MATCH ? AND rowid = items.id)"
+            )
+            params.append(phrase)
     where = " AND ".join(clauses) or "1"
     return source, where, order, params
 
 
 class ItemsSQL(SQLiteBase):
+    _made_items = _MadeItems()
+
     async def upsert_items(
         self,
         items: Iterable[Item],
@@ -429,13 +466,29 @@ class ItemsSQL(SQLiteBase):
             return True
 
     async def query_items(self, query: ItemQuery) -> list[Item]:
-        sql, params = self._select_sql(query)
         async with self._read() as db:
+            sql, params = await self._select_sql(db, query)
             rows = await db.execute_fetchall(sql, params)
-        return self._readable(rows, _row_to_item)
+        return self._readable(rows, self._made_items)
 
-    def _select_sql(self, query: ItemQuery) -> tuple[str, list[Any]]:
-        source, where, order, params = _where(query)
+    @staticmethod
+    async def _rare_text(db: aiosqlite.Connection, query: ItemQuery) -> bool:
+        """Whether `q` matches at most `RARE_TEXT` items (counting stops past that)."""
+        phrase = fts_phrase(query.q) if query.q else ""
+        if not phrase:
+            return True
+        rows = list(
+            await db.execute_fetchall(
+                "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
+                (phrase, RARE_TEXT + 1),
+            )
+        )
+        return int(rows[0][0]) <= RARE_TEXT
+
+    async def _select_sql(
+        self, db: aiosqlite.Connection, query: ItemQuery
+    ) -> tuple[str, list[Any]]:
+        source, where, order, params = _where(query, await self._rare_text(db, query))
         sql = f"SELECT {_COLUMNS} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
         return sql, [*params, max(0, query.limit), max(0, query.offset)]
 
@@ -453,8 +506,8 @@ class ItemsSQL(SQLiteBase):
         return found
 
     async def count_items(self, query: ItemQuery) -> int:
-        source, where, _, params = _where(query)
         async with self._read() as db:
+            source, where, _, params = _where(query, await self._rare_text(db, query))
             rows = list(
                 await db.execute_fetchall(f"SELECT count(*) FROM {source} WHERE {where}", params)
             )
@@ -507,7 +560,7 @@ class ItemsSQL(SQLiteBase):
         return Changes(int(found[-1]["id"]), tuple(map(_change, found)), complete)
 
     async def explain(self, query: ItemQuery) -> list[str]:
-        sql, params = self._select_sql(query)
         async with self._read() as db:
+            sql, params = await self._select_sql(db, query)
             rows = await db.execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
         return [str(row[3]) for row in rows]
