@@ -142,9 +142,15 @@ class Service:
         await self.serve(port, stop, schedule=True)
 
     async def serve(
-        self, port: int | None = None, stop: asyncio.Event | None = None, *, schedule: bool
+        self,
+        port: int | None = None,
+        stop: asyncio.Event | None = None,
+        *,
+        schedule: bool,
+        reuse_port: bool = False,
     ) -> None:
-        """The HTTP server, with (`wcofeed run`) or without (`wcofeed serve`) the loops."""
+        """The HTTP server, with (`wcofeed run`) or without (`wcofeed serve`) the loops;
+        `reuse_port`: other processes serve on the same port (`--workers`)."""
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -154,7 +160,12 @@ class Service:
         await runner.setup()
         tasks: list[asyncio.Task[None]] = []
         try:
-            site = web.TCPSite(runner, self.settings.server.host, port or self.settings.server.port)
+            site = web.TCPSite(
+                runner,
+                self.settings.server.host,
+                port or self.settings.server.port,
+                reuse_port=reuse_port or None,
+            )
             await site.start()
             address = _address(runner)
             log.info(
