@@ -28,10 +28,7 @@ def create_app(
 ) -> web.Application:
     app = web.Application(
         client_max_size=MAX_BODY,
-        middlewares=[
-            guards.count_server_errors,
-            guards.refuse_control_characters,
-        ],
+        middlewares=[guards.refuse_control_characters],
     )
     app.on_response_prepare.append(guards.security_headers)
     app[SETTINGS] = settings
