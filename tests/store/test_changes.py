@@ -82,3 +82,14 @@ async def test_a_reader_left_behind_the_pruned_journal_is_told(
         assert not late.complete
         assert [c.guid for c in late.changes] == [i.guid for i in items[3:]]
         assert (await store.item_changes(late.cursor)).complete
+
+
+async def test_a_store_without_a_journal_says_anything_may_have_changed(store: Store) -> None:
+    """The interface's default (for a store that keeps no journal) is conservative."""
+    from wcofeed.store.interface import ItemStore
+
+    start = await ItemStore.item_changes(store, None)
+    assert await ItemStore.item_changes(store, start.cursor) == start
+    await store.upsert_items([make_item()], now=NOW)
+    later = await ItemStore.item_changes(store, start.cursor)
+    assert not later.complete and later.cursor > start.cursor and later.changes == ()

@@ -340,7 +340,6 @@ class ItemStore(abc.ABC):
     async def last_change(self) -> datetime | None:
         """When items last changed (an upsert or a delete): a cheap validator for caches."""
 
-    @abc.abstractmethod
     async def item_changes(self, after: int | None, limit: int = 1000) -> Changes:
         """The changes journalled after cursor `after` (at most `limit`, oldest first),
         with the cursor to ask from next; `after=None` asks for the current cursor only.
@@ -349,7 +348,15 @@ class ItemStore(abc.ABC):
         own transaction, whichever process writes, so a process serving cached lists
         (each worker of `wcofeed serve --workers N`) learns of writes made by others. A
         store with a way to push (PostgreSQL's LISTEN/NOTIFY) may wake readers early;
-        readers ask again on their own schedule either way."""
+        readers ask again on their own schedule either way.
+
+        This default, for a store without a journal, knows only `last_change()`: any
+        change is reported as "anything may have changed" (`complete=False`)."""
+        last = await self.last_change()
+        cursor = 0 if last is None else (as_utc(last) - _EPOCH) // timedelta(microseconds=1)
+        if after is None or cursor <= after:
+            return Changes(cursor if after is None else after, ())
+        return Changes(cursor, (), complete=False)
 
     @abc.abstractmethod
     async def explain(self, query: ItemQuery) -> Sequence[str]:
