@@ -3,6 +3,7 @@ what a fresh render would answer."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,7 +18,7 @@ from wcofeed.config import Settings
 from wcofeed.models import Deadline, Item
 from wcofeed.store import ItemQuery, Store
 from wcofeed.web.app import create_app
-from wcofeed.web.cache import CACHE, Read, Rendered, ResponseCache
+from wcofeed.web.cache import CACHE, Made, Read, Rendered, ResponseCache
 
 URLS = [
     "/feed.atom?content_lang=fr",
@@ -198,11 +199,32 @@ async def test_an_answer_rendered_while_a_change_arrived_is_not_kept(
     english = [Read(ItemQuery(languages=("en",)))]
     french = [Read(ItemQuery(languages=("fr",)))]
     body = Rendered.of(b"x", "text/plain", datetime.now(UTC), None, 60)
-    began = cache.epoch
+    began = await cache.begin()
     await store.upsert_items([item_factory(language="en")])
     await cache.refresh()
     cache.put("en", body, english, since=began)
     cache.put("fr", body, french, since=began)
     assert "en" not in cache and "fr" in cache
-    cache.put("en", body, english, since=cache.epoch)
+    cache.put("en", body, english, since=await cache.begin())
     assert "en" in cache
+
+
+async def test_requests_for_one_missing_answer_share_one_render(
+    store: Store, web_items: list[Item]
+) -> None:
+    cache = ResponseCache(store, 0)
+    renders = 0
+    release = asyncio.Event()
+
+    async def render() -> Made:
+        nonlocal renders
+        renders += 1
+        await release.wait()
+        return Made(Rendered.of(b"page", "text/plain", datetime.now(UTC), None, 60), ())
+
+    waiting = [asyncio.create_task(cache.answer("page", render)) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    release.set()
+    answers = await asyncio.gather(*waiting)
+    assert renders == 1 and {a.body for a in answers} == {b"page"}
+    assert "page" in cache

@@ -122,6 +122,8 @@ class ItemChange:
     old: ItemState | None
     new: ItemState | None
     versions: tuple[ItemState, ...] = ()
+    #: Its place in the journal: the cursor a reader holds once it has read it.
+    cursor: int = 0
 
     @property
     def states(self) -> tuple[ItemState, ...]:

@@ -18,14 +18,15 @@ missed one would serve a stale list, which the tests hold against a fresh render
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import logging
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -41,8 +42,8 @@ _CACHE_SIZE = 512
 _CACHE_BYTES = 64 * 1024 * 1024
 #: Journal rows read per round trip while catching up.
 _CHANGES_PER_READ = 2000
-#: Refreshes remembered, so an answer rendered while one was applied is not cached stale.
-_HISTORY = 64
+#: Changes remembered in detail, so an answer rendered while some arrived is not kept stale.
+_RECENT = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,11 +243,14 @@ class _Entry:
     expires: float = math.inf
 
 
-@dataclass(slots=True)
-class _Refresh:
-    epoch: int
-    #: None: anything may have changed (the journal was pruned past the cursor).
-    touched: Touched | None = field(default=None)
+@dataclass(frozen=True, slots=True)
+class Made:
+    """A fresh answer, the store reads it was made from, and when it expires at the
+    latest (wall-clock seconds)."""
+
+    rendered: Rendered
+    reads: tuple[Read, ...]
+    expires: float = math.inf
 
 
 class ResponseCache:
@@ -260,10 +264,13 @@ class ResponseCache:
         self._cursor: int | None = None
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._bytes = 0
-        #: Counts applied refreshes; an answer rendered since epoch E is cached only if
-        #: no refresh after E touched it.
-        self.epoch = 0
-        self._history: deque[_Refresh] = deque(maxlen=_HISTORY)
+        self._pending: dict[Hashable, asyncio.Future[Rendered]] = {}
+        #: The states of the latest changes read, by journal id, so an answer rendered
+        #: while changes arrived is checked against those made after it began.
+        self._recent: deque[tuple[int, tuple[ItemState, ...]]] = deque(maxlen=_RECENT)
+        #: Answers begun at or before this cursor are not kept: what changed after it
+        #: is no longer known in detail (forgotten, or the journal was pruned past us).
+        self._unknown_until = -1
         self.dropped = 0
 
     async def refresh(self) -> None:
@@ -286,9 +293,14 @@ class ResponseCache:
                 found = await self._store.item_changes(self._cursor, _CHANGES_PER_READ)
                 if not found.complete:
                     touched = None
-                if touched is not None:
-                    for change in found.changes:
-                        for state in change.states:
+                    self._unknown_until = found.cursor
+                for change in found.changes:
+                    states = change.states
+                    if len(self._recent) == self._recent.maxlen:
+                        self._unknown_until = max(self._unknown_until, self._recent[0][0])
+                    self._recent.append((change.cursor, states))
+                    if touched is not None:
+                        for state in states:
                             touched.add(state)
                 self._cursor = found.cursor
                 if len(found.changes) < _CHANGES_PER_READ:
@@ -296,12 +308,11 @@ class ResponseCache:
         except Exception:  # the store failing: what changed is unknown, so drop it all
             log.exception("reading the store's changes failed; dropping every cached list")
             touched = None
+            self._unknown_until = max(self._unknown_until, self._cursor or 0) + 1
         if touched is None or touched:
             self._apply(touched)
 
     def _apply(self, touched: Touched | None) -> None:
-        self.epoch += 1
-        self._history.append(_Refresh(self.epoch, touched))
         stale = [
             key
             for key, entry in self._entries.items()
@@ -310,6 +321,37 @@ class ResponseCache:
         for key in stale:
             self._drop(key)
         self.dropped += len(stale)
+
+    async def begin(self) -> int:
+        """The store's cursor now: what an answer about to be rendered already sees."""
+        try:
+            return (await self._store.item_changes(None)).cursor
+        except Exception:  # unknown: the answer will not be kept
+            return -1
+
+    async def answer(self, key: Hashable, render: Callable[[], Awaitable[Made]]) -> Rendered:
+        """The cached answer for `key`, or one rendered now (once, however many requests
+        ask for it meanwhile: they wait for that render) and kept if still valid."""
+        found = self.get(key)
+        if found is not None:
+            return found
+        pending = self._pending.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Rendered] = asyncio.get_running_loop().create_future()
+        self._pending[key] = future
+        try:
+            began = await self.begin()
+            made = await render()
+            self.put(key, made.rendered, made.reads, since=began, expires=made.expires)
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # the waiters, if any, get it; none is no error
+            raise
+        finally:
+            del self._pending[key]
+        future.set_result(made.rendered)
+        return made.rendered
 
     def get(self, key: Hashable) -> Rendered | None:
         entry = self._entries.get(key)
@@ -330,15 +372,14 @@ class ResponseCache:
         since: int | None = None,
         expires: float = math.inf,
     ) -> None:
-        """Keep `rendered`, made from `reads` by a render that began at epoch `since`,
-        unless a refresh applied since then could have changed it."""
-        if since is not None and since != self.epoch:
-            missed = [r for r in self._history if r.epoch > since]
-            if len(missed) < self.epoch - since:  # older than the history kept
+        """Keep `rendered`, made from `reads` by a render that began at store cursor
+        `since` (`begin`), unless a change read after that cursor reaches them."""
+        if since is not None:
+            if since < 0 or since < self._unknown_until:
                 return
-            for refresh in missed:
-                if refresh.touched is None or any(map(refresh.touched.reaches, reads)):
-                    return
+            later = Touched(s for cursor, states in self._recent if cursor > since for s in states)
+            if any(map(later.reaches, reads)):
+                return
         self._drop(key)
         self._entries[key] = _Entry(rendered, tuple(reads), expires)
         self._bytes += rendered.size

@@ -29,7 +29,7 @@ from wcofeed.publish.query import parse_query, render_query
 from wcofeed.publish.render import CONTENT_TYPES
 from wcofeed.publish.specs import Format
 from wcofeed.store import ItemQuery
-from wcofeed.web.cache import CACHE, Read, Rendered, closing, respond
+from wcofeed.web.cache import CACHE, Made, Read, Rendered, closing, respond
 from wcofeed.web.errors import text_error
 from wcofeed.web.state import METRICS, SETTINGS, STATUS_COUNTS, STORE, Handler
 
@@ -86,30 +86,29 @@ def _counted(handler: Handler) -> Handler:
 
 
 async def feed_query(request: web.Request) -> web.StreamResponse:
-    settings = request.app[SETTINGS]
     fmt = cast(Format, request.match_info["fmt"])
     cache = request.app[CACHE]
     await cache.refresh()
     # Keyed by the raw query string, so a hit skips parsing (only valid queries are cached).
     key = (fmt, request.query_string)
-    cached = cache.get(key)
-    if cached is None:
-        params = {name: request.query.getall(name) for name in request.query}
-        try:
-            query = parse_query(settings, params)
-        except FilterError as exc:
-            raise text_error(exc.status, str(exc)) from None
-        now = datetime.now(UTC)
-        skipped: list[Skipped] = []
-        seen: list[tuple[ItemQuery, Sequence[Item]]] = []
-        since = cache.epoch
-        body = await render_query(settings, request.app[STORE], fmt, query, now, skipped, seen)
-        request.app[METRICS].skipped(skipped)
-        max_age = settings.publish.cache_seconds
-        cached = Rendered.of(body, CONTENT_TYPES[fmt], now, None, max_age)
-        reads = [Read.of(q, found) for q, found in seen]
-        cache.put(key, cached, reads, since=since, expires=closing(seen))
-    return respond(request, cached)
+    return respond(request, await cache.answer(key, lambda: _render(request, fmt)))
+
+
+async def _render(request: web.Request, fmt: Format) -> Made:
+    settings = request.app[SETTINGS]
+    params = {name: request.query.getall(name) for name in request.query}
+    try:
+        query = parse_query(settings, params)
+    except FilterError as exc:
+        raise text_error(exc.status, str(exc)) from None
+    now = datetime.now(UTC)
+    skipped: list[Skipped] = []
+    seen: list[tuple[ItemQuery, Sequence[Item]]] = []
+    body = await render_query(settings, request.app[STORE], fmt, query, now, skipped, seen)
+    request.app[METRICS].skipped(skipped)
+    rendered = Rendered.of(body, CONTENT_TYPES[fmt], now, None, settings.publish.cache_seconds)
+    reads = tuple(Read.of(q, found) for q, found in seen)
+    return Made(rendered, reads, closing(seen))
 
 
 def safe_file(root: Path, tail: str) -> Path | None:

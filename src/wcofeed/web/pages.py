@@ -37,7 +37,7 @@ from wcofeed.publish.build import alternates, versions_of
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, parse_filters
 from wcofeed.store import ItemQuery, Store
 from wcofeed.templates import templates_dir
-from wcofeed.web.cache import CACHE, Read, Rendered, closing, respond
+from wcofeed.web.cache import CACHE, Made, Read, Rendered, closing, respond
 from wcofeed.web.errors import text_error
 from wcofeed.web.html import interface_language, render_text
 from wcofeed.web.state import SETTINGS, STORE
@@ -145,15 +145,12 @@ def _cached(
         settings, cache = request.app[SETTINGS], request.app[CACHE]
         hl = interface_language(request, settings)
         await cache.refresh()
-        key = (request.path, request.query_string, hl)
-        cached = cache.get(key)
-        if cached is None:
+
+        async def page() -> Made:
             seen: Seen = []
-            since = cache.epoch
             html = await build(request, hl, seen)
-            now = time.time()
-            quarter = (now // _TURN + 1) * _TURN
-            cached = Rendered.of(
+            quarter = (time.time() // _TURN + 1) * _TURN
+            rendered = Rendered.of(
                 html.encode(),
                 "text/html; charset=utf-8",
                 datetime.now(UTC),
@@ -161,9 +158,11 @@ def _cached(
                 None,
                 "Accept-Encoding, Accept-Language",
             )
-            reads = [Read.of(query, found) for query, found in seen]
-            cache.put(key, cached, reads, since=since, expires=min(quarter, closing(seen)))
-        return respond(request, cached)
+            reads = tuple(Read.of(query, found) for query, found in seen)
+            return Made(rendered, reads, min(quarter, closing(seen)))
+
+        key = (request.path, request.query_string, hl)
+        return respond(request, await cache.answer(key, page))
 
     return handler
 

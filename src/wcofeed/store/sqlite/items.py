@@ -193,6 +193,7 @@ def _change(row: sqlite3.Row | aiosqlite.Row) -> ItemChange:
         old=_state_of(row["old"]),
         new=_state_of(row["new"]),
         versions=tuple(v for v in versions if v is not None),
+        cursor=int(row["id"]),
     )
 
 
