@@ -93,3 +93,12 @@ async def test_a_store_without_a_journal_says_anything_may_have_changed(store: S
     await store.upsert_items([make_item()], now=NOW)
     later = await ItemStore.item_changes(store, start.cursor)
     assert not later.complete and later.cursor > start.cursor and later.changes == ()
+
+
+async def test_text_matches_tells_which_items_a_search_finds(store: Store) -> None:
+    found = make_item(guid="https://wco.test/a", title="Customs valuation forum")
+    other = make_item(guid="https://wco.test/b", title="Origin rules", summary="nothing")
+    await store.upsert_items([found, other], now=NOW)
+    guids = [found.guid, other.guid, "https://wco.test/none"]
+    assert await store.text_matches(guids, "valuation FORUM") == {found.guid}
+    assert await store.text_matches(guids, "!!!") == set()

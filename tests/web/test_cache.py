@@ -90,12 +90,22 @@ async def test_a_write_drops_only_the_lists_it_touches(
         "/feed.rss?lang=en": False,
         "/feed.json?lang=fr&kind=news": False,
         "/feed.ics": True,
-        "/feed.atom?q=News": False,  # text is not in the journal: any search may match
+        "/feed.atom?q=News": True,  # its text does not match
         "/?lang=fr&hl=fr": False,
         "/?hl=en&topic=valuation": True,
         "/calls?hl=en": True,
         "/calls?hl=fr&topic=origin": True,
     }
+
+    # A search is dropped by an item its text now matches, or one it listed.
+    await store.upsert_items([replace(newest, title="Fresh News")])
+    await cache.refresh()
+    assert not kept(cache)["/feed.atom?q=News"]
+    await fill(client, URLS)
+    listed = [i for i in web_items if "News" in i.title][-1]  # the newest: listed
+    await store.upsert_items([replace(listed, title="Renamed")])
+    await cache.refresh()
+    assert not kept(cache)["/feed.atom?q=News"]
 
     # Old news below every full list's last row: only lists not filled to their limit.
     await fill(client, URLS)

@@ -360,6 +360,13 @@ class ItemStore(abc.ABC):
             return Changes(cursor if after is None else after, ())
         return Changes(cursor, (), complete=False)
 
+    async def text_matches(self, guids: Iterable[str], q: str) -> set[str]:
+        """The items among `guids` whose title or summary match `q` as `ItemQuery.q`
+        does (a cache asks it to tell whether a changed item enters a search).
+
+        This default, for a store that cannot tell, says every one may."""
+        return set(guids)
+
     @abc.abstractmethod
     async def explain(self, query: ItemQuery) -> Sequence[str]:
         """The database's plan for a query, one line per step (for tests and tuning)."""

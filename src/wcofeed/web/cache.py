@@ -33,7 +33,7 @@ from email.utils import format_datetime, parsedate_to_datetime
 from aiohttp import web
 
 from wcofeed.models import Item, as_utc
-from wcofeed.store import ItemQuery, ItemState, Store, deadline_instant, item_rank
+from wcofeed.store import ItemChange, ItemQuery, ItemState, Store, deadline_instant, item_rank
 
 log = logging.getLogger("wcofeed.web.cache")
 
@@ -144,13 +144,18 @@ class Read:
 
     query: ItemQuery
     bound: int | None = None
+    #: The guids listed, kept for a search (`q`): a change to one of them may change the
+    #: list whatever its text; another item changes it only if its text matches.
+    listed: frozenset[str] = frozenset()
 
     @classmethod
     def of(cls, query: ItemQuery, found: Sequence[Item]) -> Read:
+        listed = frozenset(item.guid for item in found) if query.q else frozenset()
         if not found or len(found) < query.limit:
-            return cls(query)
+            return cls(query, None, listed)
         last = found[-1]
-        return cls(query, item_rank(last) if query.order == "published" else deadline_instant(last))
+        bound = item_rank(last) if query.order == "published" else deadline_instant(last)
+        return cls(query, bound, listed)
 
 
 def closing(seen: Sequence[tuple[ItemQuery, Sequence[Item]]]) -> float:
@@ -285,6 +290,7 @@ class ResponseCache:
             return
         self._checked = clock
         touched: Touched | None = Touched()
+        read_now: list[ItemChange] = []
         try:
             if self._cursor is None:
                 self._cursor = (await self._store.item_changes(None)).cursor
@@ -294,6 +300,7 @@ class ResponseCache:
                 if not found.complete:
                     touched = None
                     self._unknown_until = found.cursor
+                read_now.extend(found.changes)
                 for change in found.changes:
                     states = change.states
                     if len(self._recent) == self._recent.maxlen:
@@ -310,17 +317,53 @@ class ResponseCache:
             touched = None
             self._unknown_until = max(self._unknown_until, self._cursor or 0) + 1
         if touched is None or touched:
-            self._apply(touched)
+            try:
+                await self._apply(touched, read_now)
+            except Exception:  # a search's look-up failing: drop everything instead
+                log.exception("checking searches against changes failed; dropping them all")
+                await self._apply(None, ())
 
-    def _apply(self, touched: Touched | None) -> None:
-        stale = [
-            key
-            for key, entry in self._entries.items()
-            if entry.reads and (touched is None or any(map(touched.reaches, entry.reads)))
-        ]
-        for key in stale:
+    async def _apply(self, touched: Touched | None, changes: Sequence[ItemChange]) -> None:
+        stale: list[Hashable] = []
+        searches: list[tuple[Hashable, Read]] = []
+        for key, entry in self._entries.items():
+            if not entry.reads:
+                continue
+            if touched is None:
+                stale.append(key)
+                continue
+            reached = [read for read in entry.reads if touched.reaches(read)]
+            if any(not read.query.q for read in reached):
+                stale.append(key)
+            else:
+                searches += [(key, read) for read in reached]
+        stale.extend(await self._searches_reached(changes, searches))
+        for key in dict.fromkeys(stale):
             self._drop(key)
         self.dropped += len(stale)
+
+    async def _searches_reached(
+        self, changes: Sequence[ItemChange], reads: Sequence[tuple[Hashable, Read]]
+    ) -> list[Hashable]:
+        """The searches some change reaches: one of its states passes the filters, and
+        it was listed, or its text matches now, or it has other versions (which carry
+        no guid to look up). One store look-up per distinct search."""
+        folded = [(change, Touched(change.states)) for change in changes]
+        matching: dict[str, set[str]] = {}
+        reached = []
+        for key, read in reads:
+            q = read.query.q
+            candidates = [c for c, t in folded if t.reaches(read)]
+            if any(c.versions or c.guid in read.listed for c in candidates):
+                reached.append(key)
+                continue
+            written = {c.guid for c in candidates if c.new is not None}
+            if q not in matching:
+                every = {c.guid for c in changes if c.new is not None}
+                matching[q] = await self._store.text_matches(every, q) if every else set()
+            if written & matching[q]:
+                reached.append(key)
+        return reached
 
     async def begin(self) -> int:
         """The store's cursor now: what an answer about to be rendered already sees."""

@@ -560,6 +560,19 @@ class ItemsSQL(SQLiteBase):
         complete = after >= int(lowest[0][0]) - 1
         return Changes(int(found[-1]["id"]), tuple(map(_change, found)), complete)
 
+    async def text_matches(self, guids: Iterable[str], q: str) -> set[str]:
+        phrase = fts_phrase(q)
+        if not phrase:
+            return set()
+        async with self._read() as db:
+            rows = await db.execute_fetchall(
+                "SELECT guid FROM items WHERE guid IN (SELECT value FROM json_each(?)) "
+                "AND EXISTS (SELECT 1 FROM items_fts WHERE items_fts MATCH ? "
+                "AND rowid = items.id)",
+                (json.dumps(sorted(set(guids))), phrase),
+            )
+        return {str(row[0]) for row in rows}
+
     async def explain(self, query: ItemQuery) -> list[str]:
         async with self._read() as db:
             sql, params = await self._select_sql(db, query)
