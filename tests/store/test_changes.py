@@ -39,10 +39,10 @@ async def test_each_write_journals_old_and_new_states_and_the_other_versions(
     assert stored is not None
     rank = item_rank(stored)
     assert new.guid == english.guid and new.old is None and new.versions == ()
-    assert new.new == ItemState("en", "news", ("origin",), rank, None)
+    assert new.new == ItemState("en", "news", ("origin",), rank, None, english.guid)
     assert edit.old == new.new
-    assert edit.new == ItemState("en", "call", ("data",), rank, deadline_instant(call))
-    assert edit.versions == (ItemState("fr", "news", ("origin",), rank, None),)
+    assert edit.new == ItemState("en", "call", ("data",), rank, deadline_instant(call), call.guid)
+    assert edit.versions == (ItemState("fr", "news", ("origin",), rank, None, french.guid),)
     assert added.guid == french.guid and added.versions == (edit.new,)
     assert deleted.old == added.new and deleted.new is None and deleted.versions == (edit.new,)
     assert (await store.item_changes(found.cursor)).changes == ()

@@ -110,6 +110,8 @@ class ItemState:
     topics: tuple[str, ...]
     rank: int
     deadline: int | None
+    #: Which item (a version's state names its own item, which a search may list).
+    guid: str = ""
 
 
 @dataclass(frozen=True, slots=True)

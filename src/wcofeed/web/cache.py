@@ -346,22 +346,26 @@ class ResponseCache:
         self, changes: Sequence[ItemChange], reads: Sequence[tuple[Hashable, Read]]
     ) -> list[Hashable]:
         """The searches some change reaches: one of its states passes the filters, and
-        it was listed, or its text matches now, or it has other versions (which carry
-        no guid to look up). One store look-up per distinct search."""
+        it or one of its versions (which it may show or hide) was listed, or its text
+        matches now. One store look-up per distinct search."""
         folded = [(change, Touched(change.states)) for change in changes]
         matching: dict[str, set[str]] = {}
         reached = []
         for key, read in reads:
             q = read.query.q
-            candidates = [c for c, t in folded if t.reaches(read)]
-            if any(c.versions or c.guid in read.listed for c in candidates):
+            guids = {
+                guid
+                for change, touched in folded
+                if touched.reaches(read)
+                for guid in (change.guid, *(v.guid for v in change.versions))
+            }
+            if guids & read.listed:
                 reached.append(key)
                 continue
-            written = {c.guid for c in candidates if c.new is not None}
             if q not in matching:
-                every = {c.guid for c in changes if c.new is not None}
+                every = {g for c in changes for g in (c.guid, *(v.guid for v in c.versions))}
                 matching[q] = await self._store.text_matches(every, q) if every else set()
-            if written & matching[q]:
+            if guids & matching[q]:
                 reached.append(key)
         return reached
 

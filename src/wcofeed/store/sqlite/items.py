@@ -120,7 +120,7 @@ def _state(row: str) -> str:
     topics = f"SELECT json_group_array(topic) FROM item_topics WHERE item_id = {row}.id"
     return (
         f"json_array({row}.language, {row}.kind, json(({topics})), "
-        f"{row}.sort_ts, {row}.deadline_ts)"
+        f"{row}.sort_ts, {row}.deadline_ts, {row}.guid)"
     )
 
 
@@ -182,8 +182,10 @@ def _upsert_job(payload: str, stamp: str) -> Callable[[sqlite3.Connection], tupl
 def _state_of(value: Any) -> ItemState | None:
     if value is None:
         return None
-    language, kind, topics, rank, deadline = json.loads(value) if isinstance(value, str) else value
-    return ItemState(language, kind, tuple(topics), int(rank), deadline)
+    language, kind, topics, rank, deadline, guid = (
+        json.loads(value) if isinstance(value, str) else value
+    )
+    return ItemState(language, kind, tuple(topics), int(rank), deadline, guid)
 
 
 def _change(row: sqlite3.Row | aiosqlite.Row) -> ItemChange:
