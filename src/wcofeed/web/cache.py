@@ -424,8 +424,13 @@ class ResponseCache:
         if since is not None:
             if since < 0 or since < self._unknown_until:
                 return
-            later = Touched(s for cursor, states in self._recent if cursor > since for s in states)
-            if any(map(later.reaches, reads)):
+            later = Touched()
+            for cursor, states in reversed(self._recent):  # newest first: stop at `since`
+                if cursor <= since:
+                    break
+                for state in states:
+                    later.add(state)
+            if later and any(map(later.reaches, reads)):
                 return
         self._drop(key)
         self._entries[key] = _Entry(rendered, tuple(reads), expires)
