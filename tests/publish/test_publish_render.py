@@ -233,7 +233,11 @@ def test_links_leave_as_ascii_so_readers_cannot_misread_them(
     item = item_factory(url="https://example.org/Â¡?q=ça%20va#top")
     want = "https://example.org/%C3%82%C2%A1?q=%C3%A7a%20va#top"
     spec = FeedSpec("en", "all")
-    for fmt, render in (("atom", render_atom), ("rss", render_rss)):
+    renders: tuple[tuple[Format, Callable[..., bytes]], ...] = (
+        ("atom", render_atom),
+        ("rss", render_rss),
+    )
+    for fmt, render in renders:
         (entry,) = parse(render(spec_doc(pub_settings, spec, fmt, [item], []))).entries
         assert entry.link == want, fmt
     feed = json.loads(render_json(spec_doc(pub_settings, spec, "json", [item], [])))
