@@ -91,7 +91,8 @@ async def feed_query(request: web.Request) -> web.StreamResponse:
     await cache.refresh()
     # Keyed by the raw query string, so a hit skips parsing (only valid queries are cached).
     key = (fmt, request.query_string)
-    return respond(request, await cache.answer(key, lambda: _render(request, fmt)))
+    cached = cache.get(key) or await cache.answer(key, lambda: _render(request, fmt))
+    return respond(request, cached)
 
 
 async def _render(request: web.Request, fmt: Format) -> Made:
