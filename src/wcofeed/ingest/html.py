@@ -23,16 +23,24 @@ from wcofeed.ingest.text import PageRepair
 
 log = logging.getLogger("wcofeed.ingest")
 
-_FEED_START = re.compile(
-    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:RDF)\b", re.DOTALL
-)
+_FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)\b")
+_SPACE = b" \t\r\n\x0b\x0c"
 _REPAIR_SAMPLE = 200_000
 
 
 def looks_like_feed(body: bytes) -> bool:
     """An RSS, Atom or RDF document, whatever the server called it."""
-    head = body[:2048].lstrip(b"\xef\xbb\xbf")
-    return bool(_FEED_START.match(head))
+    head = body[:2048].removeprefix(b"\xef\xbb\xbf").lstrip(_SPACE)
+    if head.startswith(b"<?xml"):
+        head = head[head.find(b">") + 1 :].lstrip(_SPACE) if b">" in head else b""
+    # Comments are skipped by hand, each up to its first "-->": a pattern that did this
+    # backtracked exponentially on a run of empty comments.
+    while head.startswith(b"<!--"):
+        end = head.find(b"-->", 4)
+        if end < 0:
+            return False
+        head = head[end + 3 :].lstrip(_SPACE)
+    return _FEED_ROOT.match(head) is not None
 
 
 def choose_profile(tree: HTMLParser, ctx: PageContext) -> Profile:
