@@ -31,8 +31,8 @@ from .conftest import REPO
 
 #: Seconds one search may take on LENGTH characters; a linear pattern needs milliseconds,
 #: a quadratic one seconds, an exponential one forever.
-BOUND = 1.0
-LENGTH = 30_000
+BOUND = 2.0
+LENGTH = 40_000
 #: What the patterns look for, in runs: spaces, digits, month names, comment markers,
 #: words the deadline and period readers skip over, scripts the language readers count.
 UNITS = [

@@ -13,6 +13,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from wcofeed.ingest.build import PageContext, ParseError, ParseResult, build_items
 from wcofeed.ingest.charset import decode_body
+from wcofeed.ingest.depth import too_deep
 from wcofeed.ingest.feeds import parse_feed
 from wcofeed.ingest.identity import absolute_url
 from wcofeed.ingest.language import declared_language, fallback_language
@@ -86,6 +87,13 @@ def parse_html(body: bytes, ctx: PageContext, charset: str | None = None) -> Par
         log.warning(message)
         result.warnings.insert(0, message)
         return result
+    limit = ctx.limits.max_nesting_depth
+    if (depth := too_deep(body, limit)) is not None:
+        raise ParseError(
+            f"source {ctx.source.id}: page nested deeper than {limit} elements "
+            f"(ingest.max_nesting_depth; {depth} found before counting stopped); "
+            "refused unparsed"
+        )
     tree = HTMLParser(decode_body(body, charset))
     tree.strip_tags(["script", "style", "noscript", "template"])
     profile = choose_profile(tree, ctx)
