@@ -14,7 +14,7 @@ import asyncio
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -161,6 +161,7 @@ async def servers() -> AsyncIterator[tuple[str, int, Counter[str]]]:
     internal_app = web.Application()
     internal_app.router.add_get("/secret", secret)
     async with TestServer(internal_app) as internal:
+        assert internal.port is not None
         hostile = web.Application()
         for path, handler in Hostile(internal.port).routes().items():
             hostile.router.add_get(path, _async(handler))
@@ -168,7 +169,9 @@ async def servers() -> AsyncIterator[tuple[str, int, Counter[str]]]:
             yield str(server.make_url("")).rstrip("/"), internal.port, hits
 
 
-def _async(handler: Callable[[web.Request], web.Response]) -> web.Handler:
+def _async(
+    handler: Callable[[web.Request], web.Response],
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         return handler(request)
 
