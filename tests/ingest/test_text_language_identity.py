@@ -8,8 +8,10 @@ from datetime import date
 from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from wcofeed.config import TopicSettings
+from wcofeed.config import TopicSettings, load_settings
 from wcofeed.ingest.identity import absolute_url, canonical_url, make_guid
 from wcofeed.ingest.kinds import KindGuesser
 from wcofeed.ingest.language import (
@@ -21,6 +23,8 @@ from wcofeed.ingest.language import (
 from wcofeed.ingest.text import PageRepair, clean, strip_forbidden
 from wcofeed.ingest.topics import TopicMatcher
 from wcofeed.markup import html_to_text, sanitise_html
+
+from .conftest import REPO
 
 
 def test_page_repair_fixes_short_mojibake_with_page_context() -> None:
@@ -182,3 +186,25 @@ def test_plain_links_are_canonical_as_urllib_makes_them(url: str) -> None:
     except ValueError:
         expected = make_guid(None, "s", "t", None)
     assert make_guid(url, "s", "t", None) == expected
+
+
+SHIPPED_TOPICS = load_settings(REPO / "config.toml", env={}).topics
+SHIPPED_KEYWORDS = sorted({k for t in SHIPPED_TOPICS.values() for k in t.keywords})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(SHIPPED_KEYWORDS)
+        | st.text(alphabet="abcxyzRULES_-., 09\t\n()'", max_size=8),
+        max_size=12,
+    ),
+    st.sampled_from([" ", "", "-", ", ", "_", "\n"]),
+)
+def test_ascii_text_is_matched_as_the_word_pattern_matches_it(
+    parts: list[str], separator: str
+) -> None:
+    text = separator.join(parts)
+    matcher = TopicMatcher(SHIPPED_TOPICS)
+    assume(text.isascii())
+    assert matcher.match(text, ["x"]) == matcher._match_text(text, {"x"})
