@@ -163,7 +163,9 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
 
 
 class Fetcher:
-    """Shared by every source of a run; owns its session unless one is given."""
+    """Shared by every source of a run; owns its session unless one is given. A session
+    given from outside keeps its own connector: the names it resolves escape the redirect
+    policy (IP literals are still checked), so only tests give one."""
 
     def __init__(
         self, settings: FetchSettings, session: aiohttp.ClientSession | None = None
