@@ -107,8 +107,7 @@ class ParseResult:
         message = f"source {source}: cannot read the {unread.field} {unread.text[:TEXT_MAX]!r}"
         if unread.field == "date":
             message += "; kept undated"
-        log.warning(message)
-        self.warnings.append(message)
+        self.warn(message)
         self.unread.append(unread)
 
 
