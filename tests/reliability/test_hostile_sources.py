@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+import zlib
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -32,14 +33,14 @@ BOUND = 60.0
 MAX_TITLE, MAX_SUMMARY, MAX_LINK, MAX_ITEMS = 300, 5_000, 500, 40
 
 
-def _css_page(blocks: str, head: str = "") -> bytes:
-    return f"<html><head>{head}</head><body>{blocks}</body></html>".encode()
+def _css_page(blocks: str) -> bytes:
+    return f"<html><body>{blocks}</body></html>".encode()
 
 
 def _item(title: str, date: str = "14 February 2025", deadline: str = "") -> str:
     line = f'<p class="deadline">{deadline}</p>' if deadline else ""
     return (
-        f'<div class="item"><h2><a href="/{abs(hash(title))}">{title}</a></h2>'
+        f'<div class="item"><h2><a href="/items/{zlib.crc32(title.encode())}">{title}</a></h2>'
         f'<span class="date">{date}</span>{line}</div>'
     )
 
