@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from email import message_from_bytes
-from email.message import EmailMessage, Message
+from email.message import EmailMessage
 from email.policy import default
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import english_leftovers
 
 from wcofeed.config import Settings, TopicSettings
+from wcofeed.digest.mime import Email
 from wcofeed.digest.render import Renderer
 from wcofeed.digest.select import DueCall
 from wcofeed.digest.send import Outgoing
@@ -35,7 +36,7 @@ def renderer(digest_settings: Settings) -> Renderer:
     return Renderer(digest_settings, Signer(digest_settings.security.secret_key))
 
 
-def parsed(message: Message) -> EmailMessage:
+def parsed(message: Email) -> EmailMessage:
     """What a receiver sees: the bytes sent over SMTP, parsed back."""
     result = message_from_bytes(Outgoing.of(message).data, policy=default)
     assert isinstance(result, EmailMessage)

@@ -30,21 +30,22 @@ from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import Message
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wcofeed.config import Settings
+from wcofeed.digest.mime import Email
 from wcofeed.digest.pipeline import Pipeline, RunReport
 from wcofeed.digest.render import Renderer
 from wcofeed.digest.select import (
     DueCall,
     accepted_languages,
     digest_window,
+    due_calls,
     message_id,
     news_start,
     select_new_items,
-    select_reminders,
+    unreminded,
 )
 from wcofeed.digest.send import (
     Outgoing,
@@ -79,6 +80,7 @@ class ItemCache:
         self.store, self.now, self.max_items = store, now, max_items
         self.usable = usable
         self._entries: dict[tuple[Any, ...], list[Item]] = {}
+        self._due: dict[tuple[Any, ...], list[DueCall]] = {}
 
     async def _get(
         self, key: tuple[Any, ...], query: ItemQuery, sub: Subscriber, calls: bool
@@ -103,6 +105,18 @@ class ItemCache:
         )
         return await self._get(("calls", languages, sub.topics), query, sub, calls=True)
 
+    async def due_calls(self, sub: Subscriber) -> list[DueCall]:
+        """The open calls with lead times due now (reminded or not) for everyone who
+        shares `sub`'s languages, topics, kinds and lead times."""
+        key = (accepted_languages(sub), sub.topics, sub.kinds, sub.lead_days)
+        found = self._due.get(key)
+        if found is None:
+            calls = await self.calls(sub)
+            if len(self._due) >= self.LIMIT:
+                self._due.clear()
+            found = self._due[key] = due_calls(sub, calls, self.now)
+        return found
+
     async def new_items(self, sub: Subscriber, window: tuple[datetime, datetime]) -> list[Item]:
         languages = accepted_languages(sub)
         query = ItemQuery(
@@ -125,7 +139,7 @@ Usable = Callable[[list[Item], Subscriber, bool], list[Item]]
 def _payload(calls: Sequence[DueCall], window: tuple[datetime, datetime] | None) -> str:
     return json.dumps(
         {
-            "calls": [[c.item.guid, c.keys[0][1], list(c.leads)] for c in calls],
+            "calls": [[c.item.guid, c.deadline_ts, list(c.leads)] for c in calls],
             "digest": [t.isoformat() for t in window] if window else None,
         },
         separators=(",", ":"),
@@ -203,7 +217,7 @@ class DigestRun:
                 outgoing = Outgoing.of(message, delivery.subscriber.email)
                 await pipeline.put(outgoing, resend=True)
 
-    async def _rerender(self, delivery: Delivery) -> Message | None:
+    async def _rerender(self, delivery: Delivery) -> Email | None:
         """The claimed email again, minus calls that have closed or moved since."""
         data = json.loads(delivery.payload)
         sub = with_content_languages(self.settings, delivery.subscriber)
@@ -279,7 +293,7 @@ class DigestRun:
                 if pipeline is None:
                     for plan in plans.values():
                         message = self._render(plan)
-                        self.report.planned.append((str(message["To"]), str(message["Subject"])))
+                        self.report.planned.append((message.to, message.subject))
                     continue
                 claims = [plan.claim for plan in plans.values()]
                 # Render one at a time as the queue takes them: CPU work here overlaps
@@ -299,7 +313,7 @@ class DigestRun:
 
     async def _plan(self, sub: Subscriber, reminded: set[ReminderKey]) -> Plan | None:
         assert sub.id is not None
-        calls = select_reminders(sub, await self.cache.calls(sub), reminded, self.now)
+        calls = unreminded(await self.cache.due_calls(sub), reminded)
         calls = calls[: self.settings.email.max_items]
         window = digest_window(sub, self.now)
         new_items = await self.cache.new_items(sub, window) if window else []
@@ -315,7 +329,7 @@ class DigestRun:
         )
         return Plan(claim, sub, calls, new_items, window)
 
-    def _render(self, plan: Plan) -> Message:
+    def _render(self, plan: Plan) -> Email:
         return self.renderer.digest(
             plan.subscriber,
             plan.calls,

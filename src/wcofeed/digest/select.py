@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -44,12 +44,17 @@ class DueCall:
 
     item: Item
     leads: tuple[int, ...]
+    #: The closing instant as a Unix time, part of each reminder key.
+    deadline_ts: int = field(init=False, compare=False)
+    #: The reminder keys this email records (the claim, its Message-ID).
+    keys: tuple[ReminderKey, ...] = field(init=False, compare=False)
 
-    @property
-    def keys(self) -> tuple[ReminderKey, ...]:
+    def __post_init__(self) -> None:
         assert self.item.deadline is not None
         deadline_ts = int(self.item.deadline.closes_at().timestamp())
-        return tuple((self.item.translation_key, deadline_ts, lead) for lead in self.leads)
+        keys = tuple((self.item.translation_key, deadline_ts, lead) for lead in self.leads)
+        object.__setattr__(self, "deadline_ts", deadline_ts)
+        object.__setattr__(self, "keys", keys)
 
 
 def accepted_languages(subscriber: Subscriber) -> tuple[str, ...]:
@@ -83,22 +88,38 @@ def select_reminders(
     now: datetime,
 ) -> list[DueCall]:
     """The subscriber's open calls with at least one due lead time not reminded yet."""
+    return unreminded(due_calls(subscriber, calls, now), reminded)
+
+
+def due_calls(subscriber: Subscriber, calls: Iterable[Item], now: datetime) -> list[DueCall]:
+    """The subscriber's open calls with the lead times due now, reminded or not: the
+    same for every subscriber with the same languages, kinds, topics and lead times, so
+    a round works them out once for all of them."""
     due: list[DueCall] = []
     if subscriber.kinds and "call" not in subscriber.kinds:
         return due
     for item in calls:
         if item.kind != "call" or item.deadline is None or not matches(subscriber, item):
             continue
-        closes_at = item.deadline.closes_at()
-        deadline_ts = int(closes_at.timestamp())
-        fresh = tuple(
-            lead
-            for lead in due_leads(closes_at, now, subscriber.lead_days)
-            if (item.translation_key, deadline_ts, lead) not in reminded
-        )
-        if fresh:
-            due.append(DueCall(item, fresh))
+        leads = due_leads(item.deadline.closes_at(), now, subscriber.lead_days)
+        if leads:
+            due.append(DueCall(item, leads))
     return due
+
+
+def unreminded(due: Iterable[DueCall], reminded: set[ReminderKey]) -> list[DueCall]:
+    """`due` without the lead times already reminded, and without the calls left with none."""
+    if not reminded:
+        return list(due)
+    kept: list[DueCall] = []
+    for call in due:
+        key, deadline_ts = call.item.translation_key, call.deadline_ts
+        fresh = tuple(lead for lead in call.leads if (key, deadline_ts, lead) not in reminded)
+        if fresh == call.leads:
+            kept.append(call)
+        elif fresh:
+            kept.append(DueCall(call.item, fresh))
+    return kept
 
 
 def digest_window(subscriber: Subscriber, now: datetime) -> tuple[datetime, datetime] | None:

@@ -17,35 +17,18 @@ import os
 import re
 from dataclasses import dataclass
 from email.headerregistry import Address
-from email.message import Message
-from email.policy import Compat32
 from email.utils import getaddresses
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import aiosmtplib
 
 from wcofeed.config import Settings, SmtpSettings
+from wcofeed.digest.mime import Email
 
 log = logging.getLogger("wcofeed.digest.send")
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@-]")
-
-
-class _WirePolicy(Compat32):
-    """compat32 with CRLF line ends, and a fast path for the plain ASCII one-line
-    headers that make up nearly all of ours (the stock path builds a `Header` per
-    header to fold it: a third of the cost of a message). Long URLs stay unfolded,
-    as RFC 5322 allows up to 998 characters."""
-
-    def fold_binary(self, name: str, value: Any) -> bytes:
-        plain = isinstance(value, str) and value.isascii() and len(name) + len(value) < 996
-        if plain and "\r" not in value and "\n" not in value:
-            return f"{name}: {value}\r\n".encode("ascii")
-        return super().fold_binary(name, value)
-
-
-_WIRE = _WirePolicy(linesep="\r\n", max_line_length=998, mangle_from_=False)
 
 
 class SmtpDownError(RuntimeError):
@@ -67,13 +50,9 @@ class Outgoing:
     data: bytes
 
     @classmethod
-    def of(cls, message: Message, recipient: str = "") -> Outgoing:
-        """Serialise a message; `recipient` saves parsing it back out of `To`."""
-        return cls(
-            message_id=str(message["Message-ID"]),
-            recipient=recipient or getaddresses([str(message["To"])])[0][1],
-            data=message.as_bytes(policy=_WIRE),
-        )
+    def of(cls, email: Email, recipient: str = "") -> Outgoing:
+        """A rendered email, to its own address or to `recipient`."""
+        return cls(email.message_id, recipient or email.recipient, email.data)
 
 
 @dataclass(frozen=True, slots=True)
