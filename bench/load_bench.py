@@ -133,9 +133,11 @@ async def prepare(folder: Path, items: int, database: str, proxied: bool) -> Pat
     text = config_text()
     if database:
         text = text.replace('path = "bench.db"', f'url = "{database}"')
+    # wrk's 200 connections come from one address: let them through the per-client cap.
+    text += "[server]\nmax_connections_per_client = 1024\n"
     if proxied:
         # behind nginx (deploy/nginx.conf): its connections are not one client's
-        text += '[server]\ntrusted_proxies = ["127.0.0.1"]\n'
+        text += 'trusted_proxies = ["127.0.0.1"]\n'
 
     config.write_text(text, encoding="utf-8")
     settings = load_settings(config, env={})

@@ -46,6 +46,8 @@ def test_the_shipped_config_loads() -> None:
             "[ingest]\nnew_item_max_age_days = -1\n",
             "ingest.new_item_max_age_days: must be 0 or more",
         ),
+        ("[ingest]\nmax_title_chars = 0\n", "ingest.max_title_chars: must be 1 or more"),
+        ("[ingest]\nmax_nesting_depth = -5\n", "ingest.max_nesting_depth: must be 1 or more"),
         ("[log]\njson = 'yes'\n", "log.json: expected true or false"),
         ("[log]\nlevel = 'loud'\n", "log.level: expected one of 'debug', 'info'"),
         ("[site]\nlanguages = 'en'\n", "site.languages: expected a list, got str 'en'"),

@@ -48,7 +48,7 @@ from wcofeed.publish import publish_all
 from wcofeed.store import Store
 from wcofeed.store.interface import Cluster
 from wcofeed.web.app import create_app
-from wcofeed.web.feeds import FEED_CACHE
+from wcofeed.web.cache import CACHE
 from wcofeed.web.server import Runner
 
 log = logging.getLogger("wcofeed.service")
@@ -201,9 +201,11 @@ class Service:
         *,
         schedule: bool,
         role: Role = "all",
+        reuse_port: bool = False,
     ) -> None:
         """The HTTP server, with (`wcofeed run`) or without (`wcofeed serve`) the loops;
-        `role` leaves out the HTTP side (`worker`) or the loops (`web`)."""
+        `role` leaves out the HTTP side (`worker`) or the loops (`web`); `reuse_port`:
+        other processes serve on the same port (`--workers`)."""
         stop = stop or asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -212,7 +214,7 @@ class Service:
         tasks: list[asyncio.Task[None]] = []
         try:
             if role != "worker":
-                runner = await self._start_web(port)
+                runner = await self._start_web(port, reuse_port)
             if schedule and role != "web":
                 await self._round("first publish", lambda: self._publish(None))
                 tasks = [self._start_source(src) for src in self.settings.sources if src.enabled]
@@ -229,15 +231,20 @@ class Service:
                 loop.remove_signal_handler(sig)
         log.info("stopped cleanly")
 
-    async def _start_web(self, port: int | None) -> Runner:
+    async def _start_web(self, port: int | None, reuse_port: bool) -> Runner:
         app = create_app(self.settings, self.store, self, self.metrics)
         if isinstance(self.store, Cluster):
             # another process's change: the feed cache asks the store again at once
-            self.store.on_change(app[FEED_CACHE].changed)
+            self.store.on_change(app[CACHE].changed)
         runner = Runner(app, self.settings)
         await runner.setup()
         try:
-            site = web.TCPSite(runner, self.settings.server.host, port or self.settings.server.port)
+            site = web.TCPSite(
+                runner,
+                self.settings.server.host,
+                port or self.settings.server.port,
+                reuse_port=reuse_port or None,
+            )
             await site.start()
         except BaseException:
             await runner.cleanup()

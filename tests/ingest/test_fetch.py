@@ -11,7 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from wcofeed.config import FetchSettings
-from wcofeed.ingest.fetch import Fetcher, FetchError
+from wcofeed.ingest.fetch import Fetcher, FetchError, _Hops, _Refused, is_internal
 
 BIG = 20 * 1024 * 1024
 FAST = FetchSettings(
@@ -201,3 +201,90 @@ async def test_local_file_and_its_mtime(tmp_path) -> None:  # type: ignore[no-un
         with pytest.raises(FetchError, match=r"missing\.html: cannot read"):
             await fetcher.fetch(str(tmp_path / "missing.html"))
     assert first.body == b"<p>hi</p>" and again.not_modified
+
+
+@pytest.fixture
+async def internal() -> AsyncIterator[tuple[TestServer, Counter[str]]]:
+    """A service on the same host that must stay out of reach: another port."""
+    hits: Counter[str] = Counter()
+
+    async def secret(request: web.Request) -> web.Response:
+        hits["secret"] += 1
+        return web.Response(text="db_password=hunter2")
+
+    app = web.Application()
+    app.router.add_get("/secret", secret)
+    srv = TestServer(app)
+    async with srv:
+        yield srv, hits
+
+
+def redirecting(to: str) -> web.Application:
+    async def hop(request: web.Request) -> web.Response:
+        raise web.HTTPFound(to)
+
+    async def own(request: web.Request) -> web.Response:
+        return web.Response(text="own page")
+
+    app = web.Application()
+    app.router.add_get("/hop", hop)
+    app.router.add_get("/own", own)
+    return app
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://127.0.0.1:{port}/secret",  # IP literal: skips the resolver
+        "http://localhost:{port}/secret",  # a name that resolves to loopback
+        "http://[::ffff:127.0.0.1]:{port}/secret",  # IPv4-mapped IPv6
+        "http://169.254.169.254/latest/meta-data/",  # cloud metadata, link-local
+        "http://10.0.0.7/",  # private, never connected to
+    ],
+)
+async def test_a_redirect_into_the_internal_network_is_refused(
+    internal: tuple[TestServer, Counter[str]], target: str
+) -> None:
+    service, hits = internal
+    hidden = target.format(port=service.port)
+    async with TestServer(redirecting(hidden)) as source, Fetcher(FAST) as fetcher:
+        with pytest.raises(FetchError, match="into an internal network was refused") as err:
+            await fetcher.fetch(str(source.make_url("/hop")))
+    assert hits["secret"] == 0
+    # The message (shown on the health page to the admin, logged) names the source only.
+    assert str(service.port) not in str(err.value) and "169.254" not in str(err.value)
+    assert "10.0.0.7" not in str(err.value)
+
+
+async def test_a_source_on_an_internal_address_may_redirect_within_itself() -> None:
+    app = redirecting("/own")
+    async with TestServer(app) as source, Fetcher(FAST) as fetcher:
+        result = await fetcher.fetch(str(source.make_url("/hop")))
+    assert result.body == b"own page" and result.url.endswith("/own")
+
+
+async def test_a_redirect_to_a_non_web_link_fails() -> None:
+    async with TestServer(redirecting("file:///etc/passwd")) as source, Fetcher(FAST) as fetcher:
+        with pytest.raises(FetchError, match="redirected to a file: link"):
+            await fetcher.fetch(str(source.make_url("/hop")))
+
+
+def test_hops_from_a_public_address_stay_public() -> None:
+    hops = _Hops()
+    hops.admit(["93.184.215.14"], 443)  # the configured source: public
+    hops.admit(["151.101.1.69", "2a04:4e42::69"], 443)  # public to public
+    for inside in (["10.1.2.3"], ["192.168.0.1"], ["127.0.0.1"], ["::1"], ["fe80::1"]):
+        with pytest.raises(_Refused, match="from a public address"):
+            hops.admit(inside, 443)
+    with pytest.raises(_Refused):  # one internal answer among public ones is enough
+        hops.admit(["151.101.1.69", "172.16.0.9"], 443)
+    with pytest.raises(_Refused):
+        hops.admit(["224.0.0.251"], 443)  # multicast
+
+
+def test_internal_addresses() -> None:
+    for address in ("127.0.0.2", "10.0.0.1", "100.64.0.1", "169.254.169.254", "0.0.0.0", "::1"):
+        assert is_internal(address), address
+    for address in ("::ffff:10.0.0.1", "fc00::1", "fe80::1%eth0", "240.0.0.1", "239.1.1.1"):
+        assert is_internal(address), address
+    assert not is_internal("93.184.215.14") and not is_internal("2a04:4e42::69")

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
 from datetime import date
+from urllib.parse import quote, urljoin, urlsplit
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
-from wcofeed.config import TopicSettings
-from wcofeed.ingest.identity import canonical_url, make_guid
+from wcofeed.config import TopicSettings, load_settings
+from wcofeed.ingest.identity import absolute_url, canonical_url, make_guid
 from wcofeed.ingest.kinds import KindGuesser
 from wcofeed.ingest.language import (
     content_language,
@@ -18,6 +23,8 @@ from wcofeed.ingest.language import (
 from wcofeed.ingest.text import PageRepair, clean, strip_forbidden
 from wcofeed.ingest.topics import TopicMatcher
 from wcofeed.markup import html_to_text, sanitise_html
+
+from .conftest import REPO
 
 
 def test_page_repair_fixes_short_mojibake_with_page_context() -> None:
@@ -119,3 +126,85 @@ def test_canonical_guid() -> None:
     assert no_link.startswith("urn:wcofeed:")
     assert no_link == make_guid(None, "s", "TITLE", date(2025, 1, 1))
     assert no_link != make_guid(None, "s", "Title", date(2025, 1, 2))
+
+
+LINKS = [
+    "/en/media/newsroom/2025/item-1.aspx",
+    "/a;b?x=1&utm_source=y#top",
+    "/a/../b",
+    "/./x",
+    "//other.example.org/x",
+    "/a\\b",
+    "/ünïcode/päge",
+    "/a\x01b",
+    "relative/page",
+    "?q=1",
+    "#frag",
+    "/",
+    "/a//b",
+]
+BASES = [
+    "https://www.wcoomd.org/en/media/newsroom.aspx",
+    "HTTP://WWW.Example.ORG:80/a/b?c#d",
+    "https://user:pw@example.org:8443/x",
+    "/srv/samples/page.html",
+    "file:///srv/samples/page.html",
+    "http://[::1",
+]
+
+
+@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("href", LINKS)
+def test_root_relative_links_resolve_as_urljoin_does(base: str, href: str) -> None:
+    expected = ""
+    with contextlib.suppress(ValueError):
+        joined = urljoin(base, href)
+        if urlsplit(joined).scheme.lower() in ("http", "https", ""):
+            expected = re.sub("[\x00-\x1f\x7f-\x9f]", lambda m: quote(m[0], safe=""), joined)
+    assert absolute_url(href, base) == expected
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.wcoomd.org/en/media/newsroom/2025/item-1.aspx",
+        "HTTP://Example.ORG:80/A/b",
+        "https://example.org:443",
+        "https://example.org:8443/x",
+        "http://example.org/a?utm_source=x&b=1#f",
+        "http://[::1]/x",
+        "http://[::1",
+        " http://example.org/x ",
+        "http://user:PW@Example.org/x",
+        "http://example.org/ä",
+        "http://example.org/a\tb",
+    ],
+)
+def test_plain_links_are_canonical_as_urllib_makes_them(url: str) -> None:
+    try:
+        expected = canonical_url(url)
+    except ValueError:
+        expected = make_guid(None, "s", "t", None)
+    assert make_guid(url, "s", "t", None) == expected
+
+
+SHIPPED_TOPICS = load_settings(REPO / "config.toml", env={}).topics
+SHIPPED_KEYWORDS = sorted({k for t in SHIPPED_TOPICS.values() for k in t.keywords})
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(SHIPPED_KEYWORDS)
+        | st.text(alphabet="abcxyzRULES_-., 09\t\n()'", max_size=8),
+        max_size=12,
+    ),
+    st.sampled_from([" ", "", "-", ", ", "_", "\n"]),
+)
+def test_ascii_text_is_matched_as_the_word_pattern_matches_it(
+    parts: list[str], separator: str
+) -> None:
+    text = separator.join(parts)
+    matcher = TopicMatcher(SHIPPED_TOPICS)
+    assume(text.isascii())
+    assert matcher.match(text, ["x"]) == matcher._match_text(text, {"x"})

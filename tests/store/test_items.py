@@ -579,3 +579,29 @@ async def test_the_database_and_its_wal_are_readable_by_their_owner_only(
                 assert {oct(f.stat().st_mode & 0o777) for f in files} == {"0o600"}, path
     finally:
         os.umask(old)
+
+
+async def test_common_text_is_checked_along_the_order_with_the_same_answer(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Text matching many items is checked row by row down the order's index (no sort
+    of the match set); the answer is the one the look-up-first plan gives."""
+    from wcofeed.store.sqlite import items as sqlite_items
+
+    items = [
+        make_item(
+            title=f"Customs item {n}" if n % 3 else f"Other item {n}",
+            topics=("origin",) if n % 2 else ("data",),
+            published=date(2024, 1, 1) + timedelta(days=n),
+        )
+        for n in range(30)
+    ]
+    await store.upsert_items(items, now=NOW)
+    query = ItemQuery(q="customs", topics=("origin", "data"), languages=("en",), limit=7)
+    looked_up = await store.query_items(query)
+    monkeypatch.setattr(sqlite_items, "RARE_TEXT", 3)
+    walked = await store.query_items(query)
+    assert [i.guid for i in walked] == [i.guid for i in looked_up] and len(walked) == 7
+    plan = await store.explain(query)
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+    assert await store.count_items(query) == 20

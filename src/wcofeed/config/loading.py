@@ -200,6 +200,15 @@ def _check(settings: Settings) -> None:
         raise ConfigError("email.send_hour: must be between 0 and 23")
     if settings.ingest.new_item_max_age_days < 0:
         raise ConfigError("ingest.new_item_max_age_days: must be 0 or more")
+    for key in (
+        "max_items_per_page",
+        "max_title_chars",
+        "max_summary_chars",
+        "max_link_chars",
+        "max_nesting_depth",
+    ):
+        if getattr(settings.ingest, key) < 1:
+            raise ConfigError(f"ingest.{key}: must be 1 or more")
     seen: set[str] = set()
     for i, source in enumerate(settings.sources):
         where = f"sources[{i}]"

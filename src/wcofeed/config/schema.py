@@ -206,6 +206,28 @@ class IngestSettings:
         "digests) unless its own date is older than this many days; what the first fetch "
         "finds is back catalogue, news only by its own date.",
     )
+    max_items_per_page: int = _opt(
+        10_000,
+        "Items read from one page or feed; the rest are left out with a warning.",
+    )
+    max_title_chars: int = _opt(
+        500, "Longest item title kept, in characters; a longer one is cut, with a warning."
+    )
+    max_summary_chars: int = _opt(
+        20_000,
+        "Longest item summary kept, in characters of its HTML; a longer one is cut, with a "
+        "warning.",
+    )
+    max_link_chars: int = _opt(
+        2_048,
+        "Longest item link kept, in characters; an item with a longer one keeps no link "
+        "of its own (it points at its page), with a warning.",
+    )
+    max_nesting_depth: int = _opt(
+        512,
+        "Deepest element nesting an HTML page may have; a deeper page is refused before "
+        "it is parsed (parsing deep nesting takes minutes).",
+    )
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
 
-from wcofeed.config import SourceSettings
-from wcofeed.ingest.dates import parse_date
+from wcofeed.config import IngestSettings, SourceSettings
+from wcofeed.ingest.dates import TEXT_MAX, parse_date
 from wcofeed.ingest.deadlines import find_deadline_text, parse_deadline
 from wcofeed.ingest.identity import make_guid
 from wcofeed.ingest.kinds import KindGuesser
@@ -22,13 +22,16 @@ from wcofeed.ingest.language import content_language, detect_language, script_ag
 from wcofeed.ingest.text import PageRepair
 from wcofeed.ingest.topics import TopicMatcher
 from wcofeed.markup import html_to_text, sanitise_html
-from wcofeed.models import Deadline, Item, ItemError, Kind
+from wcofeed.models import Deadline, Item, ItemError, Kind, in_year_range
 
 log = logging.getLogger("wcofeed.ingest")
 
 _SENTENCE_END = re.compile(r"[.!?。](?=\s)")
 _ABBREVIATIONS = ("Dr", "Mr", "Ms", "Mrs", "No", "St", "Prof")
 TITLE_MAX = 160
+#: Longest deadline line given to the deadline reader: room for a sentence around the
+#: date, not for the 100 KB that made the readers take seconds.
+DEADLINE_TEXT_MAX = 500
 _BADGE = re.compile(r"^(?:new|nouveau|nuevo|новое|新)\s*[-\u2013:]\s*", re.IGNORECASE)
 
 
@@ -68,6 +71,7 @@ class PageContext:
     # batch is only in the result.
     on_batch: Callable[[list[Item], set[str]], None] | None = None
     batch_size: int = 1000
+    limits: IngestSettings = field(default_factory=IngestSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,12 +99,15 @@ class ParseResult:
     warnings: list[str] = field(default_factory=list)
     unread: list[Unread] = field(default_factory=list)
 
-    def note_unread(self, source: str, unread: Unread) -> None:
-        message = f"source {source}: cannot read the {unread.field} {unread.text!r}"
-        if unread.field == "date":
-            message += "; kept undated"
+    def warn(self, message: str) -> None:
         log.warning(message)
         self.warnings.append(message)
+
+    def note_unread(self, source: str, unread: Unread) -> None:
+        message = f"source {source}: cannot read the {unread.field} {unread.text[:TEXT_MAX]!r}"
+        if unread.field == "date":
+            message += "; kept undated"
+        self.warn(message)
         self.unread.append(unread)
 
 
@@ -118,6 +125,7 @@ def title_from_summary(text: str) -> str:
 
 def build_items(entries: list[Entry], ctx: PageContext) -> ParseResult:
     result = ParseResult()
+    entries = _within_limits(entries, ctx, result)
     dated = [(entry, _published(n, entry, ctx, result)) for n, entry in enumerate(entries)]
     ctx.language = _page_language(entries, ctx)
     newest = max((as_day(p) for _, p in dated if p is not None), default=None)
@@ -137,6 +145,43 @@ def build_items(entries: list[Entry], ctx: PageContext) -> ParseResult:
             ctx.on_batch(batch, {i.guid for i in batch if i.guid in result.undated})
             handed = len(result.items)
     return result
+
+
+def _within_limits(entries: list[Entry], ctx: PageContext, result: ParseResult) -> list[Entry]:
+    """The entries cut to the configured sizes (`[ingest]` limits), each cut warned
+    about: a page's text is cut before anything is made of it, so what one page costs
+    stays bounded by the page itself, not by what repair, sanitising and the feeds make
+    of a 9 MB title."""
+    limits, source = ctx.limits, ctx.source.id
+    if len(entries) > limits.max_items_per_page:
+        result.warn(
+            f"source {source}: {len(entries)} items on one page; "
+            f"the first {limits.max_items_per_page} (ingest.max_items_per_page) are read"
+        )
+        entries = entries[: limits.max_items_per_page]
+    for position, entry in enumerate(entries):
+        if len(entry.title) > limits.max_title_chars:
+            result.warn(
+                f"source {source}: item {position + 1}: title of {len(entry.title)} characters "
+                f"cut to {limits.max_title_chars} (ingest.max_title_chars)"
+            )
+            entry.title = entry.title[: limits.max_title_chars]
+        if len(entry.summary_html) > limits.max_summary_chars:
+            result.warn(
+                f"source {source}: item {position + 1}: summary of {len(entry.summary_html)} "
+                f"characters cut to {limits.max_summary_chars} (ingest.max_summary_chars)"
+            )
+            entry.summary_html = entry.summary_html[: limits.max_summary_chars]
+        if len(entry.url) > limits.max_link_chars:
+            result.warn(
+                f"source {source}: item {position + 1}: link of {len(entry.url)} characters "
+                f"dropped (ingest.max_link_chars is {limits.max_link_chars})"
+            )
+            entry.url = ""
+        entry.date_text = entry.date_text[:TEXT_MAX]
+        entry.deadline_text = entry.deadline_text[:DEADLINE_TEXT_MAX]
+        entry.label = entry.label[: limits.max_title_chars]
+    return entries
 
 
 def as_day(value: date | datetime) -> date:
@@ -182,6 +227,8 @@ def _build_one(
     deadline: Deadline | None = None
     if deadline_text:
         deadline = parse_deadline(deadline_text, ctx.source.ui_language, page_date)
+        if deadline is not None and not in_year_range(deadline.day):
+            deadline = None  # "9999": kept as an item without a deadline, not lost
         if deadline is None:
             result.note_unread(ctx.source.id, Unread(position, title, "deadline", deadline_text))
     kind = ctx.kinds.guess(

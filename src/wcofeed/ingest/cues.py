@@ -11,13 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+# The ASCII words of each word list callers pass, by identity: the lists are the callers'
+# cached tuples, the same few objects on every call (the stored list keeps its id taken).
+_ASCII_WORDS: dict[int, tuple[Sequence[str], list[str]]] = {}
+
+
+def _ascii_words(words: Sequence[str]) -> list[str]:
+    found = _ASCII_WORDS.get(id(words))
+    if found is None or found[0] is not words:
+        if len(_ASCII_WORDS) > 256:
+            _ASCII_WORDS.clear()
+        found = _ASCII_WORDS[id(words)] = (words, [w for w in words if w.isascii()])
+    return found[1]
+
 
 def windows(text: str, words: Sequence[str], before: int, after: int) -> list[tuple[int, int]]:
     """`(start, end)` spans of `text` around each occurrence of any of `words`, from
     `before` characters ahead of it to `after` past it, merged where they overlap."""
     lowered = text.lower()
     if lowered.isascii():  # cheap, and spares the Cyrillic, Chinese and Arabic words
-        words = [w for w in words if w.isascii()]
+        words = _ascii_words(words)
     if not any(map(lowered.__contains__, words)):
         return []  # most texts: one substring search per word, nothing more
     if len(lowered) != len(text):  # a letter that lower-cases to two: positions drift

@@ -188,6 +188,8 @@ _CJK = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _CJK_NO_YEAR = re.compile(r"(?<!年)(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?!\d)")
 _NUMERIC = re.compile(r"(?<!\d)(\d{1,2})[./](\d{1,2})[./](\d{4})(?!\d)")
+#: Longest date text read (and quoted in warnings).
+TEXT_MAX = 200
 _DATEPARSER_LANGS = {"en", "fr", "es", "ru", "zh", "ar"}
 
 
@@ -207,8 +209,11 @@ def checked_date(year: int, month: int, day: int, today: date) -> date | None:
 
 
 def parse_date(text: str, language: str = "en", today: date | None = None) -> date | None:
-    """The first full date in `text` (day, month and year), or None."""
-    return _parse(text.strip().lower(), language.split("-")[0], today or date.today())
+    """The first full date in `text` (day, month and year), or None. Only the first
+    `TEXT_MAX` characters are read: no date is longer, and dateparser takes seconds on
+    a 100 KB string."""
+    text = text.strip()[:TEXT_MAX].lower()
+    return _parse(text, language.split("-")[0], today or date.today())
 
 
 @lru_cache(maxsize=4096)

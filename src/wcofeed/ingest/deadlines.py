@@ -134,8 +134,9 @@ _CJK = re.compile(
 _ISO = re.compile(r"(?<!\d)(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})(?!\d)")
 _NUMERIC = re.compile(r"(?<![\d.])(?P<day>\d{1,2})[./](?P<month>\d{1,2})[./](?P<year>\d{4})(?!\d)")
 _DAY_PATTERNS = (_DAY_FIRST, _MONTH_FIRST, _CJK, _ISO, _NUMERIC)
+# `(?<!\s)`: a search enters each run of spaces once, not at every space of it.
 _RANGE_TO = re.compile(
-    r"\s*(?:[-–—~]|to|until|till|through|au|à|al|a|hasta(?:\s+el)?|по|до|至|到|إلى|الى|حتى)\s*",
+    r"(?<!\s)\s*(?:[-–—~]|to|until|till|through|au|à|al|a|hasta(?:\s+el)?|по|до|至|到|إلى|الى|حتى)\s*",
     re.IGNORECASE,
 )
 _DAY_ONLY = re.compile(r"(?P<day>\d{1,2})\s*[日号]")
@@ -144,7 +145,9 @@ _CLOCK = re.compile(
     r"(?<![\d.:])([01]?\d|2[0-3])\s*(?:[:h]\s*([0-5]\d)|\.([0-5]\d)(?!\.?\d)|h(?!\w))\s*"
     r"(am|pm|a\.m\.|p\.m\.)?"
     r"|(?<![\d.:])(1[0-2]|0?\d)\s*(am|pm|a\.m\.|p\.m\.)"
-    r"|(上午|下午|晚上|中午)?\s*(\d{1,2})\s*[时點点](?:\s*(\d{1,2})\s*分)?",
+    # The spaces after a half-day word belong to it: an optional word followed by `\s*`
+    # made every start in a run of spaces scan to its end (quadratic).
+    r"|(?:(上午|下午|晚上|中午)\s*)?(\d{1,2})\s*[时點点](?:\s*(\d{1,2})\s*分)?",
     re.IGNORECASE,
 )
 _NOON = re.compile(

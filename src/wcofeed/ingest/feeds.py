@@ -10,6 +10,7 @@ import calendar
 import contextlib
 import html
 import json
+import logging
 import re
 import time
 from datetime import UTC, datetime
@@ -21,6 +22,8 @@ from wcofeed.ingest.build import Entry, PageContext, ParseError, ParseResult, bu
 from wcofeed.ingest.dates import MIN_YEAR
 from wcofeed.ingest.identity import absolute_url
 from wcofeed.ingest.language import declared_language
+
+log = logging.getLogger("wcofeed.ingest")
 
 _CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 
@@ -122,38 +125,86 @@ def _entry_language(raw: Any) -> str | None:
 
 
 def parse_json_feed(body: bytes, ctx: PageContext) -> ParseResult:
-    """JSON Feed 1.0/1.1 (jsonfeed.org), which this feedparser release does not read."""
+    """JSON Feed 1.0/1.1 (jsonfeed.org), which this feedparser release does not read.
+
+    A field of the wrong type costs only what it belongs to: a feed `language` that is
+    no string is ignored, an entry with one is skipped, `items` that is no list gives no
+    items; each with a warning.
+    """
     try:
         data = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ParseError(f"source {ctx.source.id}: not a JSON Feed: {exc}") from None
     if not isinstance(data, dict) or "jsonfeed.org" not in str(data.get("version", "")):
         raise ParseError(f"source {ctx.source.id}: not a JSON Feed (no jsonfeed.org version)")
-    ctx.language = declared_language(data.get("language"), "")
-    base = absolute_url(str(data.get("home_page_url") or ""), ctx.page_url) or ctx.page_url
-    entries = [
-        _json_entry(raw, base, ctx.language, ctx.now)
-        for raw in data.get("items") or []
-        if isinstance(raw, dict)
-    ]
-    return build_items(entries, ctx)
+    warnings: list[str] = []
+    source = ctx.source.id
+    ctx.language = declared_language(_text(data, "language", f"source {source}", warnings), "")
+    home = _text(data, "home_page_url", f"source {source}", warnings)
+    base = absolute_url(home, ctx.page_url) or ctx.page_url
+    raw_items = data.get("items")
+    if raw_items is not None and not isinstance(raw_items, list):
+        warnings.append(f"source {source}: JSON Feed `items` is {_kind(raw_items)}, not a list")
+        raw_items = []
+    entries: list[Entry] = []
+    for n, raw in enumerate(raw_items or []):
+        where = f"source {source}: JSON Feed item {n + 1}"
+        if not isinstance(raw, dict):
+            warnings.append(f"{where} is {_kind(raw)}, not an object; skipped")
+            continue
+        try:
+            entries.append(_json_entry(raw, base, ctx.language, ctx.now, where))
+        except _BadField as exc:
+            warnings.append(f"{where} skipped: {exc}")
+    result = build_items(entries, ctx)
+    for message in warnings:
+        log.warning(message)
+    result.warnings[:0] = warnings
+    return result
 
 
-def _json_entry(raw: dict[str, Any], base: str, language: str | None, now: datetime) -> Entry:
+class _BadField(Exception):
+    """A JSON Feed field whose value is not of the type the spec gives it."""
+
+
+def _kind(value: object) -> str:
+    return {list: "a list", dict: "an object", bool: "a boolean"}.get(
+        type(value), f"a {type(value).__name__}"
+    )
+
+
+def _text(raw: dict[str, Any], key: str, where: str, warnings: list[str] | None = None) -> str:
+    """The string field `key` ("" when absent); another type is a `_BadField`, or only a
+    warning when `warnings` collects them (feed-level fields)."""
+    value = raw.get(key)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    message = f"`{key}` is {_kind(value)}, not a string"
+    if warnings is None:
+        raise _BadField(message)
+    warnings.append(f"{where}: JSON Feed {message}; ignored")
+    return ""
+
+
+def _json_entry(
+    raw: dict[str, Any], base: str, language: str | None, now: datetime, where: str
+) -> Entry:
     published: datetime | None = None
-    stamp = raw.get("date_published") or raw.get("date_modified")
-    if isinstance(stamp, str):
+    stamp = _text(raw, "date_published", where) or _text(raw, "date_modified", where)
+    if stamp:
         with contextlib.suppress(ValueError):
             published = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
             if published.tzinfo is None:
                 published = published.replace(tzinfo=UTC)
             published = _plausible(published, now)
-    link = str(raw.get("url") or raw.get("external_url") or "")
-    summary = raw.get("content_html") or html.escape(str(raw.get("content_text") or ""))
+    link = _text(raw, "url", where) or _text(raw, "external_url", where)
+    summary = _text(raw, "content_html", where) or html.escape(_text(raw, "content_text", where))
     return Entry(
-        title=str(raw.get("title") or ""),
+        title=_text(raw, "title", where),
         url=absolute_url(link, base) if link else "",
         published=published,
-        summary_html=str(summary or raw.get("summary") or ""),
-        language=declared_language(raw.get("language"), "") or language,
+        summary_html=summary or _text(raw, "summary", where),
+        language=declared_language(_text(raw, "language", where), "") or language,
     )

@@ -8,6 +8,8 @@ backoff; a 429 is retried after the delay its Retry-After asks for (up to
 other 4xx, refused connections, redirect loops, oversized bodies and bodies still
 arriving at `total_timeout` fail at once.
 Names under the reserved `.invalid` domain (RFC 6761) fail without asking DNS.
+Redirects are followed hop by hand, each hop's addresses checked as it connects (see
+`_Hops`): a source cannot lead the fetcher into the internal network.
 Local files (the bundled snapshots) are read from disk under the same size cap, their
 mtime standing in for Last-Modified.
 """
@@ -15,15 +17,17 @@ mtime standing in for Last-Modified.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
@@ -67,8 +71,59 @@ class _Retryable(Exception):
         self.delay = delay
 
 
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def is_internal(address: str) -> bool:
+    """Loopback, private, link-local, multicast, reserved or unspecified: any address
+    that is not on the public internet (an IPv4-mapped IPv6 address by its IPv4 one)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+class _Refused(Exception):
+    """A hop the redirect policy does not allow; says why without naming the address."""
+
+
+@dataclass(slots=True)
+class _Hops:
+    """The addresses a fetch has been led to, checked hop by hop.
+
+    The first hop is the source's configured address, whatever it is: the operator
+    chose it. A later hop may go to public addresses, or stay on the first hop's own
+    internal address and port (a service on the host or the intranet redirecting within
+    itself); a hop that leads anywhere else internal is refused. Names are checked by
+    what they resolve to (in the resolver, so the connection uses exactly the checked
+    addresses), IP literals before connecting, since they skip the resolver.
+    """
+
+    origin: frozenset[str] | None = None
+    origin_port: int = 0
+    refused: str | None = None
+
+    def admit(self, addresses: Iterable[str], port: int) -> None:
+        found = frozenset(addresses)
+        if self.origin is None:
+            self.origin, self.origin_port = found, port
+            return
+        inside = [a for a in found if is_internal(a)]
+        if not inside:
+            return
+        if port == self.origin_port and found <= self.origin:
+            return
+        into = "its own address" if any(map(is_internal, self.origin)) else "a public address"
+        self.refused = f"a redirect from {into} into an internal network was refused"
+        raise _Refused(self.refused)
+
+
+_HOPS: ContextVar[_Hops | None] = ContextVar("wcofeed_fetch_hops", default=None)
+
+
 class _ReservedNamesResolver(AbstractResolver):
-    """RFC 6761: `.invalid` never resolves, so say so at once instead of asking DNS."""
+    """RFC 6761: `.invalid` never resolves, so say so at once instead of asking DNS.
+    Every answer goes through the fetch's redirect policy (`_Hops`) before use."""
 
     def __init__(self) -> None:
         self._inner = DefaultResolver()
@@ -78,7 +133,14 @@ class _ReservedNamesResolver(AbstractResolver):
     ) -> list[ResolveResult]:
         if host.rstrip(".").lower().rsplit(".", 1)[-1] == "invalid":
             raise OSError(socket.EAI_NONAME, "reserved .invalid name never resolves")
-        return await self._inner.resolve(host, port, family)
+        answers = await self._inner.resolve(host, port, family)
+        hops = _HOPS.get()
+        if hops is not None:
+            try:
+                hops.admit((a["host"] for a in answers), port)
+            except _Refused as exc:
+                raise OSError(str(exc)) from None
+        return answers
 
     async def close(self) -> None:
         await self._inner.close()
@@ -101,7 +163,9 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
 
 
 class Fetcher:
-    """Shared by every source of a run; owns its session unless one is given."""
+    """Shared by every source of a run; owns its session unless one is given. A session
+    given from outside keeps its own connector: the names it resolves escape the redirect
+    policy (IP literals are still checked), so only tests give one."""
 
     def __init__(
         self, settings: FetchSettings, session: aiohttp.ClientSession | None = None
@@ -124,9 +188,14 @@ class Fetcher:
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
+            # No DNS cache and no kept-alive connections: each hop resolves afresh through
+            # the policy of its own fetch, and never reuses a connection another fetch
+            # (with another policy) opened.
             self._session = aiohttp.ClientSession(
                 headers={"User-Agent": self.settings.user_agent},
-                connector=aiohttp.TCPConnector(resolver=_ReservedNamesResolver()),
+                connector=aiohttp.TCPConnector(
+                    resolver=_ReservedNamesResolver(), use_dns_cache=False, force_close=True
+                ),
             )
         return self._session
 
@@ -160,8 +229,10 @@ class Fetcher:
                 host.last_start = time.monotonic()
             yield
 
-    async def _once(self, url: str, etag: str | None, last_modified: str | None) -> FetchResult:
-        settings = self.settings
+    async def _once(self, first: str, etag: str | None, last_modified: str | None) -> FetchResult:
+        """One attempt: `first` and the redirects it leads to, each hop admitted by this
+        attempt's `_Hops`."""
+        settings, url = self.settings, first
         headers = {"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"}
         if etag:
             headers["If-None-Match"] = etag
@@ -171,34 +242,24 @@ class Fetcher:
         timeout = aiohttp.ClientTimeout(
             total=whole, sock_connect=settings.connect_timeout, sock_read=settings.read_timeout
         )
+        hops = _Hops()
+        token = _HOPS.set(hops)
         try:
-            async with self._client().get(
-                url, headers=headers, timeout=timeout, max_redirects=settings.max_redirects
-            ) as response:
-                if response.status == 304:
-                    return FetchResult(
-                        str(response.url), 304, etag=etag, last_modified=last_modified
-                    )
-                if response.status >= 500:
-                    raise _Retryable(f"server error HTTP {response.status}")
-                if response.status == 429:
-                    raise self._too_many(url, response)
-                if response.status >= 400:
-                    raise FetchError(f"{url}: HTTP {response.status} {response.reason or ''}")
-                body = await self._read_capped(url, response)
-                return FetchResult(
-                    url=str(response.url),
-                    status=response.status,
-                    body=body,
-                    charset=response.charset,
-                    content_type=response.content_type,
-                    etag=response.headers.get("ETag"),
-                    last_modified=response.headers.get("Last-Modified"),
-                )
-        except aiohttp.TooManyRedirects:
+            for _ in range(settings.max_redirects):
+                self._admit_literal(hops, url)
+                async with self._client().get(
+                    url, headers=headers, timeout=timeout, allow_redirects=False
+                ) as response:
+                    location = response.headers.get("Location")
+                    if response.status in _REDIRECTS and location:
+                        url = self._next_hop(first, url, location)
+                        continue
+                    return await self._answer(first, url, response, etag, last_modified)
             raise FetchError(
-                f"{url}: more than {settings.max_redirects} redirects (a redirect loop?)"
-            ) from None
+                f"{first}: more than {settings.max_redirects} redirects (a redirect loop?)"
+            )
+        except _Refused as exc:
+            raise FetchError(f"{first}: {exc}") from None
         except aiohttp.ConnectionTimeoutError:
             raise _Retryable(
                 f"timed out connecting (connect_timeout {settings.connect_timeout:g} s)"
@@ -209,10 +270,65 @@ class Fetcher:
             ) from None
         except TimeoutError:
             raise FetchError(
-                f"{url}: response not complete after {whole:g} s (total_timeout)"
+                f"{first}: response not complete after {whole:g} s (total_timeout)"
             ) from None
         except aiohttp.ClientError as exc:
-            raise FetchError(f"{url}: {exc}") from None
+            if hops.refused is not None:
+                raise FetchError(f"{first}: {hops.refused}") from None
+            raise FetchError(f"{first}: {self._hop_error(first, url, exc)}") from None
+        finally:
+            _HOPS.reset(token)
+
+    @staticmethod
+    def _admit_literal(hops: _Hops, url: str) -> None:
+        """An IP literal host skips the resolver, so its hop is checked here."""
+        parts = urlsplit(url)
+        try:
+            ipaddress.ip_address((parts.hostname or "").split("%", 1)[0])
+        except ValueError:
+            return
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        hops.admit([parts.hostname or ""], port)
+
+    @staticmethod
+    def _next_hop(first: str, url: str, location: str) -> str:
+        target = urljoin(url, location)
+        if urlsplit(target).scheme not in ("http", "https"):
+            raise FetchError(f"{first}: redirected to a {urlsplit(target).scheme}: link, not http")
+        return target
+
+    @staticmethod
+    def _hop_error(first: str, url: str, exc: aiohttp.ClientError) -> str:
+        """The client's reason, unless a redirect led elsewhere: then where it led stays
+        out of the message, which the health page and logs show."""
+        return str(exc) if url == first else "a redirect target could not be fetched"
+
+    async def _answer(
+        self,
+        first: str,
+        url: str,
+        response: aiohttp.ClientResponse,
+        etag: str | None,
+        last_modified: str | None,
+    ) -> FetchResult:
+        if response.status == 304:
+            return FetchResult(url, 304, etag=etag, last_modified=last_modified)
+        if response.status >= 500:
+            raise _Retryable(f"server error HTTP {response.status}")
+        if response.status == 429:
+            raise self._too_many(first, response)
+        if response.status >= 400:
+            raise FetchError(f"{first}: HTTP {response.status} {response.reason or ''}")
+        body = await self._read_capped(first, response)
+        return FetchResult(
+            url=url,
+            status=response.status,
+            body=body,
+            charset=response.charset,
+            content_type=response.content_type,
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+        )
 
     def _too_many(self, url: str, response: aiohttp.ClientResponse) -> Exception:
         """A retry after the Retry-After delay (backoff when none), or a failure if too long."""

@@ -13,6 +13,7 @@ from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
 from wcofeed.ingest.build import PageContext, ParseError, ParseResult, build_items
 from wcofeed.ingest.charset import decode_body
+from wcofeed.ingest.depth import too_deep
 from wcofeed.ingest.feeds import parse_feed
 from wcofeed.ingest.identity import absolute_url
 from wcofeed.ingest.language import declared_language, fallback_language
@@ -23,16 +24,24 @@ from wcofeed.ingest.text import PageRepair
 
 log = logging.getLogger("wcofeed.ingest")
 
-_FEED_START = re.compile(
-    rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:rss|feed|rdf:RDF)\b", re.DOTALL
-)
+_FEED_ROOT = re.compile(rb"<(?:rss|feed|rdf:RDF)\b")
+_SPACE = b" \t\r\n\x0b\x0c"
 _REPAIR_SAMPLE = 200_000
 
 
 def looks_like_feed(body: bytes) -> bool:
     """An RSS, Atom or RDF document, whatever the server called it."""
-    head = body[:2048].lstrip(b"\xef\xbb\xbf")
-    return bool(_FEED_START.match(head))
+    head = body[:2048].removeprefix(b"\xef\xbb\xbf").lstrip(_SPACE)
+    if head.startswith(b"<?xml"):
+        head = head[head.find(b">") + 1 :].lstrip(_SPACE) if b">" in head else b""
+    # Comments are skipped by hand, each up to its first "-->": a pattern that did this
+    # backtracked exponentially on a run of empty comments.
+    while head.startswith(b"<!--"):
+        end = head.find(b"-->", 4)
+        if end < 0:
+            return False
+        head = head[end + 3 :].lstrip(_SPACE)
+    return _FEED_ROOT.match(head) is not None
 
 
 def choose_profile(tree: HTMLParser, ctx: PageContext) -> Profile:
@@ -78,6 +87,13 @@ def parse_html(body: bytes, ctx: PageContext, charset: str | None = None) -> Par
         log.warning(message)
         result.warnings.insert(0, message)
         return result
+    limit = ctx.limits.max_nesting_depth
+    if (depth := too_deep(body, limit)) is not None:
+        raise ParseError(
+            f"source {ctx.source.id}: page nested deeper than {limit} elements "
+            f"(ingest.max_nesting_depth; {depth} found before counting stopped); "
+            "refused unparsed"
+        )
     tree = HTMLParser(decode_body(body, charset))
     tree.strip_tags(["script", "style", "noscript", "template"])
     profile = choose_profile(tree, ctx)

@@ -22,7 +22,7 @@ from email.utils import parsedate_to_datetime
 
 import aiohttp
 
-from wcofeed.config import Settings, SourceSettings, resolve_url
+from wcofeed.config import IngestSettings, Settings, SourceSettings, resolve_url
 from wcofeed.ingest.build import PageContext, ParseError, ParseResult, Unread
 from wcofeed.ingest.details import DetailReport, overlay, read_details, read_due_details
 from wcofeed.ingest.feeds import parse_feed
@@ -31,7 +31,7 @@ from wcofeed.ingest.html import parse_html
 from wcofeed.ingest.kinds import KindGuesser
 from wcofeed.ingest.manual import parse_manual
 from wcofeed.ingest.topics import TopicMatcher
-from wcofeed.models import Item, UpsertOutcome, UpsertResult
+from wcofeed.models import Item, UpsertOutcome, UpsertResult, in_year_range
 from wcofeed.store import Store
 
 log = logging.getLogger("wcofeed.ingest")
@@ -69,14 +69,18 @@ class IngestReport:
 
 @dataclass(slots=True)
 class Parsers:
-    """What every source of a run shares: the compiled topic and call-cue matchers."""
+    """What every source of a run shares: the compiled topic and call-cue matchers, and
+    the size limits of what one page may give."""
 
     topics: TopicMatcher
     kinds: KindGuesser
+    limits: IngestSettings = field(default_factory=IngestSettings)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Parsers:
-        return cls(TopicMatcher(settings.topics), KindGuesser(settings.ingest.call_cues))
+        return cls(
+            TopicMatcher(settings.topics), KindGuesser(settings.ingest.call_cues), settings.ingest
+        )
 
 
 def parse_body(
@@ -104,6 +108,7 @@ def parse_body(
         page_url=fetched.url,
         page_date=_http_day(fetched.last_modified),
         on_batch=on_batch,
+        limits=parsers.limits,
     )
     if source.type == "feed":
         return parse_feed(fetched.body, ctx)
@@ -111,12 +116,15 @@ def parse_body(
 
 
 def _http_day(value: str | None) -> date | None:
+    """The day of a Last-Modified header, unless its year is outside what an item may
+    carry (`models.in_year_range`): a page "modified" in 9999 says nothing of its age."""
     if not value:
         return None
     try:
-        return parsedate_to_datetime(value).date()
-    except (TypeError, ValueError):
+        day = parsedate_to_datetime(value).date()
+    except (TypeError, ValueError, OverflowError):
         return None
+    return day if in_year_range(day) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,7 +64,9 @@ _WORDLIKE = {"ET", "EST", "CT", "PT", "MT", "IST", "BST", "GST", "AST", "CAT", "
 _WORDLIKE |= {"WET", "WEST", "ART", "UT", "ICT", "HAE", "ADT", "EET", "MEZ", "HEC"}
 _NAMES = sorted([*_FIXED, *_BY_LANGUAGE], key=len, reverse=True)
 _ABBREVIATION = re.compile(r"(?<![^\W\d_])(" + "|".join(_NAMES) + r")(?![^\W\d_])", re.IGNORECASE)
-_AFTER_CLOCK = re.compile(r"\s*(?:hrs?\.?|hours?|h)?\s*[,(]?\s*$")
+# Each space run is entered once (the lookbehind) and each optional part carries its
+# own trailing spaces: three adjacent `\s*` made a run of spaces cubic.
+_AFTER_CLOCK = re.compile(r"(?<!\s)\s*(?:(?:hrs?\.?|hours?|h)\s*)?(?:[,(]\s*)?$")
 _OFFSET = re.compile(
     r"(?<![^\W\d_])(?:utc|gmt|ut)\s*([+\-−–])\s*(\d{1,2})(?:\s*[:.h]?\s*(\d{2}))?(?!\d)",
     re.IGNORECASE,
@@ -177,15 +179,19 @@ _PLACES: dict[str, tuple[str, ...]] = {
         *("temps universel", "tiempo universal", "всемирн", "世界时"),
     ),
 }
+_STEMS = sorted((s for stems in _PLACES.values() for s in stems), key=len)[::-1]
+# Latin and Cyrillic stems start a word ("inde" is not in "independent"), checked once
+# for all of them rather than once per stem at every position; Chinese has no spaces
+# and Arabic glues prepositions on.
 _PLACE = re.compile(
-    "|".join(
-        # Latin and Cyrillic stems start a word ("inde" is not in "independent"); Chinese
-        # has no spaces and Arabic glues prepositions on.
-        (r"(?<![^\W\d_])" if stem[0] < "\u0600" else "")
-        + re.escape(stem)
-        + (r"(?![^\W\d_])" if len(stem) <= 3 and stem[0] < "\u0600" else "")
-        for stem in sorted((s for stems in _PLACES.values() for s in stems), key=len)[::-1]
-    ),
+    r"(?<![^\W\d_])(?:"
+    + "|".join(
+        re.escape(stem) + (r"(?![^\W\d_])" if len(stem) <= 3 else "")
+        for stem in _STEMS
+        if stem[0] < "\u0600"
+    )
+    + ")|"
+    + "|".join(re.escape(stem) for stem in _STEMS if stem[0] >= "\u0600"),
     re.IGNORECASE,
 )
 _ZONE_OF = {stem: zone for zone, stems in _PLACES.items() for stem in stems}

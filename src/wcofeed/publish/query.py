@@ -8,7 +8,7 @@ the first, previous and next ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from wcofeed.config import Settings
 from wcofeed.i18n import texts
 from wcofeed.isolate import Skipped
-from wcofeed.models import as_utc, parse_iso_date_or_datetime
+from wcofeed.models import Item, as_utc, parse_iso_date_or_datetime
 from wcofeed.publish.build import query_doc, section_title, site_url, versions_of
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, one, parse_filters
 from wcofeed.publish.ics import render_ics
@@ -107,9 +107,13 @@ async def render_query(
     query: FeedQuery,
     now: datetime,
     skipped: list[Skipped],
+    seen: list[tuple[ItemQuery, Sequence[Item]]] | None = None,
 ) -> bytes:
     """The feed for `query` in `fmt`: one page of items, or every open call for `ics`;
-    items that cannot be rendered are left out and recorded in `skipped`."""
+    items that cannot be rendered are left out and recorded in `skipped`. Each store
+    query and what it found is added to `seen` (a cache keeps the feed until a change
+    reaches them)."""
+    seen = [] if seen is None else seen
     only = query.content_languages[0] if len(query.content_languages) == 1 else None
     language = query.lang or only
     words = language or settings.site.default_language
@@ -127,6 +131,7 @@ async def render_query(
             limit=settings.publish.calendar_events,
         )
         items = await store.query_items(calls)
+        seen.append((calls, items))
         self_url = f"{base}?{urlencode(query.params(1))}"
         doc = query_doc(
             settings,
@@ -139,17 +144,17 @@ async def render_query(
             skipped=skipped,
         )
         return render_ics(doc.title, words, self_url, doc.entries, skipped)
-    found = await store.query_items(
-        ItemQuery(
-            edition=edition,
-            topics=query.topics,
-            kinds=query.kinds,
-            q=query.q,
-            since=query.since,
-            limit=query.limit + 1,
-            offset=(query.page - 1) * query.limit,
-        )
+    listed = ItemQuery(
+        edition=edition,
+        topics=query.topics,
+        kinds=query.kinds,
+        q=query.q,
+        since=query.since,
+        limit=query.limit + 1,
+        offset=(query.page - 1) * query.limit,
     )
+    found = await store.query_items(listed)
+    seen.append((listed, found))
     items, more = found[: query.limit], len(found) > query.limit
     links = {"first": f"{base}?{urlencode(query.params(1))}"}
     if query.page > 1:

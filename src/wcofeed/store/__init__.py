@@ -19,6 +19,9 @@ Interface, all coroutines:
   (undated back catalogue last) or by deadline; limit and offset.
 - `versions(translation_keys)`: every language version of those items (for links to them).
 - `counts()`: items per (language, kind) and per (language, topic); `last_change()`.
+- `item_changes(after)`: the journal of item changes after a cursor (what each changed
+  item looked like to a list's filters, before and after, and its other versions), so
+  every process caching lists drops only what a write, its own or another's, touched.
 - `source_state(id)`, `source_states()`, `record_fetch_success(...)`,
   `record_fetch_failure(...)`: fetch state of sources (ETag, Last-Modified, failures).
 - Subscribers (`SubscriberStore` in `interface.py`): `save_subscriber`, `import_subscribers`,
@@ -46,13 +49,18 @@ from pathlib import Path
 from typing import TypeGuard
 
 from wcofeed.store.interface import (
+    Changes,
     Claim,
     Counts,
     Delivery,
+    ItemChange,
     ItemQuery,
+    ItemState,
     ReminderKey,
     Store,
     Version,
+    deadline_instant,
+    item_rank,
 )
 from wcofeed.store.postgres import PostgresStore
 from wcofeed.store.postgres.base import SCHEMES, DatabaseUnavailableError, redacted
@@ -60,19 +68,24 @@ from wcofeed.store.sqlite import SQLiteStore
 from wcofeed.store.sqlite.base import SchemaTooNewError
 
 __all__ = [
+    "Changes",
     "Claim",
     "Counts",
     "DatabaseUnavailableError",
     "Delivery",
+    "ItemChange",
     "ItemQuery",
+    "ItemState",
     "PostgresStore",
     "ReminderKey",
     "SQLiteStore",
     "SchemaTooNewError",
     "Store",
     "Version",
+    "deadline_instant",
     "describe",
     "is_postgres",
+    "item_rank",
     "open_store",
 ]
 

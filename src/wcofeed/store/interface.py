@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Literal, TypeVar
 
 from wcofeed.models import (
@@ -25,11 +25,13 @@ from wcofeed.models import (
     Subscriber,
     SubscriberStatus,
     UpsertResult,
+    as_utc,
 )
 
 log = logging.getLogger("wcofeed.store")
 
 Row = TypeVar("Row")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,77 @@ class Version:
     guid: str
     language: str
     url: str
+
+
+#: Back catalogue (an undated item never announced) ranks after every date a calendar can
+#: hold: its first sight minus this many seconds.
+BACK_CATALOGUE_SHIFT = 10**12
+
+
+def item_rank(item: Item) -> int:
+    """Where an item ranks in "newest first", in epoch seconds: the source's date, else
+    when it became news, else its first sight pushed below every date (back catalogue).
+    `ItemQuery.since` and the `rank` of an `ItemState` are on this scale."""
+    if item.published_at is not None:
+        return int(item.published_at.timestamp())
+    if item.announce_from is not None:
+        return _whole_seconds(item.announce_from)
+    return _whole_seconds(item.first_seen or _EPOCH) - BACK_CATALOGUE_SHIFT
+
+
+def _whole_seconds(moment: datetime) -> int:
+    """Exact (no float rounding), as the stored microseconds divided by 10^6."""
+    return (as_utc(moment) - _EPOCH) // timedelta(seconds=1)
+
+
+def deadline_instant(item: Item) -> int | None:
+    """An item's deadline as epoch seconds (what `open_at` and `closed_at` compare)."""
+    return int(item.deadline.closes_at().timestamp()) if item.deadline else None
+
+
+@dataclass(frozen=True, slots=True)
+class ItemState:
+    """What a list's filters see of one stored item: enough to tell, without reading
+    the item, whether a cached list could show it (`item_rank`, `deadline_instant`)."""
+
+    language: str
+    kind: str
+    topics: tuple[str, ...]
+    rank: int
+    deadline: int | None
+    #: Which item (a version's state names its own item, which a search may list).
+    guid: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemChange:
+    """One item written or deleted: its state before (None: new) and after (None:
+    deleted), and the states of the other versions sharing its translation key before
+    or after, which an edition may now show or hide because of it."""
+
+    guid: str
+    old: ItemState | None
+    new: ItemState | None
+    versions: tuple[ItemState, ...] = ()
+    #: Its place in the journal: the cursor a reader holds once it has read it.
+    cursor: int = 0
+
+    @property
+    def states(self) -> tuple[ItemState, ...]:
+        """Every state a list could have shown or could show because of this change."""
+        return tuple(s for s in (self.old, self.new) if s is not None) + self.versions
+
+
+@dataclass(frozen=True, slots=True)
+class Changes:
+    """Changes after a reader's cursor, oldest first, and the cursor to ask from next.
+
+    `complete` is False when changes after the asked cursor are no longer kept (the
+    journal is pruned): the reader then knows only that anything may have changed."""
+
+    cursor: int
+    changes: tuple[ItemChange, ...]
+    complete: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,6 +349,31 @@ class ItemStore(abc.ABC):
     @abc.abstractmethod
     async def last_change(self) -> datetime | None:
         """When items last changed (an upsert or a delete): a cheap validator for caches."""
+
+    async def item_changes(self, after: int | None, limit: int = 1000) -> Changes:
+        """The changes journalled after cursor `after` (at most `limit`, oldest first),
+        with the cursor to ask from next; `after=None` asks for the current cursor only.
+
+        Every upsert that changes an item and every delete journals its changes in its
+        own transaction, whichever process writes, so a process serving cached lists
+        (each worker of `wcofeed serve --workers N`) learns of writes made by others. A
+        store with a way to push (PostgreSQL's LISTEN/NOTIFY) may wake readers early;
+        readers ask again on their own schedule either way.
+
+        This default, for a store without a journal, knows only `last_change()`: any
+        change is reported as "anything may have changed" (`complete=False`)."""
+        last = await self.last_change()
+        cursor = 0 if last is None else (as_utc(last) - _EPOCH) // timedelta(microseconds=1)
+        if after is None or cursor <= after:
+            return Changes(cursor if after is None else after, ())
+        return Changes(cursor, (), complete=False)
+
+    async def text_matches(self, guids: Iterable[str], q: str) -> set[str]:
+        """The items among `guids` whose title or summary match `q` as `ItemQuery.q`
+        does (a cache asks it to tell whether a changed item enters a search).
+
+        This default, for a store that cannot tell, says every one may."""
+        return set(guids)
 
     @abc.abstractmethod
     async def explain(self, query: ItemQuery) -> Sequence[str]:

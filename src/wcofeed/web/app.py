@@ -15,6 +15,7 @@ from wcofeed.metrics import Metrics
 from wcofeed.store import Store
 from wcofeed.templates import template_environment, templates_dir
 from wcofeed.web import admin, auth, feeds, guards, ops, pages, subscribe
+from wcofeed.web.cache import CACHE, ResponseCache
 from wcofeed.web.clients import PROXIES, TrustedProxies
 from wcofeed.web.state import ACTIONS, MAX_BODY, METRICS, SETTINGS, STORE, TEMPLATES, Actions
 
@@ -27,11 +28,7 @@ def create_app(
 ) -> web.Application:
     app = web.Application(
         client_max_size=MAX_BODY,
-        middlewares=[
-            guards.count_server_errors,
-            guards.refuse_control_characters,
-            ops.count_feed_requests,
-        ],
+        middlewares=[guards.refuse_control_characters],
     )
     app.on_response_prepare.append(guards.security_headers)
     app[SETTINGS] = settings
@@ -40,6 +37,7 @@ def create_app(
     app[TEMPLATES] = template_environment(templates_dir(settings))
     app[METRICS] = metrics or Metrics()
     app[ACTIONS] = actions
+    app[CACHE] = ResponseCache(store, settings.server.change_check_seconds)
     auth.setup(app)
     ops.setup(app)
     admin.setup(app)

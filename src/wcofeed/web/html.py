@@ -84,13 +84,25 @@ def render(
 ) -> web.Response:
     """The page `template` in `lang`. The switcher keeps `keep`, or by default the
     query of a GET (a POST's answer switches to the empty form)."""
+    html = render_text(request, template, lang, keep, **context)
+    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")
+
+
+def render_text(
+    request: web.Request,
+    template: str,
+    lang: str,
+    keep: Mapping[str, str] | None = None,
+    **context: Any,
+) -> str:
+    """The text of `render`'s page, for answers that are cached before being sent."""
     settings = request.app[SETTINGS]
     params: Iterable[tuple[str, str]] = ()
     if keep is not None:
         params = keep.items()
     elif request.method == "GET":
         params = request.query.items()
-    html = (
+    return (
         request.app[TEMPLATES]
         .get_template(template)
         .render(
@@ -105,4 +117,3 @@ def render(
             **context,
         )
     )
-    return web.Response(text=html, status=status, content_type="text/html", charset="utf-8")

@@ -16,10 +16,16 @@ whatever the store holds), its deadline, documents and versions; the lists link 
 `/calls` shows, below the open calls, those closed in the last `RECENTLY_CLOSED_DAYS`,
 or when none closed then the last `LAST_CLOSED` to close, so a reader sees what kind of
 calls come even between two of them.
+
+Both pages are cached like the feeds (`cache.py`), per path, query string and interface
+language, with an ETag (a browser revalidating gets a 304), until a write touches one
+of their lists, a listed call closes, or the quarter hour turns.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -37,8 +43,9 @@ from wcofeed.publish.build import alternates, versions_of
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, parse_filters
 from wcofeed.store import ItemQuery, Store
 from wcofeed.templates import templates_dir
+from wcofeed.web.cache import CACHE, Made, Read, Rendered, closing, respond
 from wcofeed.web.errors import text_error
-from wcofeed.web.html import interface_language, render
+from wcofeed.web.html import interface_language, render_text
 from wcofeed.web.state import SETTINGS, STORE
 
 PAGE_SIZE = 20
@@ -46,6 +53,9 @@ CALLS_ON_HOME = 5
 RECENTLY_CLOSED_DAYS = 90
 LAST_CLOSED = 5
 _MAX_PAGE = 500
+#: Seconds a cached page lasts at most: its day counts and "recently closed" window move
+#: with the clock, and the quarter hour is when a time zone's day can turn.
+_TURN = 900
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +117,9 @@ async def _alternates(store: Store, items: list[Item]) -> dict[str, tuple[tuple[
     return {item.guid: alternates(item, versions) for item in items}
 
 
-def _render(request: web.Request, template: str, hl: str, **context: Any) -> web.Response:
+def _render(request: web.Request, template: str, hl: str, **context: Any) -> str:
     settings = request.app[SETTINGS]
-    return render(
+    return render_text(
         request,
         template,
         hl,
@@ -123,12 +133,54 @@ def _render(request: web.Request, template: str, hl: str, **context: Any) -> web
     )
 
 
-async def home(request: web.Request) -> web.Response:
+Seen = list[tuple[ItemQuery, Sequence[Item]]]
+
+
+async def _query(store: Store, query: ItemQuery, seen: Seen) -> list[Item]:
+    found = await store.query_items(query)
+    seen.append((query, found))
+    return found
+
+
+def _cached(
+    build: Callable[[web.Request, str, Seen], Awaitable[str]],
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A page kept per path, query and interface language until a write touches one of
+    its lists, a listed call closes or the quarter hour turns (day counts, windows)."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        settings, cache = request.app[SETTINGS], request.app[CACHE]
+        hl = interface_language(request, settings)
+        await cache.refresh()
+
+        async def page() -> Made:
+            seen: Seen = []
+            html = await build(request, hl, seen)
+            quarter = (time.time() // _TURN + 1) * _TURN
+            rendered = Rendered.of(
+                html.encode(),
+                "text/html; charset=utf-8",
+                datetime.now(UTC),
+                None,
+                None,
+                "Accept-Encoding, Accept-Language",
+            )
+            reads = tuple(Read.of(query, found) for query, found in seen)
+            return Made(rendered, reads, min(quarter, closing(seen)))
+
+        key = (request.path, request.query_string, hl)
+        return respond(request, await cache.answer(key, page))
+
+    return handler
+
+
+async def home(request: web.Request, hl: str, seen: Seen) -> str:
     settings, store = request.app[SETTINGS], request.app[STORE]
-    hl = interface_language(request, settings)
     f = parse_page_filters(settings, request)
     edition = f.edition(settings, hl)
-    items = await store.query_items(
+    now = datetime.now(UTC)
+    items = await _query(
+        store,
         ItemQuery(
             edition=edition,
             topics=f.topics,
@@ -136,18 +188,20 @@ async def home(request: web.Request) -> web.Response:
             q=f.q,
             limit=PAGE_SIZE + 1,
             offset=(f.page - 1) * PAGE_SIZE,
-        )
+        ),
+        seen,
     )
-    calls = await store.query_items(
+    calls = await _query(
+        store,
         ItemQuery(
             edition=edition,
             topics=f.topics,
-            open_at=datetime.now(UTC),
+            open_at=now,
             order="deadline",
             limit=CALLS_ON_HOME,
-        )
+        ),
+        seen,
     )
-    now = datetime.now(UTC)
     more, items = len(items) > PAGE_SIZE, items[:PAGE_SIZE]
     return _render(
         request,
@@ -163,12 +217,12 @@ async def home(request: web.Request) -> web.Response:
     )
 
 
-async def calls(request: web.Request) -> web.Response:
+async def calls(request: web.Request, hl: str, seen: Seen) -> str:
     settings, store = request.app[SETTINGS], request.app[STORE]
-    hl = interface_language(request, settings)
     f = parse_page_filters(settings, request)
     now, edition = datetime.now(UTC), f.edition(settings, hl)
-    found = await store.query_items(
+    found = await _query(
+        store,
         ItemQuery(
             edition=edition,
             topics=f.topics,
@@ -176,9 +230,11 @@ async def calls(request: web.Request) -> web.Response:
             open_at=now,
             order="deadline",
             limit=settings.publish.max_limit,
-        )
+        ),
+        seen,
     )
-    closed = await store.query_items(
+    closed = await _query(
+        store,
         ItemQuery(
             edition=edition,
             topics=f.topics,
@@ -186,7 +242,8 @@ async def calls(request: web.Request) -> web.Response:
             closed_at=now,
             order="deadline-desc",
             limit=settings.publish.max_limit,
-        )
+        ),
+        seen,
     )
     since = now - timedelta(days=RECENTLY_CLOSED_DAYS)
     recent = [c for c in closed if c.deadline is not None and c.deadline.closes_at() >= since]
@@ -236,7 +293,7 @@ async def item_page(request: web.Request) -> web.Response:
         if item.deadline.closes_at() < now:
             closes = texts(hl).gettext("closed")
     content = sanitise_content(item.content_html) if item.content_html else ""
-    return _render(
+    page = _render(
         request,
         "site/item.html",
         hl,
@@ -249,10 +306,11 @@ async def item_page(request: web.Request) -> web.Response:
         versions=[(v, page_id(v.guid)) for v in others],
         alternates={},
     )
+    return web.Response(text=page, content_type="text/html", charset="utf-8")
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/", home)
-    app.router.add_get("/calls", calls)
+    app.router.add_get("/", _cached(home))
+    app.router.add_get("/calls", _cached(calls))
     app.router.add_get("/items/{id}", item_page)
     app.router.add_static("/static/", templates_dir(app[SETTINGS]) / "static")

@@ -7,7 +7,8 @@ them depend on this module, and not on each other.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
 import jinja2
@@ -34,6 +35,11 @@ STORE = web.AppKey("store", Store)
 TEMPLATES = web.AppKey("templates", jinja2.Environment)
 METRICS = web.AppKey("metrics", Metrics)
 ACTIONS = web.AppKey("actions", Actions)
+#: Feed answers by status since `/metrics` last read them (a plain increment per answer;
+#: `/metrics` adds them to its counter).
+STATUS_COUNTS = web.AppKey("feed_status_counts", Counter[int])
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 #: Largest request body accepted (forms and admin API items).
 MAX_BODY = 64 * 1024

@@ -29,7 +29,7 @@ from wcofeed.models import (
     attachments_from_value,
     parse_iso_date_or_datetime,
 )
-from wcofeed.store.interface import Counts, ItemQuery, Version
+from wcofeed.store.interface import Changes, Counts, ItemChange, ItemQuery, ItemState, Version
 from wcofeed.store.sqlite.base import SQLiteBase
 
 # An upsert is one job on the writer's thread whose statements all read the batch from
@@ -120,23 +120,88 @@ _INSERT_TOPICS = f"""INSERT INTO item_topics (item_id, topic, language, kind, so
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _upsert_job(payload: str) -> Callable[[sqlite3.Connection], tuple[str, str]]:
-    """The batch's writes; returns the stored state before them (as JSON arrays)."""
+def _state(row: str) -> str:
+    """An items row's `ItemState` as a JSON array (the journal's format, migration 10)."""
+    topics = f"SELECT json_group_array(topic) FROM item_topics WHERE item_id = {row}.id"
+    return (
+        f"json_array({row}.language, {row}.kind, json(({topics})), "
+        f"{row}.sort_ts, {row}.deadline_ts, {row}.guid)"
+    )
+
+
+def _versions(row: str) -> str:
+    """The states of the other versions sharing the row's translation key (indexed)."""
+    return f"""json((SELECT json_group_array(json({_state("v")})) FROM items AS v
+        WHERE v.translation_key = {row}.translation_key AND v.id <> {row}.id))"""
+
+
+#: Changes journalled at most: a reader whose cursor falls further behind is told its
+#: view is incomplete (and drops every cached answer).
+JOURNAL_KEPT = 20_000
+
+# Before a batch's updates: the changed rows' states and their versions', by guid.
+_OLD_STATES = f"""SELECT json_group_object(items.guid,
+    json_array(json({_state("items")}), {_versions("items")})) FROM {_CHANGED}"""
+
+# After them: a journal row per item the batch wrote (its `last_changed` is the batch's).
+# The batch drives the join (CROSS JOIN, `+`): from the `last_changed` index, the planner
+# would match every row written now against the whole batch.
+_JOURNAL = f"""INSERT INTO item_changes (guid, old, new, versions)
+    SELECT items.guid, json_extract(o.value, '$[0]'), {_state("items")},
+        (SELECT json_group_array(json(value)) FROM (
+            SELECT value FROM json_each(coalesce(o.value, '[0, []]'), '$[1]')
+            UNION SELECT value FROM json_each({_versions("items")})))
+    FROM json_each(?) AS j CROSS JOIN items ON items.guid = {_from_json("guid")}
+    LEFT JOIN json_each(?) AS o ON o.key = items.guid
+    WHERE +items.last_changed = ?"""
+
+_JOURNAL_DELETE = f"""INSERT INTO item_changes (guid, old, versions)
+    SELECT guid, {_state("items")}, {_versions("items")} FROM items WHERE guid = ?"""
+
+_PRUNE = "DELETE FROM item_changes WHERE id <= (SELECT max(id) FROM item_changes) - ?"
+
+
+def _upsert_job(payload: str, stamp: str) -> Callable[[sqlite3.Connection], tuple[str, str]]:
+    """The batch's writes and their journal; returns the stored state before them (as
+    JSON arrays)."""
 
     def job(db: sqlite3.Connection) -> tuple[str, str]:
         params = (payload,)
         known: str = db.execute(_KNOWN, params).fetchone()[0]
-        previous = "[]"
+        previous, old_states = "[]", "{}"
         if known != "[]":
             previous = db.execute(_PREVIOUS, params).fetchone()[0]
             if previous != "[]":
+                old_states = db.execute(_OLD_STATES, params).fetchone()[0]
                 db.execute(_DELETE_TOPICS, params)
                 db.execute(_UPDATE, params)
         db.execute(_INSERT, params)
         db.execute(_INSERT_TOPICS, params)
+        if db.execute(_JOURNAL, (payload, old_states, stamp)).rowcount:
+            db.execute(_PRUNE, (JOURNAL_KEPT,))
         return known, previous
 
     return job
+
+
+def _state_of(value: Any) -> ItemState | None:
+    if value is None:
+        return None
+    language, kind, topics, rank, deadline, guid = (
+        json.loads(value) if isinstance(value, str) else value
+    )
+    return ItemState(language, kind, tuple(topics), int(rank), deadline, guid)
+
+
+def _change(row: sqlite3.Row | aiosqlite.Row) -> ItemChange:
+    versions = tuple(_state_of(v) for v in json.loads(row["versions"]))
+    return ItemChange(
+        guid=row["guid"],
+        old=_state_of(row["old"]),
+        new=_state_of(row["new"]),
+        versions=tuple(v for v in versions if v is not None),
+        cursor=int(row["id"]),
+    )
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -217,6 +282,29 @@ def _row_to_item(row: aiosqlite.Row | Mapping[str, Any]) -> Item:
     )
 
 
+#: Items made from rows lately read, by the row's every value: a list read again (a feed
+#: polled, a page turned) reuses them instead of validating and hashing each row anew.
+_MADE_KEPT = 4096
+
+
+class _MadeItems:
+    """`_row_to_item`, remembering what it made (least recently made dropped first). A
+    row with any value changed is another key, so a kept item is always the row's."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[Any, ...], Item] = {}
+
+    def __call__(self, row: aiosqlite.Row) -> Item:
+        key = tuple(row)
+        item = self._made.get(key)
+        if item is None:
+            item = _row_to_item(row)
+            if len(self._made) >= _MADE_KEPT:
+                del self._made[next(iter(self._made))]
+            self._made[key] = item
+        return item
+
+
 def _in(column: str, values: Sequence[Any], params: list[Any]) -> str:
     params.extend(values)
     if len(values) == 1:
@@ -248,8 +336,15 @@ def _edition(edition: Sequence[str], lang: str, params: list[Any]) -> str:
              OR (v.language = {lang} AND v.id < items.id)))"""
 
 
-def _where(query: ItemQuery) -> tuple[str, str, str, list[Any]]:
-    """FROM, WHERE and ORDER BY clauses (fixed fragments) plus their parameters."""
+#: Text matching at most this many items is looked up first (`IN`, the matches then
+#: sorted); matching more, it is checked row by row along the order's index instead, so
+#: a common word costs the page's rows, not the whole match set.
+RARE_TEXT = 500
+
+
+def _where(query: ItemQuery, rare_text: bool = True) -> tuple[str, str, str, list[Any]]:
+    """FROM, WHERE and ORDER BY clauses (fixed fragments) plus their parameters;
+    `rare_text`: `q` matches few items (`RARE_TEXT`)."""
     params: list[Any] = []
     clauses: list[str] = []
     via_topics = len(query.topics) == 1 and query.order == "published"
@@ -300,16 +395,23 @@ def _where(query: ItemQuery) -> tuple[str, str, str, list[Any]]:
         params.append(query.source)
     if query.q:
         phrase = fts_phrase(query.q)
-        if phrase:
+        if not phrase:
+            clauses.append("0")
+        elif rare_text:
             clauses.append("items.id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)")
             params.append(phrase)
         else:
-            clauses.append("0")
+            clauses.append(
+                "EXISTS (SELECT 1 FROM items_fts WHERE items_fts MATCH ? AND rowid = items.id)"
+            )
+            params.append(phrase)
     where = " AND ".join(clauses) or "1"
     return source, where, order, params
 
 
 class ItemsSQL(SQLiteBase):
+    _made_items = _MadeItems()
+
     async def upsert_items(
         self,
         items: Iterable[Item],
@@ -331,7 +433,7 @@ class ItemsSQL(SQLiteBase):
             for guid, item in batch.items()
         }
         rows = [_row_params(item, stamp, micros, news[item.guid]) for item in batch.values()]
-        known_json, previous_json = await self._write_job(_upsert_job(json.dumps(rows)))
+        known_json, previous_json = await self._write_job(_upsert_job(json.dumps(rows), stamp))
         known = {row[0]: row[1:] for row in json.loads(known_json)}
         # A stored row the model refuses is no `previous`, but is still replaced.
         previous = {
@@ -366,6 +468,7 @@ class ItemsSQL(SQLiteBase):
 
     async def delete_item(self, guid: str) -> bool:
         async with self._write() as db:
+            await db.execute(_JOURNAL_DELETE, (guid,))
             cursor = await db.execute("DELETE FROM items WHERE guid = ?", (guid,))
             if cursor.rowcount == 0:
                 return False
@@ -377,13 +480,29 @@ class ItemsSQL(SQLiteBase):
             return True
 
     async def query_items(self, query: ItemQuery) -> list[Item]:
-        sql, params = self._select_sql(query)
         async with self._read() as db:
+            sql, params = await self._select_sql(db, query)
             rows = await db.execute_fetchall(sql, params)
-        return self._readable(rows, _row_to_item)
+        return self._readable(rows, self._made_items)
 
-    def _select_sql(self, query: ItemQuery) -> tuple[str, list[Any]]:
-        source, where, order, params = _where(query)
+    @staticmethod
+    async def _rare_text(db: aiosqlite.Connection, query: ItemQuery) -> bool:
+        """Whether `q` matches at most `RARE_TEXT` items (counting stops past that)."""
+        phrase = fts_phrase(query.q) if query.q else ""
+        if not phrase:
+            return True
+        rows = list(
+            await db.execute_fetchall(
+                "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
+                (phrase, RARE_TEXT + 1),
+            )
+        )
+        return int(rows[0][0]) <= RARE_TEXT
+
+    async def _select_sql(
+        self, db: aiosqlite.Connection, query: ItemQuery
+    ) -> tuple[str, list[Any]]:
+        source, where, order, params = _where(query, await self._rare_text(db, query))
         sql = f"SELECT {_COLUMNS} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
         return sql, [*params, max(0, query.limit), max(0, query.offset)]
 
@@ -401,8 +520,8 @@ class ItemsSQL(SQLiteBase):
         return found
 
     async def count_items(self, query: ItemQuery) -> int:
-        source, where, _, params = _where(query)
         async with self._read() as db:
+            source, where, _, params = _where(query, await self._rare_text(db, query))
             rows = list(
                 await db.execute_fetchall(f"SELECT count(*) FROM {source} WHERE {where}", params)
             )
@@ -432,8 +551,43 @@ class ItemsSQL(SQLiteBase):
         moments = [datetime.fromisoformat(v) for v in rows[0] if v] if rows else []
         return max(moments, default=None)
 
-    async def explain(self, query: ItemQuery) -> list[str]:
-        sql, params = self._select_sql(query)
+    async def item_changes(self, after: int | None, limit: int = 1000) -> Changes:
         async with self._read() as db:
+            if after is None:
+                rows = list(
+                    await db.execute_fetchall(
+                        "SELECT seq FROM sqlite_sequence WHERE name = 'item_changes'"
+                    )
+                )
+                return Changes(int(rows[0][0]) if rows else 0, ())
+            found = list(
+                await db.execute_fetchall(
+                    "SELECT id, guid, old, new, versions FROM item_changes "
+                    "WHERE id > ? ORDER BY id LIMIT ?",
+                    (after, max(1, limit)),
+                )
+            )
+            if not found:
+                return Changes(after, ())
+            lowest = list(await db.execute_fetchall("SELECT min(id) FROM item_changes"))
+        complete = after >= int(lowest[0][0]) - 1
+        return Changes(int(found[-1]["id"]), tuple(map(_change, found)), complete)
+
+    async def text_matches(self, guids: Iterable[str], q: str) -> set[str]:
+        phrase = fts_phrase(q)
+        if not phrase:
+            return set()
+        async with self._read() as db:
+            rows = await db.execute_fetchall(
+                "SELECT guid FROM items WHERE guid IN (SELECT value FROM json_each(?)) "
+                "AND EXISTS (SELECT 1 FROM items_fts WHERE items_fts MATCH ? "
+                "AND rowid = items.id)",
+                (json.dumps(sorted(set(guids))), phrase),
+            )
+        return {str(row[0]) for row in rows}
+
+    async def explain(self, query: ItemQuery) -> list[str]:
+        async with self._read() as db:
+            sql, params = await self._select_sql(db, query)
             rows = await db.execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
         return [str(row[3]) for row in rows]

@@ -1,0 +1,240 @@
+"""Cached feeds and pages: a write drops only what it touches, and what stays cached is
+what a fresh render would answer."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from tests.web.conftest import FEEDS_CONFIG, TOPICS, RecordingActions
+from wcofeed.config import Settings
+from wcofeed.models import Deadline, Item
+from wcofeed.store import ItemQuery, Store
+from wcofeed.web.app import create_app
+from wcofeed.web.cache import CACHE, Made, Read, Rendered, ResponseCache
+
+URLS = [
+    "/feed.atom?content_lang=fr",
+    "/feed.atom?topic=security",
+    "/feed.atom?topic=origin",
+    "/feed.rss?lang=en",
+    "/feed.json?lang=fr&kind=news",
+    "/feed.ics",
+    "/feed.atom?q=News",
+    "/?lang=fr&hl=fr",
+    "/?hl=en&topic=valuation",
+    "/calls?hl=en",
+    "/calls?hl=fr&topic=origin",
+]
+
+
+@pytest.fixture
+def web_config() -> str:
+    return FEEDS_CONFIG
+
+
+def cache_of(client: TestClient[Any, Any]) -> ResponseCache:
+    assert isinstance(client.server, TestServer)
+    return client.server.app[CACHE]
+
+
+async def fill(client: TestClient[Any, Any], urls: list[str]) -> None:
+    for url in urls:
+        response = await client.get(url)
+        assert response.status == 200, (url, await response.text())
+
+
+def kept(cache: ResponseCache) -> dict[str, bool]:
+    """Which of URLS the cache holds (feeds by format and query, pages by path, query
+    and interface language)."""
+    found = {}
+    for url in URLS:
+        path, _, query = url.partition("?")
+        if path.startswith("/feed."):
+            key: tuple[str, ...] = (path.removeprefix("/feed."), query)
+        else:
+            key = (path, query, dict(p.split("=") for p in query.split("&"))["hl"])
+        found[url] = key in cache
+    return found
+
+
+async def test_a_write_drops_only_the_lists_it_touches(
+    client: TestClient[Any, Any], store: Store, web_items: list[Item], item_factory: Any
+) -> None:
+    cache = cache_of(client)
+    await fill(client, URLS)
+    assert all(kept(cache).values())
+
+    # English news on origin, newest of all: the English and French editions' lists and
+    # origin's, not French content, security, the calls or a search it does not match.
+    newest = item_factory(
+        title="Fresh",
+        topics=("origin",),
+        published=date(2025, 3, 1),
+        summary="plain",
+        summary_html="<p>plain</p>",
+    )
+    await store.upsert_items([newest])
+    await cache.refresh()
+    assert kept(cache) == {
+        "/feed.atom?content_lang=fr": True,
+        "/feed.atom?topic=security": True,
+        "/feed.atom?topic=origin": False,
+        "/feed.rss?lang=en": False,
+        "/feed.json?lang=fr&kind=news": False,
+        "/feed.ics": True,
+        "/feed.atom?q=News": True,  # its text does not match
+        "/?lang=fr&hl=fr": False,
+        "/?hl=en&topic=valuation": True,
+        "/calls?hl=en": True,
+        "/calls?hl=fr&topic=origin": True,
+    }
+
+    # A search is dropped by an item its text now matches, or one it listed.
+    await store.upsert_items([replace(newest, title="Fresh News")])
+    await cache.refresh()
+    assert not kept(cache)["/feed.atom?q=News"]
+    await fill(client, URLS)
+    listed = [i for i in web_items if "News" in i.title][-1]  # the newest: listed
+    await store.upsert_items([replace(listed, title="Renamed")])
+    await cache.refresh()
+    assert not kept(cache)["/feed.atom?q=News"]
+
+    # Old news below every full list's last row: only lists not filled to their limit.
+    await fill(client, URLS)
+    await store.upsert_items([item_factory(topics=("origin",), published=date(2020, 1, 1))])
+    await cache.refresh()
+    found = kept(cache)
+    assert found["/feed.atom?topic=origin"] and found["/feed.rss?lang=en"]
+    assert found["/?hl=en&topic=valuation"]
+
+    # A call's deadline moving into the past leaves the open calls (and their pages).
+    await fill(client, URLS)
+    call = next(i for i in web_items if i.kind == "call" and i.language == "en")
+    await store.upsert_items([replace(call, deadline=Deadline(date(2020, 1, 1)))])
+    await cache.refresh()
+    found = kept(cache)
+    assert not found["/feed.ics"] and not found["/calls?hl=en"]
+    assert found["/feed.atom?topic=security"] and found["/?hl=en&topic=valuation"]
+
+
+async def test_cached_answers_equal_fresh_ones_after_any_write(
+    web_settings: Settings,
+    store: Store,
+    web_items: list[Item],
+    client: TestClient[Any, Any],
+    item_factory: Callable[..., Item],
+) -> None:
+    rng = random.Random(16)
+    stored = {item.guid: item for item in web_items}
+    hits = 0
+    for step in range(24):
+        what = step % 6
+        item = rng.choice(sorted(stored.values(), key=lambda i: i.guid))
+        if what == 0:
+            made = item_factory(
+                guid=f"https://wco.test/new/{step}",
+                url=f"https://wco.test/new/{step}",
+                language=rng.choice(["en", "fr"]),
+                topics=(rng.choice(TOPICS),),
+                published=date(2025, 1, 1) + timedelta(days=rng.randrange(40)),
+            )
+        elif what == 1:
+            made = replace(item, title=f"{item.title} (edited {step})")
+        elif what == 2:
+            made = replace(item, topics=(rng.choice(TOPICS),))
+        elif what == 3:
+            made = replace(item, language="fr" if item.language == "en" else "en")
+        elif what == 4:
+            made = replace(
+                item,
+                kind="call",
+                deadline=Deadline(date(2025, 6, 1) + timedelta(days=rng.randrange(-400, 2000))),
+            )
+        else:  # a version in the other language of the same path
+            made = replace(
+                item,
+                guid=item.guid + "?fr",
+                url=item.url + "?fr",
+                language="fr" if item.language == "en" else "en",
+                translation_key=item.translation_key,
+                title=f"{item.title} (version {step})",
+            )
+        if what == 2 and step % 4 == 0:
+            await store.delete_item(item.guid)
+            del stored[item.guid]
+        else:
+            stored[made.guid] = (await store.upsert_items([made]))[0].item
+        fresh_app = create_app(web_settings, store, RecordingActions())
+        async with TestClient(TestServer(fresh_app, host="127.0.0.1")) as fresh:
+            for url in URLS:
+                hits += kept(cache_of(client))[url]
+                served = await client.get(url)
+                expected = await fresh.get(url)
+                assert await served.read() == await expected.read(), (step, url)
+    assert hits >= len(URLS) * 4  # the cache did serve: most lists outlive most writes
+
+
+async def test_pages_have_validators_and_answer_304(
+    client: TestClient[Any, Any], store: Store, web_items: list[Item]
+) -> None:
+    first = await client.get("/calls?hl=fr")
+    assert first.status == 200 and "Content-Security-Policy" in first.headers
+    assert first.headers["Cache-Control"] == "no-cache"
+    assert "Accept-Language" in first.headers["Vary"]
+    etag = first.headers["ETag"]
+    again = await client.get("/calls?hl=fr", headers={"If-None-Match": etag})
+    assert again.status == 304
+    zipped = await client.get("/calls?hl=fr", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers.get("Content-Encoding") == "gzip"
+    assert await zipped.read() == await first.read()
+    call = next(i for i in web_items if i.kind == "call")
+    await store.upsert_items([replace(call, title="Renamed call")])
+    changed = await client.get("/calls?hl=fr", headers={"If-None-Match": etag})
+    assert changed.status == 200 and "Renamed call" in await changed.text()
+
+
+async def test_an_answer_rendered_while_a_change_arrived_is_not_kept(
+    store: Store, item_factory: Callable[..., Item]
+) -> None:
+    cache = ResponseCache(store, 0)
+    await cache.refresh()
+    english = [Read(ItemQuery(languages=("en",)))]
+    french = [Read(ItemQuery(languages=("fr",)))]
+    body = Rendered.of(b"x", "text/plain", datetime.now(UTC), None, 60)
+    began = await cache.begin()
+    await store.upsert_items([item_factory(language="en")])
+    await cache.refresh()
+    cache.put("en", body, english, since=began)
+    cache.put("fr", body, french, since=began)
+    assert "en" not in cache and "fr" in cache
+    cache.put("en", body, english, since=await cache.begin())
+    assert "en" in cache
+
+
+async def test_requests_for_one_missing_answer_share_one_render(
+    store: Store, web_items: list[Item]
+) -> None:
+    cache = ResponseCache(store, 0)
+    renders = 0
+    release = asyncio.Event()
+
+    async def render() -> Made:
+        nonlocal renders
+        renders += 1
+        await release.wait()
+        return Made(Rendered.of(b"page", "text/plain", datetime.now(UTC), None, 60), ())
+
+    waiting = [asyncio.create_task(cache.answer("page", render)) for _ in range(5)]
+    await asyncio.sleep(0.01)
+    release.set()
+    answers = await asyncio.gather(*waiting)
+    assert renders == 1 and {a.body for a in answers} == {b"page"}
+    assert "page" in cache
