@@ -115,8 +115,9 @@ def item_factory() -> Callable[..., Item]:
 POSTGRES = os.environ.get("WCOFEED_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgres")
 #: The test folders (and modules) whose tests run against both stores: the store's own
-#: and those of the parts whose promises rest on it (digest claims, the service).
-BOTH_BACKENDS = ("store", "digest", "test_service.py")
+#: and those of the parts whose promises rest on it (digest claims, the service, the web
+#: caches following the journal of item changes).
+BOTH_BACKENDS = ("store", "digest", "test_service.py", "test_cache.py")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

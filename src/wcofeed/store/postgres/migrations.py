@@ -211,4 +211,18 @@ MIGRATIONS: list[str] = [
         findings TEXT
     );
     """,
+    # 5: SQLite's migration 10: the journal of item changes, written in the transaction of
+    # each upsert or delete; `old`, `new` and `versions` hold the same JSON arrays
+    # ([language, kind, [topics], rank, deadline_ts, guid]). Writers append under an
+    # advisory lock held to commit (`items.py`), so ids become visible in order and a
+    # reader's cursor never passes a row still to commit.
+    """
+    CREATE TABLE item_changes (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        guid TEXT COLLATE "C" NOT NULL,
+        old JSONB,
+        new JSONB,
+        versions JSONB NOT NULL DEFAULT '[]'
+    );
+    """,
 ]
