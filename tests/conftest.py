@@ -78,16 +78,18 @@ def forged_item(**fields: Any) -> Item:
     return forged
 
 
-async def break_row(database: Path | str, guid: str, **columns: Any) -> None:
-    """Overwrite columns of a stored item straight in the database (a SQLite file or a
-    PostgreSQL URL), past the model, as an older wcofeed with looser rules (or a hand
-    edit) would have left them."""
+async def break_row(
+    database: Path | str, guid: str, *, table: str = "items", **columns: Any
+) -> None:
+    """Overwrite columns of a stored item (or of another `table` keyed by guid) straight
+    in the database (a SQLite file or a PostgreSQL URL), past the model, as an older
+    wcofeed with looser rules (or a hand edit) would have left them."""
     if isinstance(database, str):
         assignments = ", ".join(f"{name} = ${n}" for n, name in enumerate(columns, start=1))
         db = await asyncpg.connect(database)
         try:
             status = await db.execute(
-                f"UPDATE items SET {assignments} WHERE guid = ${len(columns) + 1}",
+                f"UPDATE {table} SET {assignments} WHERE guid = ${len(columns) + 1}",
                 *columns.values(),
                 guid,
             )
@@ -98,7 +100,7 @@ async def break_row(database: Path | str, guid: str, **columns: Any) -> None:
     assignments = ", ".join(f"{name} = ?" for name in columns)
     with sqlite3.connect(database) as db3:
         changed = db3.execute(
-            f"UPDATE items SET {assignments} WHERE guid = ?", [*columns.values(), guid]
+            f"UPDATE {table} SET {assignments} WHERE guid = ?", [*columns.values(), guid]
         ).rowcount
     assert changed == 1, guid
 
@@ -113,8 +115,9 @@ def item_factory() -> Callable[..., Item]:
 POSTGRES = os.environ.get("WCOFEED_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 BACKENDS = ("sqlite", "postgres")
 #: The test folders (and modules) whose tests run against both stores: the store's own
-#: and those of the parts whose promises rest on it (digest claims, the service).
-BOTH_BACKENDS = ("store", "digest", "test_service.py")
+#: and those of the parts whose promises rest on it (digest claims, the service, the web
+#: caches following the journal of item changes).
+BOTH_BACKENDS = ("store", "digest", "test_service.py", "test_cache.py")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from tests.conftest import NOW, make_item
 from wcofeed.models import Deadline
 from wcofeed.store import ItemQuery, ItemState, Store, deadline_instant, item_rank, open_store
+from wcofeed.store.postgres import items as postgres_items
+from wcofeed.store.postgres.base import JOURNAL_LOCK
 from wcofeed.store.sqlite import items as sqlite_items
 
 LINK = "https://www.wcoomd.org/{}/media/forum.aspx"
@@ -68,10 +72,11 @@ async def test_ranks_agree_with_the_stores_order(store: Store) -> None:
 
 
 async def test_a_reader_left_behind_the_pruned_journal_is_told(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database: Path | str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(sqlite_items, "JOURNAL_KEPT", 3)
-    async with await open_store(tmp_path / "j.db") as store:
+    monkeypatch.setattr(postgres_items, "JOURNAL_KEPT", 3)
+    async with await open_store(database) as store:
         start = (await store.item_changes(None)).cursor
         items = [make_item(guid=f"https://wco.test/{n}") for n in range(6)]
         await store.upsert_items(items[:3], now=NOW)
@@ -102,3 +107,32 @@ async def test_text_matches_tells_which_items_a_search_finds(store: Store) -> No
     guids = [found.guid, other.guid, "https://wco.test/none"]
     assert await store.text_matches(guids, "valuation FORUM") == {found.guid}
     assert await store.text_matches(guids, "!!!") == set()
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_journal_rows_become_visible_in_id_order(database: str) -> None:
+    """Several writers on PostgreSQL: a writer whose journal row is not committed yet
+    holds back the later ones, so a reader's cursor never passes a row still to come."""
+    async with await open_store(database) as store:
+        start = (await store.item_changes(None)).cursor
+        slow = await asyncpg.connect(database)
+        try:
+            committing = slow.transaction()
+            await committing.start()
+            await slow.execute("SELECT pg_advisory_xact_lock($1)", JOURNAL_LOCK)
+            await slow.execute("INSERT INTO item_changes (guid) VALUES ('https://wco.test/slow')")
+            item = make_item()
+            writer = asyncio.create_task(store.upsert_items([item], now=NOW))
+            waiting = "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' "
+            waiting += "AND NOT granted AND objid = $1)"
+            while not writer.done() and not await slow.fetchval(waiting, JOURNAL_LOCK):
+                await asyncio.sleep(0.01)
+            assert not writer.done(), "the writer did not wait for the journal's order"
+            seen = await store.item_changes(None)
+            assert seen.cursor == start
+            await committing.commit()
+            await writer
+        finally:
+            await slow.close()
+        found = await store.item_changes(seen.cursor)
+        assert [c.guid for c in found.changes] == ["https://wco.test/slow", item.guid]

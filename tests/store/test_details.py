@@ -8,7 +8,7 @@ import sqlite3
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from tests.conftest import NOW, make_item
+from tests.conftest import NOW, break_row, make_item
 from wcofeed.models import (
     Attachment,
     Deadline,
@@ -17,7 +17,7 @@ from wcofeed.models import (
     UpsertOutcome,
     item_to_dict,
 )
-from wcofeed.store import Store, open_store
+from wcofeed.store import ItemQuery, Store, open_store
 from wcofeed.store.sqlite.migrations import MIGRATIONS
 
 FORM = Attachment("https://www.wcoomd.org/-/media/form.docx", "application/msword", "Form", 4096)
@@ -83,20 +83,35 @@ async def test_detail_states_round_trip_and_go_with_their_item(store: Store) -> 
     assert await store.detail_states([item.guid]) == {}
 
 
-async def test_unreadable_findings_cost_only_themselves(tmp_path: Path) -> None:
-    path = tmp_path / "details.db"
+async def test_unreadable_findings_cost_only_themselves(database: Path | str) -> None:
     item = make_item()
-    async with await open_store(path) as store:
+    async with await open_store(database) as store:
         await store.upsert_item(item, now=NOW)
         await store.save_detail_states(
             [DetailState(item.guid, item.url, "h", NOW, findings=FINDINGS)]
         )
-    with sqlite3.connect(path) as db:
-        bad = json.dumps({"attachments": [{"url": "javascript:alert(1)"}]})
-        db.execute("UPDATE item_details SET findings = ?", (bad,))
-    async with await open_store(path) as store:
+    bad = json.dumps({"attachments": [{"url": "javascript:alert(1)"}]})
+    await break_row(database, item.guid, table="item_details", findings=bad)
+    async with await open_store(database) as store:
         (state,) = (await store.detail_states([item.guid])).values()
     assert state.findings is None and state.list_hash == "h"
+
+
+async def test_the_last_state_of_a_guid_in_one_save_wins(store: Store) -> None:
+    item = make_item()
+    await store.upsert_item(item, now=NOW)
+    first = DetailState(item.guid, item.url, "first", NOW)
+    last = DetailState(item.guid, item.url, "last", NOW, failures=1, error="HTTP 500")
+    await store.save_detail_states([first, last])
+    assert await store.detail_states([item.guid]) == {item.guid: last}
+
+
+async def test_full_text_is_not_searched(store: Store) -> None:
+    """As the listing's summary is what the search promises, on both stores alike."""
+    item = make_item(title="Customs forum", content_html="<p>Zanzibar</p>", content_text="Zanzibar")
+    await store.upsert_item(item, now=NOW)
+    assert [i.guid for i in await store.query_items(ItemQuery(q="forum"))] == [item.guid]
+    assert await store.query_items(ItemQuery(q="Zanzibar")) == []
 
 
 async def test_schema_8_gains_empty_full_text_and_keeps_its_items(tmp_path: Path) -> None:

@@ -16,7 +16,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from tests.web.conftest import FEEDS_CONFIG, TOPICS, RecordingActions
 from wcofeed.config import Settings
 from wcofeed.models import Deadline, Item
-from wcofeed.store import ItemQuery, Store
+from wcofeed.store import ItemQuery, Store, open_store
+from wcofeed.store.interface import Cluster
 from wcofeed.web.app import create_app
 from wcofeed.web.cache import CACHE, Made, Read, Rendered, ResponseCache
 
@@ -238,3 +239,33 @@ async def test_requests_for_one_missing_answer_share_one_render(
     answers = await asyncio.gather(*waiting)
     assert renders == 1 and {a.body for a in answers} == {b"page"}
     assert "page" in cache
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_another_process_write_wakes_the_cache_which_drops_what_it_touches(
+    database: str, item_factory: Callable[..., Item]
+) -> None:
+    """Two stores on one PostgreSQL database, as two processes: the writer's commit is
+    announced (NOTIFY) and the reader's cache, checking only once an hour on its own,
+    reads the journal at once and drops only the list the write reaches."""
+    async with await open_store(database) as reading, await open_store(database) as writing:
+        assert isinstance(reading, Cluster)
+        cache = ResponseCache(reading, 3600)
+        woken = asyncio.Event()
+
+        def wake() -> None:
+            cache.changed()
+            woken.set()
+
+        reading.on_change(wake)
+        await cache.refresh()
+        await cache.refresh()  # checked now: the next look is an hour away
+        body = Rendered.of(b"x", "text/plain", datetime.now(UTC), None, 60)
+        began = await cache.begin()
+        cache.put("en", body, [Read(ItemQuery(languages=("en",)))], since=began)
+        cache.put("fr", body, [Read(ItemQuery(languages=("fr",)))], since=began)
+
+        await writing.upsert_items([item_factory(language="en")])
+        await asyncio.wait_for(woken.wait(), 10)
+        await cache.refresh()
+        assert "en" not in cache and "fr" in cache

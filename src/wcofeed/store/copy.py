@@ -1,12 +1,13 @@
 """Moving an install between stores: every row of every table, as it is, then checked.
 
 `copy_store(source, target)` copies a SQLite file into an empty PostgreSQL database or
-the other way round: items (with their ids, first sights and news times), topics,
-sources' fetch state, subscribers, the reminders they were sent, the outbox of claimed
-emails and the digest windows (`subscribers.last_digest_at`). Rows move as they are,
+the other way round: items (with their ids, first sights and news times, full text
+and documents), topics, the reading state of items' own pages, sources' fetch state,
+subscribers, the reminders they were sent, the outbox of claimed emails and the digest
+windows (`subscribers.last_digest_at`). Rows move as they are,
 not through the model, so a copy is exact: a digest round on the copy sends nothing the
 original already sent. Both schemas are brought to their current version first; a
-column the source has and the target lacks (a migration not yet ported) stops the copy
+column one side has and the other lacks (a migration not yet ported) stops the copy
 before anything is written. At the end, each table's row count and content hash (an
 order-free sum of per-row hashes, so the two databases' collations cannot differ) are
 compared on both sides.
@@ -30,7 +31,16 @@ from wcofeed.store.sqlite import SQLiteStore
 
 #: Tables in an order that satisfies their foreign keys, with the columns identity
 #: sequences follow in PostgreSQL.
-TABLES = ("items", "item_topics", "sources", "subscribers", "outbox", "reminders", "store_meta")
+TABLES = (
+    "items",
+    "item_topics",
+    "item_details",
+    "sources",
+    "subscribers",
+    "outbox",
+    "reminders",
+    "store_meta",
+)
 _IDENTITY = {"items": "id", "subscribers": "id"}
 #: Columns of one store only, meaningless in the other: which process claimed an email.
 _LOCAL = {"claimed_by"}
@@ -200,13 +210,15 @@ async def _copy(src: _Side, dst: _Side) -> list[TableCheck]:
     plan: list[tuple[str, list[str]]] = []
     for table in TABLES:
         theirs = [c for c in await src.columns(table) if c not in _LOCAL]
-        ours = await dst.columns(table)
-        missing = [c for c in theirs if c not in ours]
-        if missing:
-            raise CopyError(
-                f"{dst.name}: table {table} has no column {', '.join(missing)} that "
-                f"{src.name} has; upgrade the target's wcofeed"
-            )
+        ours = [c for c in await dst.columns(table) if c not in _LOCAL]
+        for lacking, having, names, others in ((dst, src, theirs, ours), (src, dst, ours, theirs)):
+            missing = [c for c in names if c not in others]
+            if missing:
+                raise CopyError(
+                    f"{lacking.name}: table {table} has no column {', '.join(missing)} that "
+                    f"{having.name} has; the two stores' schemas differ (a migration not "
+                    "ported to both)"
+                )
         async for chunk in dst.rows(table, ours[:1]):
             if chunk:
                 raise CopyError(f"{dst.name}: table {table} is not empty; copy into a new one")

@@ -40,6 +40,8 @@ log = logging.getLogger("wcofeed.store")
 #: locks `exclusive()` takes (the second key is the holder, or the lock's name hashed).
 PRESENCE_LOCK = 0x77636F70  # "wcop"
 EXCLUSIVE_LOCK = 0x77636F78  # "wcox"
+#: The lock writers of the journal of item changes take to commit (see migrations.py, 5).
+JOURNAL_LOCK = 0x77636F6A  # "wcoj"
 #: The channel on which item changes are announced (the payload: the schema).
 CHANGES = "wcofeed_changes"
 

@@ -3,7 +3,10 @@
 The same queries as the SQLite store's (`sqlite/items.py`), in PostgreSQL's dialect:
 fixed fragments and `$n` placeholders only, rows read back by the SQLite store's own
 `_row_to_item` (the columns are the same), so both stores answer alike. A batch is
-written as JSON (`jsonb_to_recordset`), one statement per step.
+written as JSON (`jsonb_to_recordset`), one statement per step. Each write journals its
+changes (`item_changes`, as SQLite's) in its transaction, then announces the commit
+(NOTIFY) to wake other processes' caches early; the journal, not the announcement, is
+what they follow.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from wcofeed.models import Item, UpsertOutcome, UpsertResult, announce_from, as_utc
-from wcofeed.store.interface import Counts, ItemQuery, Version
-from wcofeed.store.postgres.base import CHANGES, PostgresBase
+from wcofeed.store.interface import Changes, Counts, ItemQuery, Version
+from wcofeed.store.postgres.base import CHANGES, JOURNAL_LOCK, PostgresBase
 from wcofeed.store.sqlite.items import (
     _FIELDS,
     _STORED,
     _WORD,
+    JOURNAL_KEPT,
+    _change,
     _from_micros,
     _micros,
     _row_params,
@@ -54,6 +59,53 @@ _INSERT_TOPICS = """INSERT INTO item_topics (item_id, topic, language, kind, sor
     FROM unnest($1::text[], $2::text[]) AS t (guid, topic) JOIN items ON items.guid = t.guid
     ON CONFLICT (item_id, topic) DO NOTHING"""
 
+
+def _state(row: str) -> str:
+    """An items row's `ItemState` as a JSON array, as SQLite's journal writes it."""
+    topics = f"""SELECT coalesce(jsonb_agg(topic ORDER BY topic), '[]'::jsonb)
+        FROM item_topics WHERE item_id = {row}.id"""
+    return (
+        f"jsonb_build_array({row}.language, {row}.kind, ({topics}), "
+        f"{row}.sort_ts, {row}.deadline_ts, {row}.guid)"
+    )
+
+
+def _versions(row: str) -> str:
+    """The states of the other versions sharing the row's translation key (indexed)."""
+    return f"""(SELECT coalesce(jsonb_agg({_state("v")} ORDER BY v.id), '[]'::jsonb)
+        FROM items AS v WHERE v.translation_key = {row}.translation_key AND v.id <> {row}.id)"""
+
+
+# Before a batch's updates: the changed rows' states and their versions'.
+_OLD_STATES = f"""SELECT coalesce(jsonb_agg(jsonb_build_object('guid', items.guid,
+    'old', {_state("items")}, 'versions', {_versions("items")})), '[]'::jsonb)::text
+    FROM items WHERE guid = ANY($1::text[])"""
+
+# After them: a journal row per item the batch wrote (its `last_changed` is the batch's),
+# in the batch's order; versions before or after the write, each once.
+_JOURNAL = f"""INSERT INTO item_changes (guid, old, new, versions)
+    SELECT items.guid, o.old, {_state("items")},
+        (SELECT coalesce(jsonb_agg(s.state ORDER BY s.state), '[]'::jsonb) FROM (
+            SELECT jsonb_array_elements(coalesce(o.versions, '[]'::jsonb)) AS state
+            UNION SELECT jsonb_array_elements({_versions("items")})) AS s)
+    FROM unnest($1::text[]) WITH ORDINALITY AS b (guid, n)
+    JOIN items ON items.guid = b.guid
+    LEFT JOIN jsonb_to_recordset($2::jsonb) AS o (guid text, old jsonb, versions jsonb)
+        ON o.guid = items.guid
+    WHERE items.last_changed = $3
+    ORDER BY b.n"""
+
+# The journal's last committed id (not the sequence's, which may name a row still to
+# commit); pruning keeps the latest rows, so it never goes back. 0 before the first write.
+_CURSOR = "SELECT coalesce(max(id), 0) FROM item_changes"
+
+_DELETED = f"""SELECT {_state("items")} AS old, {_versions("items")} AS versions
+    FROM items WHERE guid = $1 FOR UPDATE"""
+
+_PRUNE = "DELETE FROM item_changes WHERE id <= (SELECT max(id) FROM item_changes) - $1"
+
+# Taken (to commit) just before a transaction's journal rows: see migration 5.
+_JOURNAL_ORDER = f"SELECT pg_advisory_xact_lock({JOURNAL_LOCK})"
 
 # Sent on commit to every process listening (`PostgresBase.on_change`).
 _NOTIFY = f"SELECT pg_notify('{CHANGES}', current_schema())"
@@ -171,11 +223,12 @@ class ItemsPG(PostgresBase):
                 g for g, item in batch.items() if g in known and known[g][0] != item.content_hash
             ]
             fresh = [g for g in batch if g not in known]
-            previous_rows = []
+            previous_rows, old_states = [], "[]"
             if changed:
                 previous_rows = await db.fetch(
                     f"SELECT {_COLUMNS} FROM items WHERE guid = ANY($1::text[])", changed
                 )
+                old_states = await db.fetchval(_OLD_STATES, changed)
                 await db.execute(
                     "DELETE FROM item_topics WHERE item_id IN "
                     "(SELECT id FROM items WHERE guid = ANY($1::text[]))",
@@ -190,6 +243,10 @@ class ItemsPG(PostgresBase):
             if pairs:
                 await db.execute(_INSERT_TOPICS, [g for g, _ in pairs], [t for _, t in pairs])
             if changed or fresh:
+                written = [g for g in batch if g in set(changed) or g not in known]
+                await db.execute(_JOURNAL_ORDER)
+                await db.execute(_JOURNAL, written, old_states, stamp)
+                await db.execute(_PRUNE, JOURNAL_KEPT)
                 await db.execute(_NOTIFY)
         previous = {
             item.guid: item for item in self._readable(map(dict, previous_rows), _row_to_item)
@@ -222,9 +279,17 @@ class ItemsPG(PostgresBase):
 
     async def delete_item(self, guid: str) -> bool:
         async with self._write() as db:
-            status = await db.execute("DELETE FROM items WHERE guid = $1", guid)
-            if status == "DELETE 0":
+            deleted = await db.fetchrow(_DELETED, guid)
+            if deleted is None:
                 return False
+            await db.execute("DELETE FROM items WHERE guid = $1", guid)
+            await db.execute(_JOURNAL_ORDER)
+            await db.execute(
+                "INSERT INTO item_changes (guid, old, versions) VALUES ($1, $2::jsonb, $3::jsonb)",
+                guid,
+                deleted["old"],
+                deleted["versions"],
+            )
             await db.execute(
                 "INSERT INTO store_meta (key, value) VALUES ('last_delete', $1) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -283,6 +348,35 @@ class ItemsPG(PostgresBase):
             )
         moments = [datetime.fromisoformat(v) for v in row if v] if row else []
         return max(moments, default=None)
+
+    async def item_changes(self, after: int | None, limit: int = 1000) -> Changes:
+        async with self._read() as db:
+            if after is None:
+                return Changes(int(await db.fetchval(_CURSOR)), ())
+            found = await db.fetch(
+                "SELECT id, guid, old::text, new::text, versions::text FROM item_changes "
+                "WHERE id > $1 ORDER BY id LIMIT $2",
+                after,
+                max(1, limit),
+            )
+            if not found:
+                return Changes(after, ())
+            lowest = int(await db.fetchval("SELECT min(id) FROM item_changes"))
+        changes = tuple(_change(dict(row)) for row in found)
+        return Changes(int(found[-1]["id"]), changes, after >= lowest - 1)
+
+    async def text_matches(self, guids: Iterable[str], q: str) -> set[str]:
+        words = " ".join(_WORD.findall(q))
+        if not words:
+            return set()
+        async with self._read() as db:
+            rows = await db.fetch(
+                "SELECT guid FROM items WHERE guid = ANY($1::text[]) "
+                "AND search @@ wcofeed_search_query($2)",
+                sorted(set(guids)),
+                words,
+            )
+        return {str(row[0]) for row in rows}
 
     async def explain(self, query: ItemQuery) -> list[str]:
         sql, params = self._select_sql(query)

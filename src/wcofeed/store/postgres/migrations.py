@@ -189,4 +189,40 @@ MIGRATIONS: list[str] = [
     );
     ALTER TABLE outbox ADD COLUMN claimed_by INTEGER;
     """,
+    # 4: SQLite's migration 9: the full text and documents read from an item's own page,
+    # and the state of reading it. JSON (attachments, findings) is kept as TEXT, as the
+    # subscribers' lists and the outbox's payloads are: the model reads it back itself,
+    # and `wcofeed db copy` moves and hashes it byte for byte. The full text is not
+    # searched, as in SQLite (`search` stays title and summary).
+    """
+    ALTER TABLE items ADD COLUMN content_html TEXT NOT NULL DEFAULT '';
+    ALTER TABLE items ADD COLUMN content_text TEXT NOT NULL DEFAULT '';
+    ALTER TABLE items ADD COLUMN attachments TEXT NOT NULL DEFAULT '[]';
+    CREATE TABLE item_details (
+        guid TEXT COLLATE "C" PRIMARY KEY REFERENCES items (guid) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        list_hash TEXT NOT NULL,
+        due TEXT NOT NULL,
+        fetched_at TEXT,
+        etag TEXT,
+        last_modified TEXT,
+        failures INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        findings TEXT
+    );
+    """,
+    # 5: SQLite's migration 10: the journal of item changes, written in the transaction of
+    # each upsert or delete; `old`, `new` and `versions` hold the same JSON arrays
+    # ([language, kind, [topics], rank, deadline_ts, guid]). Writers append under an
+    # advisory lock held to commit (`items.py`), so ids become visible in order and a
+    # reader's cursor never passes a row still to commit.
+    """
+    CREATE TABLE item_changes (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        guid TEXT COLLATE "C" NOT NULL,
+        old JSONB,
+        new JSONB,
+        versions JSONB NOT NULL DEFAULT '[]'
+    );
+    """,
 ]

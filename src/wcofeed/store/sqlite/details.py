@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
@@ -15,9 +16,28 @@ from wcofeed.store.sqlite.base import SQLiteBase, parse_stamp
 log = logging.getLogger("wcofeed.store")
 
 _COLUMNS = "guid, url, list_hash, due, fetched_at, etag, last_modified, failures, error, findings"
+_NAMES = _COLUMNS.split(", ")
 
 
-def _row_to_state(row: aiosqlite.Row) -> DetailState:
+def state_row(state: DetailState) -> dict[str, Any]:
+    """A state as its stored row, by column name (the PostgreSQL store writes the same)."""
+    findings = json.dumps(findings_to_dict(state.findings)) if state.findings else None
+    values = (
+        state.guid,
+        state.url,
+        state.list_hash,
+        state.due.isoformat(),
+        state.fetched_at.isoformat() if state.fetched_at else None,
+        state.etag,
+        state.last_modified,
+        state.failures,
+        state.error,
+        findings,
+    )
+    return dict(zip(_NAMES, values, strict=True))
+
+
+def row_to_state(row: aiosqlite.Row | Mapping[str, Any]) -> DetailState:
     findings = None
     if row["findings"]:
         try:
@@ -47,34 +67,13 @@ class DetailsSQL(SQLiteBase):
                 "WHERE guid IN (SELECT value FROM json_each(?))",
                 (json.dumps(list(guids)),),
             )
-        return {row["guid"]: _row_to_state(row) for row in rows}
+        return {row["guid"]: row_to_state(row) for row in rows}
 
     async def save_detail_states(self, states: Sequence[DetailState]) -> None:
         if not states:
             return
-        names = _COLUMNS.split(", ")
-        rows = [
-            dict(
-                zip(
-                    names,
-                    (
-                        s.guid,
-                        s.url,
-                        s.list_hash,
-                        s.due.isoformat(),
-                        s.fetched_at.isoformat() if s.fetched_at else None,
-                        s.etag,
-                        s.last_modified,
-                        s.failures,
-                        s.error,
-                        json.dumps(findings_to_dict(s.findings)) if s.findings else None,
-                    ),
-                    strict=True,
-                )
-            )
-            for s in states
-        ]
-        values = ", ".join(f":{name}" for name in names)
+        rows = [state_row(s) for s in states]
+        values = ", ".join(f":{name}" for name in _NAMES)
         async with self._write() as db:
             # An item deleted meanwhile has no state to keep.
             await db.executemany(

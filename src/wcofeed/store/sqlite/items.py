@@ -193,7 +193,7 @@ def _state_of(value: Any) -> ItemState | None:
     return ItemState(language, kind, tuple(topics), int(rank), deadline, guid)
 
 
-def _change(row: sqlite3.Row | aiosqlite.Row) -> ItemChange:
+def _change(row: sqlite3.Row | aiosqlite.Row | Mapping[str, Any]) -> ItemChange:
     versions = tuple(_state_of(v) for v in json.loads(row["versions"]))
     return ItemChange(
         guid=row["guid"],
