@@ -51,7 +51,11 @@ _DATE_META = (
 )
 _DATE_LINE = ".date, .news-date, .article-date, .publication-date, .page-date, [class*=date]"
 #: "(PDF, 245 KB)", "1,2 Mo", "3.4 MB": a size the page states beside a document.
-_SIZE = re.compile(r"(\d+(?:[.,]\d+)?)\s*(bytes|octets|[kmg]i?b|[kmg]o|кб|мб|гб)\b", re.IGNORECASE)
+#: Bounded runs, and no start inside a number: linear on long runs of digits or spaces.
+_SIZE = re.compile(
+    r"(?<![\d.,])(\d{1,9}(?:[.,]\d{1,3})?)\s{0,3}(bytes|octets|[kmg]i?b|[kmg]o|кб|мб|гб)\b",
+    re.IGNORECASE,
+)
 _UNITS = {"b": 1, "o": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "к": 1024, "м": 1024**2}
 _FOLDER = re.compile(r"^/(en|fr|es|ru|zh|ar)(?:/|\.aspx$)")
 
