@@ -7,6 +7,7 @@ same about itself however it is reached.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from wcofeed.config import Settings
 from wcofeed.i18n import language_name, site_title, texts
@@ -68,6 +69,25 @@ async def versions_of(
     return known
 
 
+#: How many prepared entries `_view` keeps across feeds and requests (a few MB).
+VIEW_CACHE_SIZE = 20_000
+
+
+@lru_cache(maxsize=VIEW_CACHE_SIZE)
+def _view(
+    item: Item,
+    words: str,
+    labels: tuple[tuple[str, str], ...],
+    versions: tuple[tuple[str, str], ...],
+) -> ItemView:
+    """`make_view`, kept for the next feed or request that lists the same item: the key
+    is the whole `Item` (every field, its content hash and store times included) with
+    the labels and versions, so an item that changes in any way is prepared afresh.
+    Sanitising is most of a cache miss's Python work, and most items of a page were
+    on the pages asked before."""
+    return make_view(item, words, dict(labels), versions)
+
+
 def entries(
     settings: Settings,
     items: Sequence[Item],
@@ -78,7 +98,7 @@ def entries(
 ) -> list[ItemView]:
     """The items prepared for feeds in `words`; one that cannot be is left out and
     recorded in `skipped` (stage `feed`)."""
-    labels = topic_labels(settings, words)
+    labels = tuple(topic_labels(settings, words).items())
     versions = versions or {}
     memo = {} if memo is None else memo
     prepared = []
@@ -86,7 +106,7 @@ def entries(
         key = (item.guid, item.content_hash, str(item.last_changed), words)
         if key not in memo:
             try:
-                memo[key] = make_view(item, words, labels, alternates(item, versions))
+                memo[key] = _view(item, words, labels, alternates(item, versions))
             except Exception as exc:
                 memo[key] = None
                 skip("feed", item.guid, exc, skipped)
