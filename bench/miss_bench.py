@@ -111,7 +111,8 @@ async def main(count: int, seconds: float, rounds: int, keep: Path | None, profi
             print(
                 f"round: reference {rates['reference'][-1]:,.0f}/s, filtered "
                 f"{rates['filtered'][-1]:,.0f}/s ({ratio:.2f}x), filtered p50 "
-                f"{p(times['filtered'], 0.5) * 1000:.2f} ms p99 {p99s['filtered'][-1] * 1000:.2f} ms"
+                f"{p(times['filtered'], 0.5) * 1000:.2f} ms, "
+                f"p99 {p99s['filtered'][-1] * 1000:.2f} ms"
             )
         ratios = [f / r for f, r in zip(rates["filtered"], rates["reference"], strict=True)]
         print(
