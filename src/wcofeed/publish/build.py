@@ -69,8 +69,9 @@ async def versions_of(
     return known
 
 
-#: How many prepared entries `_view` keeps across feeds and requests (a few MB).
-VIEW_CACHE_SIZE = 20_000
+#: How many prepared entries `_view` keeps across feeds and requests: forty pages of
+#: 50 (bench/README.md, "Cache misses", has what they weigh).
+VIEW_CACHE_SIZE = 2_000
 
 
 @lru_cache(maxsize=VIEW_CACHE_SIZE)
@@ -88,6 +89,21 @@ def _view(
     return make_view(item, words, dict(labels), versions)
 
 
+def _prepare(
+    item: Item,
+    words: str,
+    labels: tuple[tuple[str, str], ...],
+    versions: Versions,
+    skipped: list[Skipped],
+) -> ItemView | None:
+    """The item's view, or None (recorded in `skipped`) when it cannot be prepared."""
+    try:
+        return _view(item, words, labels, alternates(item, versions))
+    except Exception as exc:
+        skip("feed", item.guid, exc, skipped)
+        return None
+
+
 def entries(
     settings: Settings,
     items: Sequence[Item],
@@ -100,17 +116,15 @@ def entries(
     recorded in `skipped` (stage `feed`)."""
     labels = tuple(topic_labels(settings, words).items())
     versions = versions or {}
-    memo = {} if memo is None else memo
     prepared = []
     for item in items:
-        key = (item.guid, item.content_hash, str(item.last_changed), words)
-        if key not in memo:
-            try:
-                memo[key] = _view(item, words, labels, alternates(item, versions))
-            except Exception as exc:
-                memo[key] = None
-                skip("feed", item.guid, exc, skipped)
-        entry = memo[key]
+        if memo is None:
+            entry = _prepare(item, words, labels, versions, skipped)
+        else:
+            key = (item.guid, item.content_hash, str(item.last_changed), words)
+            if key not in memo:
+                memo[key] = _prepare(item, words, labels, versions, skipped)
+            entry = memo[key]
         if entry is not None:
             prepared.append(entry)
     return prepared

@@ -341,9 +341,9 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
     return fg
 
 
-#: How many entry elements `_entry_element` keeps (per format: a few feeds' worth of
-#: each edition's latest items, a few MB).
-ENTRY_CACHE_SIZE = 20_000
+#: How many entry elements `_entry_element` keeps, all formats together: forty pages
+#: of 50 (bench/README.md, "Cache misses", has what they weigh).
+ENTRY_CACHE_SIZE = 2_000
 
 
 @lru_cache(maxsize=ENTRY_CACHE_SIZE)
