@@ -187,8 +187,10 @@ def direction(language: str) -> str:
     return "rtl" if order == "right-to-left" else "ltr"
 
 
+@functools.lru_cache(maxsize=256)
 def language_name(language: str, in_language: str | None = None) -> str:
-    """`français` (in its own words by default), `French` (named in English): from babel."""
+    """`français` (in its own words by default), `French` (named in English): from babel
+    (kept: every feed query names its language, and babel parses locales each time)."""
     try:
         locale = Locale.parse(_locale(language))
         name = locale.get_display_name(_locale(in_language or language))

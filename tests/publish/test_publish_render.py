@@ -11,11 +11,13 @@ import feedparser
 import pytest
 from lxml import etree
 from tests.conftest import published_at
+from tests.publish.conftest import NOW
 
 from wcofeed.config import Settings
 from wcofeed.i18n import texts
 from wcofeed.models import Deadline, Item
 from wcofeed.publish.build import entries, file_url, section_title, spec_doc, versions_of
+from wcofeed.publish.query import FeedQuery, render_query
 from wcofeed.publish.render import (
     JSON_EXTENSION,
     WCOFEED_NS,
@@ -333,3 +335,43 @@ async def test_entries_link_their_other_language_versions(
         render_json(spec_doc(pub_settings, FeedSpec("en", "calls"), "json", [lone], []))
     )
     assert "alternates" not in data["items"][0][JSON_EXTENSION]
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss", "json"])
+async def test_a_changed_item_is_rendered_afresh_not_from_the_kept_entry(
+    pub_settings: Settings, store: Store, item_factory: Callable[..., Item], fmt: Format
+) -> None:
+    """Entries are kept across feeds and requests (prepared views, feed elements); an
+    edit must reach the next feed all the same, and an edit undone must come back."""
+    query = FeedQuery(lang="en")
+
+    async def feed_after(title: str, html: str, at: datetime) -> str:
+        item = item_factory(
+            guid="https://wco.test/en/edited",
+            url="https://wco.test/en/edited",
+            title=title,
+            summary="",
+            summary_html=html,
+            published=date(2025, 1, 10),
+        )
+        await store.upsert_items([item], now=at)
+        return (await render_query(pub_settings, store, fmt, query, NOW, [])).decode()
+
+    first = await feed_after(
+        "First title", "<p>First <b>words</b></p>", datetime(2025, 1, 11, tzinfo=UTC)
+    )
+    again = await feed_after(
+        "First title", "<p>First <b>words</b></p>", datetime(2025, 1, 12, tzinfo=UTC)
+    )
+    assert again == first
+    edited = await feed_after(
+        "Second title", "<p>Second words</p>", datetime(2025, 1, 13, tzinfo=UTC)
+    )
+    assert "Second title" in edited and "Second words" in edited
+    assert "First" not in edited
+    assert "2025-01-13" in edited
+    undone = await feed_after(
+        "First title", "<p>First <b>words</b></p>", datetime(2025, 1, 14, tzinfo=UTC)
+    )
+    assert "First title" in undone and "Second" not in undone
+    assert "2025-01-14" in undone and "2025-01-11" not in undone

@@ -9,6 +9,7 @@ import pytest
 from tests.conftest import NOW, V6_ITEM, make_item
 from wcofeed.models import default_translation_key
 from wcofeed.store import ItemQuery, SchemaTooNewError, open_store
+from wcofeed.store.sqlite import items as sqlite_items
 from wcofeed.store.sqlite.migrations import MIGRATIONS
 
 
@@ -292,3 +293,35 @@ async def test_translation_keys_of_stored_items_match_the_model(tmp_path: Path, 
         stored = await store.get_item(guid)
     assert stored is not None
     assert stored.translation_key == default_translation_key(guid)
+
+
+async def test_text_index_is_merged_and_kept_merged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 11: a schema-10 store whose text index grew in many small writes (a
+    segment each) is merged once, and told to merge at two segments per level from then
+    on; every item is still found, by the look-up and by the row-by-row check."""
+    path = tmp_path / "v10.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(";".join(MIGRATIONS[:10]) + "\nPRAGMA user_version = 10;")
+    for n in range(12):
+        with sqlite3.connect(path) as db:
+            db.execute(
+                """INSERT INTO items (guid, kind, title, summary, summary_html, url, language,
+                    published, published_ts, source, first_seen, first_seen_ts, last_changed,
+                    content_hash)
+                   VALUES (?1, 'news', ?2, 'Customs text', '', ?1, 'en', '2025-01-19',
+                    1737244800, 'wco', '2025-01-19T00:00:00+00:00', 1737244800000000,
+                    '2025-01-19T00:00:00+00:00', 'x')""",
+                (f"https://example.org/{n}", f"Kyoto item {n}"),
+            )
+    async with await open_store(path) as store:
+        assert await store.schema_version() == len(MIGRATIONS)
+        assert await store.count_items(ItemQuery(q="kyoto customs")) == 12
+        monkeypatch.setattr(sqlite_items, "RARE_TEXT", 3)
+        walked = await store.query_items(ItemQuery(q="kyoto customs", limit=5))
+        assert [i.title for i in walked] == [f"Kyoto item {n}" for n in range(11, 6, -1)]
+    with sqlite3.connect(path) as db:
+        config = dict(db.execute("SELECT k, v FROM items_fts_config"))
+        db.execute("INSERT INTO items_fts (items_fts) VALUES ('integrity-check')")
+    assert config["automerge"] == 2 and config["usermerge"] == 2

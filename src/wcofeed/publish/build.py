@@ -7,6 +7,7 @@ same about itself however it is reached.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 
 from wcofeed.config import Settings
 from wcofeed.i18n import language_name, site_title, texts
@@ -68,6 +69,41 @@ async def versions_of(
     return known
 
 
+#: How many prepared entries `_view` keeps across feeds and requests: forty pages of
+#: 50 (bench/README.md, "Cache misses", has what they weigh).
+VIEW_CACHE_SIZE = 2_000
+
+
+@lru_cache(maxsize=VIEW_CACHE_SIZE)
+def _view(
+    item: Item,
+    words: str,
+    labels: tuple[tuple[str, str], ...],
+    versions: tuple[tuple[str, str], ...],
+) -> ItemView:
+    """`make_view`, kept for the next feed or request that lists the same item: the key
+    is the whole `Item` (every field, its content hash and store times included) with
+    the labels and versions, so an item that changes in any way is prepared afresh.
+    Sanitising is most of a cache miss's Python work, and most items of a page were
+    on the pages asked before."""
+    return make_view(item, words, dict(labels), versions)
+
+
+def _prepare(
+    item: Item,
+    words: str,
+    labels: tuple[tuple[str, str], ...],
+    versions: Versions,
+    skipped: list[Skipped],
+) -> ItemView | None:
+    """The item's view, or None (recorded in `skipped`) when it cannot be prepared."""
+    try:
+        return _view(item, words, labels, alternates(item, versions))
+    except Exception as exc:
+        skip("feed", item.guid, exc, skipped)
+        return None
+
+
 def entries(
     settings: Settings,
     items: Sequence[Item],
@@ -78,19 +114,17 @@ def entries(
 ) -> list[ItemView]:
     """The items prepared for feeds in `words`; one that cannot be is left out and
     recorded in `skipped` (stage `feed`)."""
-    labels = topic_labels(settings, words)
+    labels = tuple(topic_labels(settings, words).items())
     versions = versions or {}
-    memo = {} if memo is None else memo
     prepared = []
     for item in items:
-        key = (item.guid, item.content_hash, str(item.last_changed), words)
-        if key not in memo:
-            try:
-                memo[key] = make_view(item, words, labels, alternates(item, versions))
-            except Exception as exc:
-                memo[key] = None
-                skip("feed", item.guid, exc, skipped)
-        entry = memo[key]
+        if memo is None:
+            entry = _prepare(item, words, labels, versions, skipped)
+        else:
+            key = (item.guid, item.content_hash, str(item.last_changed), words)
+            if key not in memo:
+                memo[key] = _prepare(item, words, labels, versions, skipped)
+            entry = memo[key]
         if entry is not None:
             prepared.append(entry)
     return prepared
