@@ -118,6 +118,6 @@ async def test_a_batch_whose_worker_died_is_taken_by_another(
     assert not running.done()
     assert not set(held) & set(survivor.planned)
     await dying.close()  # ...until its holder dies, as when a process is killed
-    report = await running
+    report = await asyncio.wait_for(running, timeout=60)
     assert report.sent == SUBSCRIBERS
     assert_each_once(smtp, list(due.values()))
