@@ -2,7 +2,7 @@
 several worker processes on one PostgreSQL database.
 
     python -m bench.pg_bench query [--items 1000000] [--requests 200]
-    python -m bench.pg_bench digest [--subscribers 100000] [--workers 1 2 3]
+    python -m bench.pg_bench digest [--subscribers 100000] [--workers 1 2 3] [--split]
 
 `query` fills a SQLite file and a PostgreSQL schema with the same items (edition_bench's
 mix: most in English, some in five other languages; not timed), then times, on each,
@@ -15,7 +15,9 @@ twice the same). p50 and p99 per store; PostgreSQL / SQLite as the ratio.
 digest_bench.py, then runs `wcofeed digest --now …` as 1, 2 and 3 processes at once
 into an aiosmtpd sink (each round on a fresh copy of the subscribers' state), and
 reports emails/s, the ratio to one process, and that every subscriber due got exactly
-one email (the sink's count equals the outbox's).
+one email (the sink's count equals the outbox's). With `--split`, the processes run the
+round as the service's workers do, splitting its subscribers between them in batches
+(`digest-worker`: one such worker, for one round, at the same `--now`).
 """
 
 from __future__ import annotations
@@ -43,7 +45,10 @@ from bench.digest_bench import items as digest_items
 from bench.digest_bench import start_sink, subscribers
 from bench.edition_bench import NOW, TOPICS, make_items
 
+from wcofeed.config import load_settings
+from wcofeed.digest.run import Share, run_digest
 from wcofeed.store import ItemQuery, PostgresStore, Store, open_store
+from wcofeed.store.interface import Cluster
 
 BASE = os.environ.get("WCOFEED_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 WORDS = ["summary", "item", "customs", "news", "origin"]
@@ -191,14 +196,23 @@ async def query_bench(count: int, requests: int) -> None:
     )
 
 
-async def digest_bench(count: int, workers: list[int]) -> None:
+async def digest_worker(config: Path, round_id: int) -> None:
+    """One worker's part of a split round, as `wcofeed run`'s digest loop runs it."""
+    settings = load_settings(config)
+    async with await open_store(settings.database.url) as store:
+        assert isinstance(store, Cluster)
+        share = Share(store, round_id, settings.workers.lease_seconds, poll=0.2)
+        await run_digest(store, settings, DIGEST_NOW, share=share)
+
+
+async def digest_bench(count: int, workers: list[int], split: bool) -> None:
     schema = f"bench_{uuid4().hex[:12]}"
     admin = await asyncpg.connect(BASE)
     await admin.execute(f"CREATE SCHEMA {schema}")
     url = f"{BASE}?search_path={schema}"
     port = free_port()
     sink = start_sink(port)
-    results = []
+    results: list[tuple[int, int, float, list[int], int]] = []
     try:
         with tempfile.TemporaryDirectory() as tmp:
             config = Path(tmp) / "config.toml"
@@ -229,14 +243,12 @@ async def digest_bench(count: int, workers: list[int]) -> None:
                     f"UPDATE {schema}.subscribers SET last_digest_at = NULL"
                 )
                 started = time.perf_counter()
-                procs = [
-                    subprocess.Popen(
-                        [sys.executable, "-m", "wcofeed", "digest", "--config", str(config),
-                         "--now", DIGEST_NOW.isoformat()],
-                        stdout=subprocess.DEVNULL,
-                    )
-                    for _ in range(n)
-                ]  # fmt: skip
+                command = [sys.executable, "-m", "wcofeed", "digest", "--config", str(config),
+                           "--now", DIGEST_NOW.isoformat()]  # fmt: skip
+                if split:  # a round of its own for each measurement
+                    command = [sys.executable, "-m", "bench.pg_bench", "digest-worker",
+                               "--config", str(config), "--round", str(len(results))]  # fmt: skip
+                procs = [subprocess.Popen(command, stdout=subprocess.DEVNULL) for _ in range(n)]
                 codes = [p.wait() for p in procs]
                 elapsed = time.perf_counter() - started
                 sent = await admin.fetchval(
@@ -252,7 +264,8 @@ async def digest_bench(count: int, workers: list[int]) -> None:
         sink.wait()
         await admin.execute(f"DROP SCHEMA {schema} CASCADE")
         await admin.close()
-    print(f"{count} subscribers, python {sys.version.split()[0]}")
+    mode = "split rounds" if split else "every worker plans everyone"
+    print(f"{count} subscribers ({mode}), python {sys.version.split()[0]}")
     one = results[0][1] / results[0][2]
     for n, sent, elapsed, codes, doubled in results:
         rate = sent / elapsed
@@ -271,11 +284,17 @@ def main() -> None:
     d = sub.add_parser("digest")
     d.add_argument("--subscribers", type=int, default=100_000)
     d.add_argument("--workers", type=int, nargs="+", default=[1, 2, 3])
+    d.add_argument("--split", action="store_true")
+    w = sub.add_parser("digest-worker")
+    w.add_argument("--config", type=Path, required=True)
+    w.add_argument("--round", type=int, required=True)
     args = parser.parse_args()
     if args.what == "query":
         asyncio.run(query_bench(args.items, args.requests))
+    elif args.what == "digest-worker":
+        asyncio.run(digest_worker(args.config, args.round))
     else:
-        asyncio.run(digest_bench(args.subscribers, args.workers))
+        asyncio.run(digest_bench(args.subscribers, args.workers, args.split))
 
 
 if __name__ == "__main__":

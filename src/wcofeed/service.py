@@ -10,9 +10,10 @@ or after a restart, sends nothing twice.
 Several processes may share one PostgreSQL store (`Cluster`), each with a role: `web`
 (HTTP only), `worker` (the schedules only) or `all`. Then a source is fetched by the
 process holding its lease, once per interval between them all; feed files are written
-under a lock one process holds at a time; digest rounds run in every worker, the
-store's claims keeping each email to one of them; and a change any process makes tells
-every web process's feed cache to look again.
+under a lock one process holds at a time; digest rounds run in every worker at the
+same moments, and split the round's subscribers between them in batches (a dead
+worker's batch taken by another), the store's claims keeping each email to one; and a
+change any process makes tells every web process's feed cache to look again.
 
 SIGTERM or SIGINT stop the loops. A round in progress gets a grace period to finish;
 one still running after it is cancelled, which rolls back its open transaction.
@@ -39,7 +40,7 @@ from typing import Any, Literal
 from aiohttp import web
 
 from wcofeed.config import Settings, SourceSettings
-from wcofeed.digest.run import run_digest
+from wcofeed.digest.run import Share, run_digest
 from wcofeed.ingest.fetch import Fetcher
 from wcofeed.ingest.run import Parsers, SourceReport, ingest_source
 from wcofeed.metrics import Metrics
@@ -57,6 +58,8 @@ log = logging.getLogger("wcofeed.service")
 JITTER = 0.1
 #: Seconds a round in progress may take to finish after a stop signal.
 SHUTDOWN_GRACE = 20.0
+#: Digest rounds start this many seconds past each multiple of their interval.
+DIGEST_OFFSET = 5.0
 #: What a process does: serve HTTP, run the schedules (fetch, publish, mail), or both.
 Role = Literal["web", "worker", "all"]
 
@@ -125,7 +128,14 @@ class Service:
 
     async def _digest(self) -> None:
         started = time.perf_counter()
-        report = await run_digest(self.store, self.settings, datetime.now(UTC), at_send_hour=True)
+        now = datetime.now(UTC)
+        share = None
+        if isinstance(self.store, Cluster):
+            workers = self.settings.workers
+            # the same number in every worker woken for this round (see `_digest_loop`)
+            round_id = int((now.timestamp() - DIGEST_OFFSET) // workers.digest_every_seconds)
+            share = Share(self.store, round_id, workers.lease_seconds, workers.poll_seconds)
+        report = await run_digest(self.store, self.settings, now, at_send_hour=True, share=share)
         self.metrics.rounds.labels(round="digest").observe(time.perf_counter() - started)
         self.metrics.emails.labels(outcome="sent").inc(report.sent)
         self.metrics.emails.labels(outcome="failed").inc(report.failed)
@@ -188,7 +198,7 @@ class Service:
                 break
             # the next multiple of `every` since the epoch, 5 s past it (3600: each hour)
             clock = time.time()
-            await asyncio.sleep(every - (clock - 5) % every)
+            await asyncio.sleep(every - (clock - DIGEST_OFFSET) % every)
 
     async def run(self, port: int | None = None, stop: asyncio.Event | None = None) -> None:
         """Serve and schedule until `stop` is set; SIGTERM and SIGINT set it."""

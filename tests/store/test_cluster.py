@@ -116,3 +116,30 @@ async def test_exclusive_is_held_by_one_process_at_a_time(
 async def _hold(store: PostgresStore, order: list[str]) -> None:
     async with store.exclusive("publish"):
         order.append("second")
+
+
+async def test_digest_batches_are_held_by_one_process_and_taken_again_once_it_dies(
+    store: PostgresStore, other: PostgresStore, database: str
+) -> None:
+    for n in range(25):
+        await store.save_subscriber(Subscriber(f"s{n}@example.org", status="active"), NOW)
+    dying = await open_store(database)
+    assert isinstance(dying, PostgresStore)
+    for process in (store, other, dying):  # every worker opens the round: once
+        await process.open_digest_round(7, 10)
+    assert await dying.take_digest_batch(7, lease=600) == (0, 10)
+    assert await store.take_digest_batch(7, lease=600) == (10, 20)
+    assert await other.take_digest_batch(7, lease=600) == (20, 30)
+    assert await other.take_digest_batch(7, lease=600) is None  # all held
+    await store.finish_digest_batch(7, 10, done=True)
+    await other.finish_digest_batch(7, 20, done=False)  # given up: free again
+    assert await store.take_digest_batch(7, lease=600) == (20, 30)
+    await store.finish_digest_batch(7, 20, done=True)
+    assert not await store.digest_round_done(7)  # the dying one still holds its batch
+    await dying.close()
+    assert await other.take_digest_batch(7, lease=600) == (0, 10)
+    await other.finish_digest_batch(7, 0, done=True)
+    assert await store.digest_round_done(7)
+    assert await store.take_digest_batch(7, lease=600) is None
+    await store.open_digest_round(8, 10)  # another round: its own batches
+    assert await store.take_digest_batch(8, lease=600) == (0, 10)

@@ -13,6 +13,12 @@ Order of work, and why it is crash-safe:
    what arrived meanwhile). A crash in between leaves the claim, which step 1 of the
    next run resends with the same Message-ID, so receivers can drop the duplicate.
 
+Several workers sharing a PostgreSQL store split step 2 (`Share`): the round is cut
+into batches of subscriber ids, each planned and rendered by the one worker holding it;
+a batch whose worker dies before it is done is taken by another, which waits for the
+batches others hold before ending its round. A batch is done once its emails are
+claimed: if its worker dies before sending them, step 1 of the next round resends them.
+
 The queue is bounded and subscribers are paged, so memory does not grow with the
 number of subscribers. An item that cannot be shown in an email (a link that is not
 http(s), a deadline no clock can reach) is left out as it is read, before anything is
@@ -58,6 +64,7 @@ from wcofeed.digest.tokens import Signer
 from wcofeed.isolate import skip
 from wcofeed.models import Item, Subscriber
 from wcofeed.store import Claim, Delivery, ItemQuery, ReminderKey, Store
+from wcofeed.store.interface import Cluster
 
 log = logging.getLogger("wcofeed.digest")
 
@@ -147,6 +154,19 @@ def _payload(calls: Sequence[DueCall], window: tuple[datetime, datetime] | None)
 
 
 @dataclass(frozen=True, slots=True)
+class Share:
+    """This worker's part of round `round_id`, which every worker on `cluster` numbers
+    alike: batches of `size` subscriber ids, held for `lease` seconds, taken again every
+    `poll` seconds while others hold the last ones."""
+
+    cluster: Cluster
+    round_id: int
+    lease: float
+    poll: float = 5.0
+    size: int = PAGE
+
+
+@dataclass(frozen=True, slots=True)
 class Plan:
     """One subscriber's email of this run, before it is rendered."""
 
@@ -166,10 +186,12 @@ class DigestRun:
         transport: Transport,
         dry_run: bool,
         at_send_hour: bool = False,
+        share: Share | None = None,
     ) -> None:
         self.store, self.settings, self.now = store, settings, now
         self.transport, self.dry_run = transport, dry_run
         self.at_send_hour = at_send_hour
+        self.share = share
         self.renderer = Renderer(settings, Signer(settings.security.secret_key))
         self.cache = ItemCache(store, now, settings.email.max_items, self._usable)
         self.domain = settings.email.list_id
@@ -254,15 +276,20 @@ class DigestRun:
         return self.now.astimezone(zone).hour >= self.settings.email.send_hour
 
     async def _read_page(
-        self, after: int
+        self, after: int, end: int | None = None
     ) -> tuple[int, list[Subscriber], dict[int, set[ReminderKey]]] | None:
-        page = await self.store.list_subscribers(("active",), after_id=after, limit=PAGE)
+        """The page of active subscribers after id `after` (and below `end`)."""
+        limit = PAGE if end is None else end - after - 1
+        page = await self.store.list_subscribers(("active",), after_id=after, limit=limit)
         if not page:
             return None
         subs = [
             with_content_languages(self.settings, s)
             for s in page
-            if s.id is not None and s.id not in self.handled and self._due_now(s)
+            if s.id is not None
+            and (end is None or s.id < end)
+            and s.id not in self.handled
+            and self._due_now(s)
         ]
         reminded = await self.store.reminded_keys([s.id for s in subs if s.id], self.now)
         return page[-1].id or after, subs, reminded
@@ -281,8 +308,34 @@ class DigestRun:
         finally:
             task.cancel()
 
+    async def _batches(
+        self, share: Share
+    ) -> AsyncGenerator[tuple[list[Subscriber], dict[int, set[ReminderKey]]], None]:
+        """The active subscribers of each batch this worker takes, until every batch of
+        the round is done (by whichever worker)."""
+        cluster = share.cluster
+        await cluster.open_digest_round(share.round_id, share.size)
+        while True:
+            batch = await cluster.take_digest_batch(share.round_id, share.lease)
+            if batch is None:
+                if await cluster.digest_round_done(share.round_id):
+                    return
+                await asyncio.sleep(share.poll)
+                continue
+            first, end = batch
+            done = False
+            try:
+                read = await self._read_page(first - 1, end)
+                if read is not None:
+                    yield read[1], read[2]
+                done = True
+            finally:
+                # given up on a failure, so that another worker takes it at once
+                await cluster.finish_digest_batch(share.round_id, first, done=done)
+
     async def _fresh(self, pipeline: Pipeline | None) -> None:
-        async with aclosing(self._pages()) as pages:
+        pages = self._pages() if self.share is None else self._batches(self.share)
+        async with aclosing(pages) as pages:
             async for subs, reminded in pages:
                 plans: dict[str, Plan] = {}
                 for sub in subs:
@@ -349,22 +402,24 @@ async def run_digest(
     transport: Transport | None = None,
     dry_run: bool = False,
     at_send_hour: bool = False,
+    share: Share | None = None,
 ) -> RunReport:
     """Send this round's reminders and digests; see the module docstring for guarantees.
 
     `at_send_hour` (the service's hourly rounds) serves only subscribers whose local
     time has reached `email.send_hour`; without it (`wcofeed digest`) everyone due is.
+    `share`: this worker plans only the batches of subscribers it takes (several workers).
 
     Raises `SmtpDownError` when the server cannot be reached (everything unsent stays
     claimed or pending for the next run) and `MissingSecretError` without a secret key.
     """
     now = now or datetime.now(UTC)
     run = DigestRun(
-        store, settings, now, transport or transport_for(settings), dry_run, at_send_hour
+        store, settings, now, transport or transport_for(settings), dry_run, at_send_hour, share
     )
     report = await run.run()
     log.info("digest round: %s", report.summary())
     return report
 
 
-__all__ = ["RunReport", "SmtpDownError", "run_digest"]
+__all__ = ["RunReport", "Share", "SmtpDownError", "run_digest"]

@@ -446,6 +446,27 @@ class Cluster(abc.ABC):
     def on_change(self, callback: Callable[[], None]) -> None:
         """Call `callback` (in this process) whenever any process changed items."""
 
+    @abc.abstractmethod
+    async def open_digest_round(self, round_id: int, size: int) -> None:
+        """Cut digest round `round_id` into batches of `size` subscriber ids, up to the
+        highest id now; idempotent, so every worker calls it as its round starts."""
+
+    @abc.abstractmethod
+    async def take_digest_batch(self, round_id: int, lease: float) -> tuple[int, int] | None:
+        """Hold a batch of the round that is not done and that nobody alive holds (an
+        expired hold counts as none) for `lease` seconds: its ids [first, end). None when
+        there is no such batch (see `digest_round_done`)."""
+
+    @abc.abstractmethod
+    async def finish_digest_batch(self, round_id: int, first: int, *, done: bool) -> None:
+        """The batch starting at `first` is done (its emails claimed), or, `done=False`,
+        given up (a failure) for another worker to take."""
+
+    @abc.abstractmethod
+    async def digest_round_done(self, round_id: int) -> bool:
+        """Whether every batch of the round is done. Else some live process holds one:
+        a worker with nothing left to take waits and takes again, in case it dies."""
+
 
 class Store(ItemStore, SourceStore, SubscriberStore):
     """The whole store, and its life: opened migrated, closed once."""

@@ -225,4 +225,20 @@ MIGRATIONS: list[str] = [
         versions JSONB NOT NULL DEFAULT '[]'
     );
     """,
+    # 6: digest rounds split between workers. A round (numbered by its start, see
+    # `rounds.py`) is cut into batches of subscriber ids [first_id, end_id); a worker
+    # holds one until `held_until` (or until it dies, its presence lock gone), then marks
+    # it done. Rows of rounds older than a day are removed as new rounds open.
+    """
+    CREATE TABLE digest_batches (
+        round BIGINT NOT NULL,
+        first_id BIGINT NOT NULL,
+        end_id BIGINT NOT NULL,
+        holder INTEGER,
+        held_until TIMESTAMPTZ,
+        done BOOLEAN NOT NULL DEFAULT false,
+        opened_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+        PRIMARY KEY (round, first_id)
+    );
+    """,
 ]
