@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from wcofeed.models import Item, UpsertOutcome, UpsertResult, announce_from, as_utc
+from wcofeed.models import Item, UpsertResult, announce_from, as_utc
 from wcofeed.store.interface import Changes, Counts, ItemQuery, Version
 from wcofeed.store.postgres.base import CHANGES, JOURNAL_LOCK, PostgresBase
 from wcofeed.store.sqlite.items import (
@@ -25,10 +25,10 @@ from wcofeed.store.sqlite.items import (
     _WORD,
     JOURNAL_KEPT,
     _change,
-    _from_micros,
     _micros,
     _row_params,
     _row_to_item,
+    outcomes,
 )
 
 _BIGINT = {"published_ts", "deadline_ts", "first_seen_ts", "announce_ts"}
@@ -251,21 +251,7 @@ class ItemsPG(PostgresBase):
         previous = {
             item.guid: item for item in self._readable(map(dict, previous_rows), _row_to_item)
         }
-        results: list[UpsertResult] = []
-        for guid, item in batch.items():
-            if guid not in known:
-                stored = item.with_times(now, now, news[guid])
-                results.append(UpsertResult(UpsertOutcome.NEW, stored))
-                continue
-            digest, seen, last, announce = known[guid]
-            first_seen, announced = datetime.fromisoformat(seen), _from_micros(announce)
-            if digest != item.content_hash:
-                stored = item.with_times(first_seen, now, announced)
-                results.append(UpsertResult(UpsertOutcome.CHANGED, stored, previous.get(guid)))
-            else:
-                stored = item.with_times(first_seen, datetime.fromisoformat(last), announced)
-                results.append(UpsertResult(UpsertOutcome.UNCHANGED, stored, stored))
-        return results
+        return outcomes(batch, known, previous, news, now)
 
     async def get_item(self, guid: str) -> Item | None:
         return (await self.get_items([guid])).get(guid)

@@ -216,6 +216,33 @@ def _from_micros(value: int | None) -> datetime | None:
     return None if value is None else _EPOCH + timedelta(microseconds=value)
 
 
+def outcomes(
+    batch: Mapping[str, Item],
+    known: Mapping[str, Sequence[Any]],
+    previous: Mapping[str, Item],
+    news: Mapping[str, datetime | None],
+    now: datetime,
+) -> list[UpsertResult]:
+    """What an upsert did to each item of `batch`, in its order, from what each store
+    found before writing: `known` holds a stored item's content hash, first and last
+    seen and announce time, `previous` the stored item of those that changed."""
+    results: list[UpsertResult] = []
+    for guid, item in batch.items():
+        if guid not in known:
+            stored = item.with_times(now, now, news[guid])
+            results.append(UpsertResult(UpsertOutcome.NEW, stored))
+            continue
+        digest, seen, last, announce = known[guid]
+        first_seen, announced = datetime.fromisoformat(seen), _from_micros(announce)
+        if digest != item.content_hash:
+            stored = item.with_times(first_seen, now, announced)
+            results.append(UpsertResult(UpsertOutcome.CHANGED, stored, previous.get(guid)))
+        else:
+            stored = item.with_times(first_seen, datetime.fromisoformat(last), announced)
+            results.append(UpsertResult(UpsertOutcome.UNCHANGED, stored, stored))
+    return results
+
+
 def _row_params(item: Item, stamp: str, micros: int, announce: datetime | None) -> list[Any]:
     """The row of an item written at `stamp`, news from `announce` if first seen now (an
     update keeps a stored row's first sight)."""
@@ -445,21 +472,7 @@ class ItemsSQL(SQLiteBase):
         previous = {
             item.guid: item for item in self._readable(json.loads(previous_json), _row_to_item)
         }
-        results: list[UpsertResult] = []
-        for guid, item in batch.items():
-            if guid not in known:
-                stored = item.with_times(now, now, news[guid])
-                results.append(UpsertResult(UpsertOutcome.NEW, stored))
-                continue
-            digest, seen, last, announce = known[guid]
-            first_seen, announced = datetime.fromisoformat(seen), _from_micros(announce)
-            if digest != item.content_hash:
-                stored = item.with_times(first_seen, now, announced)
-                results.append(UpsertResult(UpsertOutcome.CHANGED, stored, previous.get(guid)))
-            else:
-                stored = item.with_times(first_seen, datetime.fromisoformat(last), announced)
-                results.append(UpsertResult(UpsertOutcome.UNCHANGED, stored, stored))
-        return results
+        return outcomes(batch, known, previous, news, now)
 
     async def get_item(self, guid: str) -> Item | None:
         return (await self.get_items([guid])).get(guid)
