@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from wcofeed.ingest.build import Entry, build_items
-from wcofeed.ingest.deadlines import parse_deadline
+from wcofeed.ingest.deadlines import find_deadline_text, parse_deadline
 from wcofeed.models import Deadline
 
 from .conftest import FIXTURES, context
@@ -150,3 +150,20 @@ def test_a_text_of_endless_labels_is_read_quickly() -> None:
     text = " ".join(f"deadline: in {n} weeks or so." for n in range(5000))
     assert parse_deadline(text, "en", PAGE_DATE) is None
     assert monotonic() - started < 2
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "zone"),
+    [
+        ("申请截止日期：2025年3月14日17:00（布鲁塞尔时间）。", time(17, 0), "Europe/Brussels"),
+        ("报名截止时间为2025年3月14日。", None, None),
+    ],
+)
+def test_a_chinese_label_run_into_the_words_before_it_is_found(
+    text: str, at: time | None, zone: str | None
+) -> None:
+    # Chinese writes "application deadline" as one run of characters: no word boundary
+    # before the label, which a summary's deadline line must still be found by.
+    found = find_deadline_text(text, ("zh",))
+    assert found is not None
+    assert parse_deadline(found, "zh", PAGE_DATE) == Deadline(date(2025, 3, 14), at, zone)

@@ -42,7 +42,6 @@ _NOUNS = (
     r"|cierre\s+de\s+(?:la\s+)?convocatoria"
     r"|срок\w*\s+(?:подачи|при[её]ма|представления|направления)(?:\s+\w+)?|крайний\s+срок"
     r"|последний\s+срок|окончание\s+при[её]ма|срок(?=\s*[:—–-])"
-    r"|截止日期|截止时间|截止|截至|申请时间|报名时间|申请期限"
     r"|الموعد\s+النهائي|آخر\s+موعد|الموعد\s+الأخير|تاريخ\s+الإغلاق|موعد\s+أقصاه|أجل\s+أقصاه"
 )
 # What is sent, then by when; the date must follow closely.
@@ -69,7 +68,9 @@ _BY = (
 _AFTER_DATE = (
     r"(?:之)?前\s*(?:向\S{0,10})?(?:提交|报送|报名|申请|发送|递交|寄送|推荐|提名|注册|上传|投稿)"
 )
-_NOUN = re.compile(rf"(?<![^\W\d_])(?:{_NOUNS})", re.IGNORECASE)
+# Chinese runs words together ("申请截止日期", application deadline): no boundary there.
+_CJK_NOUNS = r"截止日期|截止时间|截止|截至|申请时间|报名时间|申请期限"
+_NOUN = re.compile(rf"(?<![^\W\d_])(?:{_NOUNS})|{_CJK_NOUNS}", re.IGNORECASE)
 _BY_WORD = re.compile(rf"(?<![^\W\d_]){_BY}(?![^\W\d_])", re.IGNORECASE)
 _SENT_WORD = re.compile(rf"(?<![^\W\d_]){_SENT}", re.IGNORECASE)
 _AFTER = re.compile(_AFTER_DATE)
