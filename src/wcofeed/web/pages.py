@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -221,30 +221,9 @@ async def calls(request: web.Request, hl: str, seen: Seen) -> str:
     settings, store = request.app[SETTINGS], request.app[STORE]
     f = parse_page_filters(settings, request)
     now, edition = datetime.now(UTC), f.edition(settings, hl)
-    found = await _query(
-        store,
-        ItemQuery(
-            edition=edition,
-            topics=f.topics,
-            q=f.q,
-            open_at=now,
-            order="deadline",
-            limit=settings.publish.max_limit,
-        ),
-        seen,
-    )
-    closed = await _query(
-        store,
-        ItemQuery(
-            edition=edition,
-            topics=f.topics,
-            q=f.q,
-            closed_at=now,
-            order="deadline-desc",
-            limit=settings.publish.max_limit,
-        ),
-        seen,
-    )
+    calls_in = ItemQuery(edition=edition, topics=f.topics, q=f.q, limit=settings.publish.max_limit)
+    found = await _query(store, replace(calls_in, open_at=now, order="deadline"), seen)
+    closed = await _query(store, replace(calls_in, closed_at=now, order="deadline-desc"), seen)
     since = now - timedelta(days=RECENTLY_CLOSED_DAYS)
     recent = [c for c in closed if c.deadline is not None and c.deadline.closes_at() >= since]
     shown = recent or closed[:LAST_CLOSED]
