@@ -220,6 +220,38 @@ async def test_an_answer_rendered_while_a_change_arrived_is_not_kept(
     assert "en" in cache
 
 
+async def test_one_look_at_the_journal_runs_at_a_time(
+    store: Store, item_factory: Callable[..., Item], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Requests arriving while a slow look is under way do not start more looks (each
+    would read the same changes and hold a reader connection); the look still drops
+    what its changes touch."""
+    cache = ResponseCache(store, 0)
+    await cache.refresh()
+    body = Rendered.of(b"x", "text/plain", datetime.now(UTC), None, 60)
+    cache.put("en", body, [Read(ItemQuery(languages=("en",)))], since=await cache.begin())
+    looks = 0
+    release = asyncio.Event()
+    read_changes = store.item_changes
+
+    async def slow_changes(after: int | None, limit: int = 1000) -> Any:
+        nonlocal looks
+        looks += 1
+        await release.wait()
+        return await read_changes(after, limit)
+
+    monkeypatch.setattr(store, "item_changes", slow_changes)
+    await store.upsert_items([item_factory(language="en")])
+    looking = [asyncio.create_task(cache.refresh()) for _ in range(5)]
+    await asyncio.sleep(0.05)
+    assert looks == 1 and "en" in cache
+    release.set()
+    await asyncio.gather(*looking)
+    assert "en" not in cache
+    await cache.refresh()
+    assert looks == 2
+
+
 async def test_requests_for_one_missing_answer_share_one_render(
     store: Store, web_items: list[Item]
 ) -> None:

@@ -266,6 +266,7 @@ class ResponseCache:
         self._store = store
         self._check_seconds = check_seconds
         self._checked = -math.inf
+        self._looking = False
         self._cursor: int | None = None
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._bytes = 0
@@ -289,11 +290,22 @@ class ResponseCache:
 
         The look is marked done before the store answers, so requests arriving meanwhile
         use the entries known so far instead of each asking the store: under 200
-        concurrent polls that herd of queries took most of the database's time."""
+        concurrent polls that herd of queries took most of the database's time. For the
+        same reason one look runs at a time: a look that outlasts `check_seconds` (a
+        burst of writes to check searches against) is not joined by more, which would
+        read the same changes again and hold every reader connection."""
         clock = time.monotonic()
-        if clock - self._checked < self._check_seconds:
+        if self._looking or clock - self._checked < self._check_seconds:
             return
         self._checked = clock
+        self._looking = True
+        try:
+            await self._look()
+        finally:
+            self._looking = False
+
+    async def _look(self) -> None:
+        """Read the journal from the cursor on and drop the entries its changes reach."""
         touched: Touched | None = Touched()
         read_now: list[ItemChange] = []
         try:
