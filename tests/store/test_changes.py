@@ -109,6 +109,22 @@ async def test_text_matches_tells_which_items_a_search_finds(store: Store) -> No
     assert await store.text_matches(guids, "!!!") == set()
 
 
+async def test_text_matches_keeps_every_match_of_a_common_word(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word in more items than a search checks one by one may answer more guids than
+    match (the cache re-renders), never fewer."""
+    monkeypatch.setattr(sqlite_items, "RARE_TEXT", 2)
+    names = ("alpha", "beta", "gamma", "delta")
+    items = [make_item(guid=f"https://wco.test/{n}", title=f"Forum {n}") for n in names]
+    other = make_item(guid="https://wco.test/other", title="Origin rules", summary="nothing")
+    await store.upsert_items([*items, other], now=NOW)
+    asked = [items[0].guid, items[3].guid, other.guid, "https://wco.test/none"]
+    found = await store.text_matches(asked, "forum")
+    assert {items[0].guid, items[3].guid} <= found <= set(asked)
+    assert await store.text_matches(asked, "forum delta") == {items[3].guid}
+
+
 @pytest.mark.parametrize("backend", ["postgres"])
 async def test_journal_rows_become_visible_in_id_order(database: str) -> None:
     """Several writers on PostgreSQL: a writer whose journal row is not committed yet

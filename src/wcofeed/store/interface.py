@@ -370,7 +370,9 @@ class ItemStore(abc.ABC):
 
     async def text_matches(self, guids: Iterable[str], q: str) -> set[str]:
         """The items among `guids` whose title or summary match `q` as `ItemQuery.q`
-        does (a cache asks it to tell whether a changed item enters a search).
+        does (a cache asks it to tell whether a changed item enters a search). Every
+        match is in the answer; a store may add guids that do not match where telling
+        would cost more than the cache's re-render of the search.
 
         This default, for a store that cannot tell, says every one may."""
         return set(guids)

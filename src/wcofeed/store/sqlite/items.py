@@ -603,17 +603,24 @@ class ItemsSQL(SQLiteBase):
         return Changes(int(found[-1]["id"]), tuple(map(_change, found)), complete)
 
     async def text_matches(self, guids: Iterable[str], q: str) -> set[str]:
+        """A rare `q` is searched first and its few matches intersected with `guids`;
+        for a common one every guid is said to match. Checking each guid's text costs
+        FTS5 a cursor per row (0.1-0.4 ms): 2,000 changed items took seconds per
+        search, held a reader connection all along, and a common word matches most of
+        them anyway (the cache re-renders a search it was wrong about)."""
         phrase = fts_phrase(q)
-        if not phrase:
+        wanted = set(guids)
+        if not phrase or not wanted:
             return set()
         async with self._read() as db:
+            if not await self._rare_text(db, ItemQuery(q=q)):
+                return wanted
             rows = await db.execute_fetchall(
-                "SELECT guid FROM items WHERE guid IN (SELECT value FROM json_each(?)) "
-                "AND EXISTS (SELECT 1 FROM items_fts WHERE items_fts MATCH ? "
-                "AND rowid = items.id)",
-                (json.dumps(sorted(set(guids))), phrase),
+                "SELECT guid FROM items WHERE id IN "
+                "(SELECT rowid FROM items_fts WHERE items_fts MATCH ?)",
+                (phrase,),
             )
-        return {str(row[0]) for row in rows}
+        return wanted.intersection(str(row[0]) for row in rows)
 
     async def explain(self, query: ItemQuery) -> list[str]:
         async with self._read() as db:
