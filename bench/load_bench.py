@@ -338,6 +338,10 @@ def main() -> None:
         f"under writes / reference: rate {loaded['rate'] / reference['rate']:.2f}x, "
         f"p99 {loaded['p99_ms'] / reference['p99_ms']:.2f}x"
     )
+    if "Traceback" in server_log:
+        kept = Path(tempfile.gettempdir()) / f"wcofeed-load-{os.getpid()}.log"
+        kept.write_text(server_log, encoding="utf-8")
+        print(f"server log kept at {kept}")
     shutil.rmtree(folder, ignore_errors=True)
 
 
