@@ -126,6 +126,29 @@ async def test_a_write_drops_only_the_lists_it_touches(
     assert found["/feed.atom?topic=security"] and found["/?hl=en&topic=valuation"]
 
 
+async def test_a_call_closed_before_the_last_five_shown_leaves_the_calls_page_cached(
+    client: TestClient[Any, Any], store: Store, item_factory: Callable[..., Item]
+) -> None:
+    today = datetime.now(UTC).date()
+
+    def closed(n: int, days_ago: int) -> Item:
+        deadline = Deadline(today - timedelta(days=days_ago))
+        return item_factory(kind="call", title=f"Closed call {n}", deadline=deadline)
+
+    await store.upsert_items([closed(n, 200 + n) for n in range(6)])
+    await fill(client, ["/calls?hl=en"])
+    cache, key = cache_of(client), ("/calls", "hl=en", "en")
+    await store.upsert_items([closed(9, 400)])
+    await cache.refresh()
+    assert key in cache
+    await store.upsert_items([closed(10, 150)])
+    await cache.refresh()
+    assert key not in cache
+    shown = await (await client.get("/calls?hl=en")).text()
+    assert "Closed call 10" in shown and "Closed call 3" in shown
+    assert "Closed call 4" not in shown
+
+
 async def test_cached_answers_equal_fresh_ones_after_any_write(
     web_settings: Settings,
     store: Store,

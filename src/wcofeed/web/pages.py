@@ -217,14 +217,29 @@ async def home(request: web.Request, hl: str, seen: Seen) -> str:
     )
 
 
+async def _recently_closed(
+    store: Store, closed_in: ItemQuery, since: datetime, seen: Seen
+) -> list[Item]:
+    """The closed calls the page may show, latest closed first: the last `LAST_CLOSED`,
+    or more when all of those closed after `since`. Asking for five first keeps the
+    page's read to those five in the usual case, so a write of a call that closed
+    earlier than them leaves the cached page alone."""
+    latest = replace(closed_in, order="deadline-desc")
+    found = await _query(store, replace(latest, limit=LAST_CLOSED), seen)
+    last = found[-1].deadline if len(found) == LAST_CLOSED else None
+    if last is not None and last.closes_at() >= since:
+        found = await _query(store, latest, seen)
+    return found
+
+
 async def calls(request: web.Request, hl: str, seen: Seen) -> str:
     settings, store = request.app[SETTINGS], request.app[STORE]
     f = parse_page_filters(settings, request)
     now, edition = datetime.now(UTC), f.edition(settings, hl)
     calls_in = ItemQuery(edition=edition, topics=f.topics, q=f.q, limit=settings.publish.max_limit)
     found = await _query(store, replace(calls_in, open_at=now, order="deadline"), seen)
-    closed = await _query(store, replace(calls_in, closed_at=now, order="deadline-desc"), seen)
     since = now - timedelta(days=RECENTLY_CLOSED_DAYS)
+    closed = await _recently_closed(store, replace(calls_in, closed_at=now), since, seen)
     recent = [c for c in closed if c.deadline is not None and c.deadline.closes_at() >= since]
     shown = recent or closed[:LAST_CLOSED]
     return _render(
