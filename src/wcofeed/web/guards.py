@@ -43,9 +43,11 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """An `on_response_prepare` hook: it sees every answer, errors and files included
     (aiohttp's own 500 for an unhandled error too), so it also counts the 5xx ones."""
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    if response.content_type == "text/html":
-        response.headers.update(HTML_HEADERS)
+    headers = response.headers
+    headers["X-Content-Type-Options"] = "nosniff"
+    # The header's text, not `response.content_type`, which parses it on every answer.
+    if headers.get("Content-Type", "").startswith("text/html"):
+        headers.update(HTML_HEADERS)
     if response.status >= 500:
         request.config_dict[METRICS].server_errors.labels(status=str(response.status)).inc()
 
