@@ -365,24 +365,22 @@ class ResponseCache:
         """The searches some change reaches: one of its states passes the filters, and
         it or one of its versions (which it may show or hide) was listed, or its text
         matches now. One store look-up per distinct search."""
-        folded = [(change, Touched(change.states)) for change in changes]
+        # Each changed guid (the item's and its versions') with the changes naming it:
+        # a search is tested only against the few of them it listed or whose text it
+        # matches, not against every change of the refresh.
+        named: dict[str, list[Touched]] = {}
+        for change in changes:
+            touched = Touched(change.states)
+            for guid in (change.guid, *(v.guid for v in change.versions)):
+                named.setdefault(guid, []).append(touched)
         matching: dict[str, set[str]] = {}
         reached = []
         for key, read in reads:
             q = read.query.q
-            guids = {
-                guid
-                for change, touched in folded
-                if touched.reaches(read)
-                for guid in (change.guid, *(v.guid for v in change.versions))
-            }
-            if guids & read.listed:
-                reached.append(key)
-                continue
             if q not in matching:
-                every = {g for c in changes for g in (c.guid, *(v.guid for v in c.versions))}
-                matching[q] = await self._store.text_matches(every, q) if every else set()
-            if guids & matching[q]:
+                matching[q] = await self._store.text_matches(named, q) if named else set()
+            candidates = (read.listed | matching[q]) & named.keys()
+            if any(t.reaches(read) for guid in candidates for t in named[guid]):
                 reached.append(key)
         return reached
 
