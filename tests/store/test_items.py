@@ -4,6 +4,7 @@ import asyncio
 import contextlib
 import dataclasses
 import os
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 
 from tests.conftest import NOW, break_row, make_item
 from wcofeed.models import Deadline, Item, UpsertOutcome
-from wcofeed.store import ItemQuery, PostgresStore, Store, Version, open_store
+from wcofeed.store import ItemQuery, PostgresStore, Store, Version, open_store, rarity
 
 
 async def test_upsert_reports_new_unchanged_changed(store: Store) -> None:
@@ -347,18 +348,15 @@ async def test_common_queries_walk_an_index(store: Store, query: ItemQuery) -> N
     assert not _full_scan(plan), plan
 
 
-@pytest.mark.parametrize("backend", ["postgres"])
-async def test_common_queries_walk_an_index_in_postgres(store: Store, database: str) -> None:
-    """Each hot query starts from an index, never a sequential scan, and a newest-first
-    one (every feed) walks an index in its order: no sort of every match. Calls by
-    deadline may be sorted: PostgreSQL sorts the open (or closed) calls of a language
-    when it expects few, and they are few. Some thousands of rows (statistics up to
-    date) let the planner weigh its options as on a real database; sequential scans
-    are priced out, as PostgreSQL rightly prefers them on a table this small.
-    A search by a rare word starts from the text search index."""
+def _plan_items() -> list[Item]:
+    """Some thousands of items over six languages, three kinds and four topics, enough
+    (statistics up to date) for the planner to weigh its options as on a real database.
+    "zebrafish" is in 62 of them (rare), "tariff" in 857 (common: more than
+    `rarity.RARE_TEXT`), "item" in all; each word in items of every language, kind
+    and topic."""
     languages = ("en", "fr", "es", "ru", "zh", "ar")
     kinds = ("news", "call", "publication")
-    items = [
+    return [
         make_item(
             guid=f"https://www.wcoomd.org/{languages[n % 6]}/plan/{n // 6}.aspx",
             language=languages[n % 6],
@@ -366,15 +364,31 @@ async def test_common_queries_walk_an_index_in_postgres(store: Store, database: 
             topics=(("origin", "valuation", "security", "integrity")[n % 4],),
             published=date(2020, 1, 1) + timedelta(days=n % 1500),
             deadline=Deadline(date(2020, 1, 1) + timedelta(days=n % 3650)) if n % 3 == 1 else None,
-            title=f"Item {n} zebrafish" if n == 77 else f"Item {n}",
+            title=f"Item {n} zebrafish" if n % 97 == 0 else f"Item {n}",
+            summary=f"Tariff {n}" if n % 7 == 3 else f"Summary {n}",
         )
         for n in range(6000)
     ]
+
+
+async def _analyzed(store: Store, items: list[Item]) -> None:
+    """`items` stored, and the planner's statistics of them gathered."""
     for start in range(0, len(items), 1000):
         await store.upsert_items(items[start : start + 1000], now=NOW)
     assert isinstance(store, PostgresStore)
     async with store.pool().acquire() as db:
         await db.execute("ANALYZE items; ANALYZE item_topics")
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_common_queries_walk_an_index_in_postgres(store: Store, database: str) -> None:
+    """Each hot query starts from an index, never a sequential scan, and a newest-first
+    one (every feed) walks an index in its order: no sort of every match. Calls by
+    deadline may be sorted: PostgreSQL sorts the open (or closed) calls of a language
+    when it expects few, and they are few. Sequential scans are priced out, as
+    PostgreSQL rightly prefers them on a table this small.
+    A search by a rare word starts from the text search index."""
+    await _analyzed(store, _plan_items())
     async with await open_store(f"{database}&enable_seqscan=off") as planner:
         for query in HOT_QUERIES:
             plan = "\n".join(await planner.explain(query))
@@ -384,6 +398,86 @@ async def test_common_queries_walk_an_index_in_postgres(store: Store, database: 
                 assert "Sort" not in plan, (query, plan)
         plan = "\n".join(await planner.explain(ItemQuery(q="zebrafish")))
     assert "items_search" in plan and "Seq Scan" not in plan, plan
+
+
+def _walks_the_order(plan: str) -> bool:
+    """Whether a PostgreSQL plan scans an index of the items' order (newest first)."""
+    return bool(
+        re.search(r"Scan Backward using (items|item_topics)_(sort|language|kind|topic)", plan)
+    )
+
+
+#: Searches as the front page makes them: an edition or a language, topics, a kind.
+TEXT_QUERIES = [
+    ItemQuery(edition=("fr", "en"), topics=("origin", "valuation"), kinds=("call",), limit=5),
+    ItemQuery(edition=("fr", "en"), topics=("valuation",), limit=5),
+    ItemQuery(languages=("en",), topics=("origin",), limit=5),
+    ItemQuery(languages=("en",), limit=5, offset=1),
+    ItemQuery(limit=5),
+]
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_rare_text_is_searched_first_in_postgres(store: Store, database: str) -> None:
+    """A word in few items is looked up in the text search index first, and only its
+    items are filtered and sorted: no walk down the order's index testing each row's
+    text, which for a rare or absent word is nearly every row."""
+    await _analyzed(store, _plan_items())
+    async with await open_store(f"{database}&enable_seqscan=off") as planner:
+        for query in TEXT_QUERIES:
+            for word in ("zebrafish", "nowhere"):
+                plan = "\n".join(await planner.explain(dataclasses.replace(query, q=word)))
+                assert "items_search" in plan, (query, word, plan)
+                assert not _walks_the_order(plan), (query, word, plan)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_common_text_walks_the_order_in_postgres(
+    store: Store, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A word in many items (more than `rarity.RARE_TEXT`) is checked row by row down
+    the order's index, newest first, until the page is full: the text search index is
+    not read, nor its whole match set sorted. A word the planner would look up in the
+    text search index is checked row by row too, once common by that threshold."""
+    await _analyzed(store, _plan_items())
+    async with await open_store(f"{database}&enable_seqscan=off") as planner:
+        for query in TEXT_QUERIES:
+            for word in ("tariff", "item"):
+                plan = "\n".join(await planner.explain(dataclasses.replace(query, q=word)))
+                assert _walks_the_order(plan), (query, word, plan)
+                assert "items_search" not in plan and "Sort" not in plan, (query, word, plan)
+        monkeypatch.setattr(rarity, "RARE_TEXT", 10)
+        for query in TEXT_QUERIES:
+            plan = "\n".join(await planner.explain(dataclasses.replace(query, q="zebrafish")))
+            assert "items_search" not in plan, (query, plan)
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_text_paths_give_the_same_rows_in_postgres(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whichever way a word is searched, first (as rare) or along the order (as
+    common), the rows and counts are the same, and they are SQLite's over the same
+    items. Thresholds go down, so that the counts kept (capped by the threshold they
+    were counted for) stay exact."""
+    items = _plan_items()
+    await _analyzed(store, items)
+    async with await open_store(tmp_path / "same.db") as lite:
+        await lite.upsert_items(items, now=NOW)
+        for query in TEXT_QUERIES:
+            for word in ("zebrafish", "tariff", "nowhere"):
+                asked = dataclasses.replace(query, q=word)
+                expected = [i.guid for i in await lite.query_items(asked)]
+                count = await lite.count_items(asked)
+                assert word == "nowhere" or expected, asked
+                searched_first = set()
+                for threshold in (10**6, 500, 0):
+                    monkeypatch.setattr(rarity, "RARE_TEXT", threshold)
+                    searched_first.add("id = ANY" in "\n".join(await store.explain(asked)))
+                    found = [i.guid for i in await store.query_items(asked)]
+                    assert found == expected, (asked, threshold)
+                    assert await store.count_items(asked) == count, (asked, threshold)
+                assert searched_first == {True, False} or word == "nowhere", asked
 
 
 async def test_concurrent_readers_while_one_writer_writes(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -586,8 +680,6 @@ async def test_common_text_is_checked_along_the_order_with_the_same_answer(
 ) -> None:
     """Text matching many items is checked row by row down the order's index (no sort
     of the match set); the answer is the one the look-up-first plan gives."""
-    from wcofeed.store.sqlite import items as sqlite_items
-
     items = [
         make_item(
             title=f"Customs item {n}" if n % 3 else f"Other item {n}",
@@ -599,7 +691,7 @@ async def test_common_text_is_checked_along_the_order_with_the_same_answer(
     await store.upsert_items(items, now=NOW)
     query = ItemQuery(q="customs", topics=("origin", "data"), languages=("en",), limit=7)
     looked_up = await store.query_items(query)
-    monkeypatch.setattr(sqlite_items, "RARE_TEXT", 3)
+    monkeypatch.setattr(rarity, "RARE_TEXT", 3)
     walked = await store.query_items(query)
     assert [i.guid for i in walked] == [i.guid for i in looked_up] and len(walked) == 7
     plan = await store.explain(query)

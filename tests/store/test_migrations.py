@@ -8,8 +8,7 @@ import pytest
 
 from tests.conftest import NOW, V6_ITEM, make_item
 from wcofeed.models import default_translation_key
-from wcofeed.store import ItemQuery, SchemaTooNewError, open_store
-from wcofeed.store.sqlite import items as sqlite_items
+from wcofeed.store import ItemQuery, SchemaTooNewError, open_store, rarity
 from wcofeed.store.sqlite.migrations import MIGRATIONS
 
 
@@ -318,7 +317,7 @@ async def test_text_index_is_merged_and_kept_merged(
     async with await open_store(path) as store:
         assert await store.schema_version() == len(MIGRATIONS)
         assert await store.count_items(ItemQuery(q="kyoto customs")) == 12
-        monkeypatch.setattr(sqlite_items, "RARE_TEXT", 3)
+        monkeypatch.setattr(rarity, "RARE_TEXT", 3)
         walked = await store.query_items(ItemQuery(q="kyoto customs", limit=5))
         assert [i.title for i in walked] == [f"Kyoto item {n}" for n in range(11, 6, -1)]
     with sqlite3.connect(path) as db:

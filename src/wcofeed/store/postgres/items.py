@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wcofeed.models import Item, UpsertResult, announce_from, as_utc
+from wcofeed.store import rarity
 from wcofeed.store.interface import Changes, Counts, ItemQuery, Version
 from wcofeed.store.postgres.base import CHANGES, JOURNAL_LOCK, PostgresBase
 from wcofeed.store.sqlite.items import (
@@ -30,6 +31,9 @@ from wcofeed.store.sqlite.items import (
     _row_to_item,
     outcomes,
 )
+
+if TYPE_CHECKING:
+    from wcofeed.store.postgres.base import Connection
 
 _BIGINT = {"published_ts", "deadline_ts", "first_seen_ts", "announce_ts"}
 _RECORD = ", ".join(f"{c} {'bigint' if c in _BIGINT else 'text'}" for c in _STORED)
@@ -107,6 +111,10 @@ _PRUNE = "DELETE FROM item_changes WHERE id <= (SELECT max(id) FROM item_changes
 # Taken (to commit) just before a transaction's journal rows: see migration 5.
 _JOURNAL_ORDER = f"SELECT pg_advisory_xact_lock({JOURNAL_LOCK})"
 
+# The ids of the items matching a text, found in the text search index.
+_MATCHING = "SELECT id FROM items WHERE search @@ wcofeed_search_query({})"
+_COUNT_MATCHING = f"SELECT count(*) FROM ({_MATCHING.format('$1')} LIMIT $2) AS m"
+
 # Sent on commit to every process listening (`PostgresBase.on_change`).
 _NOTIFY = f"SELECT pg_notify('{CHANGES}', current_schema())"
 
@@ -139,8 +147,28 @@ def _edition(edition: Sequence[str], lang: str, p: _Params) -> str:
              OR (v.language = {lang} AND v.id < items.id)))"""
 
 
-def _where(query: ItemQuery) -> tuple[str, str, str, _Params]:
-    """FROM, WHERE and ORDER BY clauses (fixed fragments) plus their parameters."""
+def _words(q: str | None) -> str:
+    """The words of a search text, as `wcofeed_search_query` takes them."""
+    return " ".join(_WORD.findall(q or ""))
+
+
+def _text(words: str, rare: bool, p: _Params) -> str:
+    """Items matching `words`, as `rarity` chose. Rare text is searched first: the ids
+    the text search index finds (`ARRAY(…)`, run once before the rest), then the other
+    filters and the sort of those few. Left to the planner, which guesses a word's
+    frequency over six OR-ed configurations (some percent of the table even for a word
+    in no item), it walks the order's index testing each row's text: for a rare word,
+    nearly every row. Common text is checked row by row along the order's index (`IS
+    TRUE` keeps the planner off the text index, whose whole match set would be read
+    and sorted)."""
+    if rare:
+        return f"items.id = ANY(ARRAY({_MATCHING.format(p(words))}))"
+    return f"(items.search @@ wcofeed_search_query({p(words)})) IS TRUE"
+
+
+def _where(query: ItemQuery, rare_text: bool = True) -> tuple[str, str, str, _Params]:
+    """FROM, WHERE and ORDER BY clauses (fixed fragments) plus their parameters;
+    `rare_text`: `q` matches few items (see `_text`)."""
     p = _Params()
     clauses: list[str] = []
     if len(query.topics) == 1 and query.order == "published":
@@ -183,9 +211,9 @@ def _where(query: ItemQuery) -> tuple[str, str, str, _Params]:
     if query.source:
         clauses.append(f"items.source = {p(query.source)}")
     if query.q:
-        words = " ".join(_WORD.findall(query.q))
+        words = _words(query.q)
         if words:
-            clauses.append(f"items.search @@ wcofeed_search_query({p(words)})")
+            clauses.append(_text(words, rare_text, p))
         else:
             clauses.append("false")
     return source, " AND ".join(clauses) or "true", order, p
@@ -285,13 +313,24 @@ class ItemsPG(PostgresBase):
             return True
 
     async def query_items(self, query: ItemQuery) -> list[Item]:
-        sql, params = self._select_sql(query)
         async with self._read() as db:
+            sql, params = await self._select_sql(db, query)
             rows = await db.fetch(sql, *params)
         return self._readable(map(dict, rows), _row_to_item)
 
-    def _select_sql(self, query: ItemQuery) -> tuple[str, list[Any]]:
-        source, where, order, p = _where(query)
+    async def _rare_text(self, db: Connection, query: ItemQuery) -> bool:
+        """Whether `q` matches few items (see `rarity`), counted in the text search index."""
+        words = _words(query.q)
+        if not words:
+            return True
+
+        async def count(cap: int) -> int:
+            return int(await db.fetchval(_COUNT_MATCHING, words, cap))
+
+        return await rarity.rare_text(self.url, words, count)
+
+    async def _select_sql(self, db: Connection, query: ItemQuery) -> tuple[str, list[Any]]:
+        source, where, order, p = _where(query, await self._rare_text(db, query))
         limit, offset = p(max(0, query.limit)), p(max(0, query.offset))
         sql = f"SELECT {_COLUMNS} FROM {source} WHERE {where} ORDER BY {order} "
         return sql + f"LIMIT {limit} OFFSET {offset}", p.values
@@ -309,8 +348,8 @@ class ItemsPG(PostgresBase):
         return found
 
     async def count_items(self, query: ItemQuery) -> int:
-        source, where, _, p = _where(query)
         async with self._read() as db:
+            source, where, _, p = _where(query, await self._rare_text(db, query))
             return int(await db.fetchval(f"SELECT count(*) FROM {source} WHERE {where}", *p.values))
 
     async def counts(self) -> Counts:
@@ -352,7 +391,7 @@ class ItemsPG(PostgresBase):
         return Changes(int(found[-1]["id"]), changes, after >= lowest - 1)
 
     async def text_matches(self, guids: Iterable[str], q: str) -> set[str]:
-        words = " ".join(_WORD.findall(q))
+        words = _words(q)
         if not words:
             return set()
         async with self._read() as db:
@@ -365,7 +404,7 @@ class ItemsPG(PostgresBase):
         return {str(row[0]) for row in rows}
 
     async def explain(self, query: ItemQuery) -> list[str]:
-        sql, params = self._select_sql(query)
         async with self._read() as db:
+            sql, params = await self._select_sql(db, query)
             rows = await db.fetch(f"EXPLAIN {sql}", *params)
         return [str(row[0]) for row in rows]

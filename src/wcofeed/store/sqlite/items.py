@@ -14,7 +14,6 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
-from time import monotonic
 from typing import Any
 
 import aiosqlite
@@ -30,6 +29,7 @@ from wcofeed.models import (
     attachments_from_value,
     parse_iso_date_or_datetime,
 )
+from wcofeed.store import rarity
 from wcofeed.store.interface import Changes, Counts, ItemChange, ItemQuery, ItemState, Version
 from wcofeed.store.sqlite.base import SQLiteBase
 
@@ -364,20 +364,10 @@ def _edition(edition: Sequence[str], lang: str, params: list[Any]) -> str:
              OR (v.language = {lang} AND v.id < items.id)))"""
 
 
-#: Text matching at most this many items is looked up first (`IN`, the matches then
-#: sorted); matching more, it is checked row by row along the order's index instead, so
-#: a common word costs the page's rows, not the whole match set.
-RARE_TEXT = 500
-#: How long a word's rarity is trusted; how many words' rarity is kept (oldest dropped).
-RARITY_SECONDS = 60.0
-_RARITY_KEPT = 4096
-#: (database path, FTS phrase) -> (matches up to `RARE_TEXT` + 1, when counted).
-_RARITY: dict[tuple[str, str], tuple[int, float]] = {}
-
-
 def _where(query: ItemQuery, rare_text: bool = True) -> tuple[str, str, str, list[Any]]:
     """FROM, WHERE and ORDER BY clauses (fixed fragments) plus their parameters;
-    `rare_text`: `q` matches few items (`RARE_TEXT`)."""
+    `rare_text`: `q` matches few items (`rarity.RARE_TEXT`): its matches are looked up
+    first (`IN`), else checked row by row along the order's index."""
     params: list[Any] = []
     clauses: list[str] = []
     via_topics = len(query.topics) == 1 and query.order == "published"
@@ -505,28 +495,22 @@ class ItemsSQL(SQLiteBase):
         return self._readable(rows, self._made_items)
 
     async def _rare_text(self, db: aiosqlite.Connection, query: ItemQuery) -> bool:
-        """Whether `q` matches at most `RARE_TEXT` items (counting stops past that).
-
-        Both answers give the same rows (only the plan differs), so the count is kept
-        for `RARITY_SECONDS`: a word asked again skips a query and a thread hop."""
+        """Whether `q` matches few items (see `rarity`), counted in the FTS index."""
         phrase = fts_phrase(query.q) if query.q else ""
         if not phrase:
             return True
-        key, now = (str(self.path), phrase), monotonic()
-        known = _RARITY.get(key)
-        if known is not None and now - known[1] < RARITY_SECONDS:
-            return known[0] <= RARE_TEXT
-        rows = list(
-            await db.execute_fetchall(
-                "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT ?)",
-                (phrase, RARE_TEXT + 1),
+
+        async def count(cap: int) -> int:
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? "
+                    "LIMIT ?)",
+                    (phrase, cap),
+                )
             )
-        )
-        count = int(rows[0][0])
-        if len(_RARITY) >= _RARITY_KEPT:
-            del _RARITY[next(iter(_RARITY))]
-        _RARITY[key] = (count, now)
-        return count <= RARE_TEXT
+            return int(rows[0][0])
+
+        return await rarity.rare_text(str(self.path), phrase, count)
 
     async def _select_sql(
         self, db: aiosqlite.Connection, query: ItemQuery

@@ -321,7 +321,7 @@ MIGRATIONS: list[str] = [
     );
     """,
     # 11: keep the text index in few segments. A common word is checked row by row
-    # along the order's index (`items.RARE_TEXT`), one look-up per segment each time;
+    # along the order's index (`rarity.RARE_TEXT`), one look-up per segment each time;
     # batches of upserts left several segments per level (FTS5 merges at 4), which made
     # that check 2-6x slower than on one segment. Merging at 2 keeps at most one
     # segment per level (log2 of the items); the index is merged once now.
