@@ -12,7 +12,15 @@ import pytest
 
 from tests.conftest import NOW, make_item
 from wcofeed.models import Deadline
-from wcofeed.store import ItemQuery, ItemState, Store, deadline_instant, item_rank, open_store
+from wcofeed.store import (
+    ItemQuery,
+    ItemState,
+    Store,
+    deadline_instant,
+    item_rank,
+    open_store,
+    rarity,
+)
 from wcofeed.store.postgres import items as postgres_items
 from wcofeed.store.postgres.base import JOURNAL_LOCK
 from wcofeed.store.sqlite import items as sqlite_items
@@ -114,7 +122,7 @@ async def test_text_matches_keeps_every_match_of_a_common_word(
 ) -> None:
     """A word in more items than a search checks one by one may answer more guids than
     match (the cache re-renders), never fewer."""
-    monkeypatch.setattr(sqlite_items, "RARE_TEXT", 2)
+    monkeypatch.setattr(rarity, "RARE_TEXT", 2)
     names = ("alpha", "beta", "gamma", "delta")
     items = [make_item(guid=f"https://wco.test/{n}", title=f"Forum {n}") for n in names]
     other = make_item(guid="https://wco.test/other", title="Origin rules", summary="nothing")
