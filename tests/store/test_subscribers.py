@@ -90,6 +90,16 @@ async def test_claims_stay_until_marked_sent(store: Store) -> None:
     assert await store.delivery_states() == {"sent": 1}
 
 
+async def test_mark_sent_marks_every_claimed_email_given_and_nothing_else(store: Store) -> None:
+    subs = [await active(store, f"{n}@example.org") for n in ("ana", "bob", "eve")]
+    claims = [claim(s, f"<{n}@x>", ("g", DEADLINE, 3)) for n, s in zip("abe", subs, strict=True)]
+    await store.claim_deliveries(claims, NOW)
+    await store.mark_failed("<b@x>", "550 unknown user", NOW, max_bounces=3)
+    await store.mark_sent(["<a@x>", "<b@x>", "<unknown@x>"], NOW)
+    assert await store.delivery_states() == {"sent": 1, "failed": 1, "claimed": 1}
+    assert [d.message_id for d in await store.stale_deliveries()] == ["<e@x>"]
+
+
 async def test_hard_bounce_releases_the_claim_and_pauses_at_the_limit(store: Store) -> None:
     sub = await active(store, digest="daily")
     assert sub.id is not None
