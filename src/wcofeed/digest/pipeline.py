@@ -1,5 +1,5 @@
 """The delivery side of a round: workers, one SMTP connection each, fed by a bounded
-queue, and a recorder that marks each email sent as soon as the server accepted it.
+queue, and a recorder that marks accepted emails sent, a batch at a time.
 
 A crash between acceptance and recording leaves the claim, which the next round resends
 under the same Message-ID (see `run.py`).
