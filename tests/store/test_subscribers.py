@@ -78,6 +78,29 @@ async def test_a_reminder_key_can_be_claimed_only_once(store: Store) -> None:
     assert await store.reminded_keys([sub.id], datetime(2025, 3, 1, tzinfo=UTC)) == {sub.id: set()}
 
 
+async def test_a_page_claims_only_what_no_earlier_claim_holds(store: Store) -> None:
+    ana, bo, cy = [await active(store, f"{name}@example.org") for name in ("ana", "bo", "cy")]
+    assert ana.id is not None and bo.id is not None and cy.id is not None
+    await store.claim_deliveries([claim(ana, "<a@x>", ("g", DEADLINE, 3))], NOW)
+    await store.mark_sent(["<a@x>"], NOW)
+    later = NOW + timedelta(days=1)
+    page = [
+        claim(ana, "<a@x>", ("h", DEADLINE, 3), until=later),  # its Message-ID went out
+        claim(bo, "<b@x>", ("g", DEADLINE, 3), until=later),
+        claim(cy, "<c@x>", until=later),
+    ]
+    assert await store.claim_deliveries(page, later) == ["<b@x>", "<c@x>"]
+    assert await store.reminded_keys([ana.id, bo.id, cy.id], NOW) == {
+        ana.id: {("g", DEADLINE, 3)},
+        bo.id: {("g", DEADLINE, 3)},
+        cy.id: set(),
+    }
+    windows = [await store.get_subscriber(s.email) for s in (ana, bo, cy)]
+    assert [w.last_digest_at if w else "gone" for w in windows] == [None, later, later]
+    await store.mark_sent(["<a@x>", "<b@x>"], later)
+    assert await store.delivery_states() == {"sent": 2, "claimed": 1}
+
+
 async def test_claims_stay_until_marked_sent(store: Store) -> None:
     sub = await active(store)
     await store.claim_deliveries([claim(sub, "<a@x>", ("g", DEADLINE, 3))], NOW)

@@ -25,7 +25,7 @@ from email.header import Header
 from email.utils import format_datetime, formataddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote_plus, urlencode
 
 import icalendar
 from markupsafe import escape
@@ -34,7 +34,7 @@ from wcofeed.config import Settings
 from wcofeed.digest.mime import Attachment, Bodies, Email, write
 from wcofeed.digest.select import DueCall, Group, group_by_topic, group_calls
 from wcofeed.digest.subscription import AddressError
-from wcofeed.digest.tokens import Signer
+from wcofeed.digest.tokens import Purpose, Signer
 from wcofeed.i18n import (
     N_,
     Texts,
@@ -88,6 +88,7 @@ class Renderer:
         self.settings = settings
         self.signer = signer
         self.env = template_environment(templates or templates_dir(settings))
+        self._base = settings.site.base_url.rstrip("/")
         # Subscribers who follow the same topics get the same calls: a run renders
         # each calendar and each call's localised deadline line once, not per email.
         self._calendars: dict[tuple[object, ...], Attachment] = {}
@@ -96,22 +97,21 @@ class Renderer:
         self._bodies: dict[tuple[object, ...], Bodies] = {}
         self._subjects: dict[tuple[object, ...], str] = {}
 
-    def links(self, subscriber: Subscriber, now: datetime) -> Links:
-        """The subscriber's signed links, and the feed of their edition and topics
-        (kept to the content languages they accept when those are not the default)."""
-        base = self.settings.site.base_url.rstrip("/")
+    def _feed(self, subscriber: Subscriber) -> str:
+        """The feed of the subscriber's edition and topics (kept to the content
+        languages they accept when those are not the default): part of the shared
+        bodies, so worked out only when a content is rendered."""
         query: list[tuple[str, str]] = [("lang", subscriber.language)]
         accepted = subscriber.content_languages
         if accepted and accepted != self.settings.edition(subscriber.language):
             query.append(("content_lang", ",".join(accepted)))
         query += [("topic", topic) for topic in subscriber.topics]
-        return Links(
-            unsubscribe=f"{base}/unsubscribe?"
-            + urlencode({"token": self.signer.make("unsubscribe", subscriber.email, now)}),
-            preferences=f"{base}/preferences?"
-            + urlencode({"token": self.signer.make("preferences", subscriber.email, now)}),
-            feed=f"{base}/feed.atom?{urlencode(query)}",
-        )
+        return f"{self._base}/feed.atom?{urlencode(query)}"
+
+    def _signed(self, purpose: Purpose, subscriber: Subscriber, now: datetime) -> str:
+        """The subscriber's own link to `purpose`, with its signed token."""
+        token = quote_plus(self.signer.make(purpose, subscriber.email, now))
+        return f"{self._base}/{purpose}?token={token}"
 
     def digest(
         self,
@@ -129,7 +129,7 @@ class Renderer:
         filled in per subscriber: most subscribers share their content with others.
         """
         lang = subscriber.language
-        links = self.links(subscriber, now)
+        unsubscribe = self._signed("unsubscribe", subscriber, now)
         key = (
             lang,
             subscriber.content_languages,
@@ -145,9 +145,12 @@ class Renderer:
         bodies = self._bodies.get(key)
         if bodies is None:
             bodies = _bounded(self._bodies)[key] = self._bodies_for(
-                subscriber, calls, new_items, window, now, links.feed
+                subscriber, calls, new_items, window, now
             )
-        personal = ((_UNSUBSCRIBE, links.unsubscribe), (_PREFERENCES, links.preferences))
+        personal = (
+            (_UNSUBSCRIBE, unsubscribe),
+            (_PREFERENCES, self._signed("preferences", subscriber, now)),
+        )
         escaped = [(placeholder, str(escape(url))) for placeholder, url in personal]
         return self._message(
             subscriber,
@@ -156,7 +159,7 @@ class Renderer:
             message_id,
             bodies.fill(personal, escaped),
             calendar=self._calendar(calls, subscriber, now) if calls else None,
-            unsubscribe=links.unsubscribe,
+            unsubscribe=unsubscribe,
         )
 
     def _bodies_for(
@@ -166,7 +169,6 @@ class Renderer:
         new_items: Sequence[Item],
         window: tuple[datetime, datetime] | None,
         now: datetime,
-        feed: str,
     ) -> Bodies:
         lang = subscriber.language
         words = texts(lang)
@@ -188,7 +190,9 @@ class Renderer:
                 )
             ],
             "since": format_day(window[0], lang) if window else "",
-            "links": Links(unsubscribe=_UNSUBSCRIBE, preferences=_PREFERENCES, feed=feed),
+            "links": Links(
+                unsubscribe=_UNSUBSCRIBE, preferences=_PREFERENCES, feed=self._feed(subscriber)
+            ),
         }
         return Bodies.of(
             self.env.get_template("email/digest.txt").render(context),
@@ -199,12 +203,10 @@ class Renderer:
     def confirmation(self, subscriber: Subscriber, message_id: str, now: datetime) -> Email:
         lang = subscriber.language
         site = site_title(self.settings.site.title, lang)
-        base = self.settings.site.base_url.rstrip("/")
-        token = self.signer.make("confirm", subscriber.email, now)
         context: dict[str, Any] = {
             "lang": lang,
             "site_title": site,
-            "confirm_url": f"{base}/confirm?{urlencode({'token': token})}",
+            "confirm_url": self._signed("confirm", subscriber, now),
         }
         return self._message(
             subscriber,

@@ -9,9 +9,9 @@ Order of work, and why it is crash-safe:
    new items are selected (`select`), the email is *claimed* in the store (its
    reminder keys and outbox row in one transaction), rendered and queued.
 3. Delivery workers, one SMTP connection each, send from a bounded queue; a recorder
-   marks accepted emails `sent` as soon as the server accepts them (batched only by
-   what arrived meanwhile). A crash in between leaves the claim, which step 1 of the
-   next run resends with the same Message-ID, so receivers can drop the duplicate.
+   marks accepted emails `sent` in batches (gathered for `RECORD_WAIT`, 50 ms). A crash
+   in between leaves the claim, which step 1 of the next run resends with the same
+   Message-ID, so receivers can drop the duplicate.
 
 Several workers sharing a PostgreSQL store split step 2 (`Share`): the round is cut
 into batches of subscriber ids, each planned and rendered by the one worker holding it;

@@ -13,7 +13,9 @@ impossible.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -60,6 +62,69 @@ def _row_to_subscriber(row: aiosqlite.Row | Mapping[str, Any]) -> Subscriber:
 
 def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" * len(values))
+
+
+#: The claims of a page that another claim got first: their Message-ID is in the
+#: outbox (refused and cancelled ones are deleted first, so they may be claimed again),
+#: or one of their reminder keys is taken. As one JSON array of Message-IDs.
+_TAKEN = """
+    SELECT json_group_array(mid) FROM (
+        SELECT j.value ->> 0 AS mid FROM json_each(:rows) AS j
+        WHERE EXISTS (SELECT 1 FROM outbox WHERE message_id = j.value ->> 0)
+        UNION ALL
+        SELECT k.value ->> 0 FROM json_each(:keys) AS k
+        WHERE EXISTS (
+            SELECT 1 FROM reminders
+            WHERE subscriber_id = k.value ->> 1 AND translation_key = k.value ->> 2
+                AND deadline_ts = k.value ->> 3 AND lead_days = k.value ->> 4))"""
+
+_FREE = "NOT IN (SELECT value FROM json_each(:taken))"
+
+_CLAIM = (
+    """DELETE FROM outbox WHERE state IN ('failed', 'cancelled')
+        AND message_id IN (SELECT value ->> 0 FROM json_each(:rows))""",
+    _TAKEN,
+    f"""INSERT INTO outbox (message_id, subscriber_id, state, payload, previous_digest_at,
+            claimed_at)
+        SELECT j.value ->> 0, subscribers.id, 'claimed', j.value ->> 2,
+            subscribers.last_digest_at, :now
+        FROM json_each(:rows) AS j JOIN subscribers ON subscribers.id = j.value ->> 1
+        WHERE j.value ->> 0 {_FREE}""",
+    f"""INSERT INTO reminders (subscriber_id, translation_key, deadline_ts, lead_days,
+            message_id)
+        SELECT k.value ->> 1, k.value ->> 2, k.value ->> 3, k.value ->> 4, k.value ->> 0
+        FROM json_each(:keys) AS k WHERE k.value ->> 0 {_FREE}""",
+    f"""UPDATE subscribers SET last_digest_at = d.value ->> 2
+        FROM json_each(:digested) AS d
+        WHERE subscribers.id = d.value ->> 1 AND d.value ->> 0 {_FREE}""",
+)
+
+
+def _claim_job(
+    rows: str, keys: str, digested: str, now: str | None
+) -> Callable[[sqlite3.Connection], set[str]]:
+    """A page of claims as five statements in one transaction; returns the Message-IDs
+    refused because another claim got there first.
+
+    Each statement reads the page from JSON, so the writer's thread needs the GIL a few
+    times per page rather than for every row: next to a round rendering emails on the
+    event loop's thread, each of those hand-overs could wait a switch interval (5 ms)."""
+
+    def job(db: sqlite3.Connection) -> set[str]:
+        params: dict[str, Any] = {"rows": rows, "keys": keys, "digested": digested, "now": now}
+        drop, taken_sql, *writes = _CLAIM
+        db.execute(drop, params)
+        params["taken"] = db.execute(taken_sql, params).fetchone()[0]
+        for sql in writes:
+            db.execute(sql, params)
+        return set(json.loads(params["taken"]))
+
+    return job
+
+
+_MARK_SENT = """UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,
+        last_error = NULL
+    WHERE message_id IN (SELECT value FROM json_each(?)) AND state = 'claimed'"""
 
 
 def _params(subscriber: Subscriber, now: datetime) -> dict[str, object]:
@@ -188,57 +253,24 @@ class SubscribersSQL(SQLiteBase):
         return found
 
     async def claim_deliveries(self, claims: Sequence[Claim], now: datetime) -> list[str]:
-        # Conflicts are looked up first and the rest written with a few executemany
-        # calls: one transaction for a page of claims.
         if not claims:
             return []
-        async with self._write() as db:
-            ids = sorted({c.subscriber_id for c in claims})
-            mids = [c.message_id for c in claims]
-            # A refused or cancelled email may be claimed again under its Message-ID.
-            await db.executemany(
-                "DELETE FROM outbox WHERE message_id = ? AND state IN ('failed', 'cancelled')",
-                [(mid,) for mid in mids],
-            )
-            taken_keys: set[tuple[int, str, int, int]] = set()
-            taken_mids: set[str] = set()
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
-                for row in await db.execute_fetchall(
-                    f"""SELECT subscriber_id, translation_key, deadline_ts, lead_days FROM reminders
-                        WHERE subscriber_id IN ({_marks(chunk)})""",
-                    chunk,
-                ):
-                    taken_keys.add((int(row[0]), row[1], int(row[2]), int(row[3])))
-            for start in range(0, len(mids), _CHUNK):
-                chunk_mids = mids[start : start + _CHUNK]
-                for row in await db.execute_fetchall(
-                    f"SELECT message_id FROM outbox WHERE message_id IN ({_marks(chunk_mids)})",
-                    chunk_mids,
-                ):
-                    taken_mids.add(row[0])
-            fresh = [
-                c
+        # Every statement reads the whole page from one JSON parameter: while the round
+        # renders on the event loop's thread, each row handed between SQLite and Python
+        # on the writer's thread would wait for the GIL (see `_claim_job`).
+        rows = json.dumps([[c.message_id, c.subscriber_id, c.payload] for c in claims])
+        keys = json.dumps(
+            [[c.message_id, c.subscriber_id, *key] for c in claims for key in c.reminders]
+        )
+        digested = json.dumps(
+            [
+                [c.message_id, c.subscriber_id, _iso(c.digest_until)]
                 for c in claims
-                if c.message_id not in taken_mids
-                and not any((c.subscriber_id, *key) in taken_keys for key in c.reminders)
+                if c.digest_until
             ]
-            await db.executemany(
-                """INSERT INTO outbox (message_id, subscriber_id, state, payload,
-                       previous_digest_at, claimed_at)
-                   SELECT ?, id, 'claimed', ?, last_digest_at, ? FROM subscribers WHERE id = ?""",
-                [(c.message_id, c.payload, _iso(now), c.subscriber_id) for c in fresh],
-            )
-            await db.executemany(
-                """INSERT INTO reminders (subscriber_id, translation_key, deadline_ts, lead_days,
-                       message_id) VALUES (?, ?, ?, ?, ?)""",
-                [(c.subscriber_id, *key, c.message_id) for c in fresh for key in c.reminders],
-            )
-            await db.executemany(
-                "UPDATE subscribers SET last_digest_at = ? WHERE id = ?",
-                [(_iso(c.digest_until), c.subscriber_id) for c in fresh if c.digest_until],
-            )
-        return [c.message_id for c in fresh]
+        )
+        taken = await self._write_job(_claim_job(rows, keys, digested, _iso(now)))
+        return [c.message_id for c in claims if c.message_id not in taken]
 
     async def stale_deliveries(self, after: str = "", limit: int = 500) -> list[Delivery]:
         async with self._read() as db:
@@ -264,13 +296,8 @@ class SubscribersSQL(SQLiteBase):
     async def mark_sent(self, message_ids: Sequence[str], now: datetime) -> None:
         if not message_ids:
             return
-        async with self._write() as db:
-            await db.executemany(
-                """UPDATE outbox SET state = 'sent', sent_at = ?, attempts = attempts + 1,
-                       last_error = NULL
-                   WHERE message_id = ? AND state = 'claimed'""",
-                [(_iso(now), mid) for mid in message_ids],
-            )
+        params = (_iso(now), json.dumps(list(message_ids)))
+        await self._write_job(lambda db: db.execute(_MARK_SENT, params))
 
     async def mark_deferred(self, message_id: str, error: str) -> None:
         async with self._write() as db:
