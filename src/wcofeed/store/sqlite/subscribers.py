@@ -64,39 +64,47 @@ def _marks(values: Sequence[object]) -> str:
     return ", ".join("?" * len(values))
 
 
+def _columns(parameter: str, *names: str) -> str:
+    """The rows of a JSON array of arrays as a table with columns `names`
+    (`json_extract` rather than `->>`, which SQLite before 3.38 does not know)."""
+    picked = ", ".join(f"json_extract(value, '$[{n}]') AS {name}" for n, name in enumerate(names))
+    return f"(SELECT {picked} FROM json_each(:{parameter}))"
+
+
+_ROWS = _columns("rows", "mid", "sid", "payload")
+_KEYS = _columns("keys", "mid", "sid", "tkey", "dts", "lead")
+_DIGESTED = _columns("digested", "mid", "sid", "until")
+
 #: The claims of a page that another claim got first: their Message-ID is in the
 #: outbox (refused and cancelled ones are deleted first, so they may be claimed again),
 #: or one of their reminder keys is taken. As one JSON array of Message-IDs.
-_TAKEN = """
+_TAKEN = f"""
     SELECT json_group_array(mid) FROM (
-        SELECT j.value ->> 0 AS mid FROM json_each(:rows) AS j
-        WHERE EXISTS (SELECT 1 FROM outbox WHERE message_id = j.value ->> 0)
+        SELECT j.mid FROM {_ROWS} AS j
+        WHERE EXISTS (SELECT 1 FROM outbox WHERE message_id = j.mid)
         UNION ALL
-        SELECT k.value ->> 0 FROM json_each(:keys) AS k
+        SELECT k.mid FROM {_KEYS} AS k
         WHERE EXISTS (
             SELECT 1 FROM reminders
-            WHERE subscriber_id = k.value ->> 1 AND translation_key = k.value ->> 2
-                AND deadline_ts = k.value ->> 3 AND lead_days = k.value ->> 4))"""
+            WHERE subscriber_id = k.sid AND translation_key = k.tkey
+                AND deadline_ts = k.dts AND lead_days = k.lead))"""
 
 _FREE = "NOT IN (SELECT value FROM json_each(:taken))"
 
 _CLAIM = (
-    """DELETE FROM outbox WHERE state IN ('failed', 'cancelled')
-        AND message_id IN (SELECT value ->> 0 FROM json_each(:rows))""",
+    f"""DELETE FROM outbox WHERE state IN ('failed', 'cancelled')
+        AND message_id IN (SELECT mid FROM {_ROWS})""",
     _TAKEN,
     f"""INSERT INTO outbox (message_id, subscriber_id, state, payload, previous_digest_at,
             claimed_at)
-        SELECT j.value ->> 0, subscribers.id, 'claimed', j.value ->> 2,
-            subscribers.last_digest_at, :now
-        FROM json_each(:rows) AS j JOIN subscribers ON subscribers.id = j.value ->> 1
-        WHERE j.value ->> 0 {_FREE}""",
+        SELECT j.mid, subscribers.id, 'claimed', j.payload, subscribers.last_digest_at, :now
+        FROM {_ROWS} AS j JOIN subscribers ON subscribers.id = j.sid
+        WHERE j.mid {_FREE}""",
     f"""INSERT INTO reminders (subscriber_id, translation_key, deadline_ts, lead_days,
             message_id)
-        SELECT k.value ->> 1, k.value ->> 2, k.value ->> 3, k.value ->> 4, k.value ->> 0
-        FROM json_each(:keys) AS k WHERE k.value ->> 0 {_FREE}""",
-    f"""UPDATE subscribers SET last_digest_at = d.value ->> 2
-        FROM json_each(:digested) AS d
-        WHERE subscribers.id = d.value ->> 1 AND d.value ->> 0 {_FREE}""",
+        SELECT k.sid, k.tkey, k.dts, k.lead, k.mid FROM {_KEYS} AS k WHERE k.mid {_FREE}""",
+    f"""UPDATE subscribers SET last_digest_at = d.until FROM {_DIGESTED} AS d
+        WHERE subscribers.id = d.sid AND d.mid {_FREE}""",
 )
 
 
