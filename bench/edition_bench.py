@@ -23,6 +23,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from publish_bench import fill
+
 from wcofeed.models import Deadline, Item
 from wcofeed.store import ItemQuery, Store, open_store
 
@@ -83,12 +85,7 @@ async def rates(
 async def main(count: int, seconds: float, keep: Path | None) -> None:
     folder = keep or Path(tempfile.mkdtemp(prefix="wcofeed-bench-"))
     async with await open_store(folder / "bench.db") as store:
-        if await store.count_items(ItemQuery()) < count:
-            started = time.perf_counter()
-            items = make_items(count)
-            for start in range(0, count, 5000):
-                await store.upsert_items(items[start : start + 5000], now=NOW)
-            print(f"filled {count:,} items in {time.perf_counter() - started:.1f} s (not timed)")
+        await fill(store, count, make_items, NOW)
         page = await store.query_items(ItemQuery(edition=FRENCH, limit=50))
         keys = [item.translation_key for item in page]
         shown = sum(item.language == "fr" for item in page)

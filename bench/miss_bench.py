@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from publish_bench import NOW, config_text, make_items
+from publish_bench import NOW, config_text, fill
 
 from wcofeed.config import Settings, load_settings
 from wcofeed.publish.query import FeedQuery, render_query
@@ -82,12 +82,7 @@ async def main(count: int, seconds: float, rounds: int, keep: Path | None, profi
     config.write_text(config_text(), encoding="utf-8")
     settings = load_settings(config, env={})
     async with await open_store(settings.database.path) as store:
-        if await store.count_items(ItemQuery()) < count:
-            started = time.perf_counter()
-            items = make_items(count)
-            for start in range(0, count, 5000):
-                await store.upsert_items(items[start : start + 5000], now=NOW)
-            print(f"filled {count:,} items in {time.perf_counter() - started:.1f} s (not timed)")
+        await fill(store, count)
         query = filtered(settings, store, random.Random(16))
         if profile:
             from pyinstrument import Profiler

@@ -19,6 +19,7 @@ import random
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from wcofeed.config import load_settings
 from wcofeed.models import Deadline, Item
 from wcofeed.publish import publish_all
 from wcofeed.publish.specs import all_specs
-from wcofeed.store import ItemQuery, open_store
+from wcofeed.store import ItemQuery, Store, open_store
 
 LANGUAGES = ["en", "fr", "es", "ru", "zh", "ar"]
 TOPICS = [
@@ -77,18 +78,28 @@ def make_items(count: int) -> list[Item]:
     return items
 
 
+async def fill(
+    store: Store,
+    count: int,
+    make: Callable[[int], list[Item]] = make_items,
+    now: datetime = NOW,
+) -> None:
+    """Fill `store` with `count` items of `make`, unless a kept store has them already."""
+    if await store.count_items(ItemQuery()) < count:
+        started = time.perf_counter()
+        items = make(count)
+        for start in range(0, count, 5000):
+            await store.upsert_items(items[start : start + 5000], now=now)
+        print(f"filled {count:,} items in {time.perf_counter() - started:.1f} s (not timed)")
+
+
 async def main(count: int, keep: Path | None, profile: bool) -> None:
     folder = keep or Path(tempfile.mkdtemp(prefix="wcofeed-bench-"))
     config = folder / "config.toml"
     config.write_text(config_text(), encoding="utf-8")
     settings = load_settings(config, env={})
     async with await open_store(settings.database.path) as store:
-        if await store.count_items(ItemQuery()) < count:
-            started = time.perf_counter()
-            items = make_items(count)
-            for start in range(0, count, 5000):
-                await store.upsert_items(items[start : start + 5000], now=NOW)
-            print(f"filled {count:,} items in {time.perf_counter() - started:.1f} s (not timed)")
+        await fill(store, count)
 
         started = time.perf_counter()
         specs = all_specs(settings, await store.counts())
