@@ -253,6 +253,26 @@ async def test_cache_serves_without_store_until_check_interval(
         assert fresh.status == 200
 
 
+async def test_feed_file_is_looked_at_again_after_the_check_interval(
+    web_settings: Settings, store: Store, web_items: list[Item], actions: RecordingActions
+) -> None:
+    await publish_all(web_settings, store)
+    path = web_settings.publish.feeds_dir / "en/all.atom"
+    slow = replace(web_settings, server=replace(web_settings.server, change_check_seconds=0.3))
+    async with TestClient(TestServer(create_app(slow, store, actions))) as c:
+        first = await (await c.get("/feeds/en/all.atom")).read()
+        replacement = path.with_name("all.atom.new")
+        replacement.write_bytes(first.replace(b"<feed", b"<feed xml:lang='en'", 1))
+        replacement.replace(path)  # as the publisher writes: a whole new file
+        assert await (await c.get("/feeds/en/all.atom")).read() == first
+        await asyncio.sleep(0.35)
+        assert await (await c.get("/feeds/en/all.atom")).read() == path.read_bytes() != first
+        path.unlink()
+        assert (await c.get("/feeds/en/all.atom")).status == 200
+        await asyncio.sleep(0.35)
+        assert (await c.get("/feeds/en/all.atom")).status == 404
+
+
 async def test_feed_index_in_the_readers_language(
     client: TestClient[Any, Any], web_settings: Settings, store: Store, web_items: list[Item]
 ) -> None:

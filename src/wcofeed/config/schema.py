@@ -84,8 +84,8 @@ class ServerSettings:
     port: int = _opt(8080, "Port the HTTP server listens on.")
     change_check_seconds: float = _opt(
         1.0,
-        "Seconds a served feed is trusted before the store is asked whether anything "
-        "changed (0: on every request).",
+        "Seconds a served feed is trusted before the store (or, for a file under "
+        "/feeds/, the file) is asked whether anything changed (0: on every request).",
     )
     header_timeout: float = _opt(
         10.0,

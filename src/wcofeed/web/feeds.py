@@ -4,7 +4,8 @@ Feed readers poll, so the hot path is a cache hit answered from memory: each ren
 feed is kept with its gzip form, ETag and Last-Modified, keyed by the raw query string,
 until a write touches what it lists (`cache.py`); the store's journal of changes is read
 at most once every `server.change_check_seconds`, so a burst of polls costs no database
-round trip. A published file is kept until its modification time or size changes.
+round trip. A published file is kept until its modification time or size changes, which
+is looked at as often (`FeedFiles`).
 
 `/feeds/` and `/feeds/index.html` answer with the index in the reader's language (`?hl=`,
 else Accept-Language), which is also at its own address, `/feeds/index.<lang>.html`.
@@ -12,7 +13,11 @@ else Accept-Language), which is also at its own address, `/feeds/index.<lang>.ht
 
 from __future__ import annotations
 
+import math
+import os
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import cast
@@ -44,25 +49,43 @@ _FILE_TYPES = {
 _PATHS_KEPT = 512
 
 
+@dataclass(slots=True)
+class FeedFile:
+    """A feed file found under the feeds folder, and when its state was last looked at."""
+
+    path: Path
+    content_type: str
+    #: `time.monotonic()` of the last `stat`; -inf: never.
+    checked: float = -math.inf
+
+
 class FeedFiles:
-    """The resolved paths of feed files: resolving costs a syscall per folder."""
+    """The feed files asked for, resolved once (resolving costs a syscall per folder).
+
+    A file's size and modification time are looked at no more than once per
+    `server.change_check_seconds`, as the store's journal is for rendered feeds: under
+    thousands of polls a second the `stat` alone was a tenth of the route's time. The
+    publisher replaces files whole (a rename), so an answer is never a torn file, at
+    worst the previous one for that long."""
 
     def __init__(self) -> None:
-        self._paths: dict[str, Path] = {}
+        self._files: dict[str, FeedFile] = {}
 
-    def path(self, root: Path, tail: str) -> Path | None:
-        """`safe_file(root, tail)`, remembered."""
-        found = self._paths.get(tail)
+    def find(self, root: Path, tail: str) -> FeedFile | None:
+        """The feed file `tail` names under `root` (`safe_file`), with a type we serve."""
+        found = self._files.get(tail)
         if found is None:
-            found = safe_file(root, tail)
-            if found is not None:
-                if len(self._paths) >= _PATHS_KEPT:
-                    self._paths.clear()
-                self._paths[tail] = found
+            path = safe_file(root, tail)
+            content_type = _FILE_TYPES.get(path.suffix) if path else None
+            if path is None or content_type is None:
+                return None
+            if len(self._files) >= _PATHS_KEPT:
+                self._files.clear()
+            found = self._files[tail] = FeedFile(path, content_type)
         return found
 
     def forget(self, tail: str) -> None:
-        self._paths.pop(tail, None)
+        self._files.pop(tail, None)
 
 
 FEED_FILES = web.AppKey("feed_files", FeedFiles)
@@ -140,30 +163,35 @@ def _index_in_language(request: web.Request, settings: Settings) -> str | None:
 async def feed_file(request: web.Request) -> web.StreamResponse:
     settings: Settings = request.app[SETTINGS]
     files = request.app[FEED_FILES]
+    root = settings.publish.feeds_dir
     tail = request.match_info["path"]
     vary = "Accept-Encoding"
     if tail in ("", "index.html"):
         vary = "Accept-Encoding, Accept-Language"
         wanted = _index_in_language(request, settings)
-        if wanted and files.path(settings.publish.feeds_dir, wanted):
+        if wanted and files.find(root, wanted):
             tail = wanted
-    path = files.path(settings.publish.feeds_dir, tail)
-    content_type = _FILE_TYPES.get(path.suffix) if path else None
-    if path is None or content_type is None:
+    found = files.find(root, tail)
+    if found is None:
         raise text_error(404, "no such feed file")
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        files.forget(tail)
-        raise text_error(404, "no such feed file") from None
-    version = (stat.st_mtime_ns, stat.st_size)
     cache = request.app[CACHE]
-    cached = cache.get((path, vary))
-    if cached is None or cached.version != version:
-        modified = datetime.fromtimestamp(stat.st_mtime, UTC)
-        max_age = settings.publish.cache_seconds
-        cached = Rendered.of(path.read_bytes(), content_type, modified, version, max_age, vary)
-        cache.put((path, vary), cached)
+    key = (found.path, vary)
+    cached = cache.get(key)
+    clock = time.monotonic()
+    if cached is None or clock - found.checked >= settings.server.change_check_seconds:
+        try:
+            stat = os.stat(found.path)
+        except FileNotFoundError:
+            files.forget(tail)
+            raise text_error(404, "no such feed file") from None
+        found.checked = clock
+        version = (stat.st_mtime_ns, stat.st_size)
+        if cached is None or cached.version != version:
+            modified = datetime.fromtimestamp(stat.st_mtime, UTC)
+            max_age = settings.publish.cache_seconds
+            body = found.path.read_bytes()
+            cached = Rendered.of(body, found.content_type, modified, version, max_age, vary)
+            cache.put(key, cached)
     return respond(request, cached)
 
 
