@@ -4,6 +4,7 @@ what a fresh render would answer."""
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections.abc import Callable
 from dataclasses import replace
@@ -294,6 +295,41 @@ async def test_requests_for_one_missing_answer_share_one_render(
     answers = await asyncio.gather(*waiting)
     assert renders == 1 and {a.body for a in answers} == {b"page"}
     assert "page" in cache
+
+
+@pytest.mark.parametrize("expires", [math.inf, 0.0])
+async def test_while_a_touched_answer_renders_afresh_others_get_the_last_one(
+    store: Store, item_factory: Callable[..., Item], expires: float
+) -> None:
+    """The request finding its answer touched by a write waits for the new render; those
+    arriving meanwhile get the previous answer at once, unless it has expired (a closed
+    call, a turned quarter hour), when they wait too."""
+    cache = ResponseCache(store, 0)
+    await cache.refresh()
+    english = (Read(ItemQuery(languages=("en",))),)
+    release = asyncio.Event()
+
+    def made(body: bytes) -> Made:
+        return Made(Rendered.of(body, "text/plain", datetime.now(UTC), None, 60), english)
+
+    async def render_new() -> Made:
+        await release.wait()
+        return made(b"new")
+
+    first = made(b"old")
+    cache.put("en", first.rendered, first.reads, since=await cache.begin(), expires=expires)
+    await store.upsert_items([item_factory(language="en")])
+    await cache.refresh()
+    assert "en" not in cache
+    waiting = asyncio.create_task(cache.answer("en", render_new))
+    await asyncio.sleep(0.01)
+    meanwhile = asyncio.create_task(cache.answer("en", render_new))
+    await asyncio.sleep(0.01)
+    assert meanwhile.done() == (expires == math.inf)
+    release.set()
+    assert (await waiting).body == b"new"
+    assert (await meanwhile).body == (b"old" if expires == math.inf else b"new")
+    assert (await cache.answer("en", render_new)).body == b"new" and "en" in cache
 
 
 @pytest.mark.parametrize("backend", ["postgres"])

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 from wcofeed.models import (
     DetailState,
@@ -103,10 +103,12 @@ def deadline_instant(item: Item) -> int | None:
     return int(item.deadline.closes_at().timestamp()) if item.deadline else None
 
 
-@dataclass(frozen=True, slots=True)
-class ItemState:
+class ItemState(NamedTuple):
     """What a list's filters see of one stored item: enough to tell, without reading
-    the item, whether a cached list could show it (`item_rank`, `deadline_instant`)."""
+    the item, whether a cached list could show it (`item_rank`, `deadline_instant`).
+
+    A named tuple, not a frozen dataclass: a busy writer's journal holds tens of
+    thousands of them a second, and a tuple is made in a third of the time."""
 
     language: str
     kind: str
