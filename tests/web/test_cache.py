@@ -332,6 +332,49 @@ async def test_while_a_touched_answer_renders_afresh_others_get_the_last_one(
     assert (await cache.answer("en", render_new)).body == b"new" and "en" in cache
 
 
+async def test_a_request_waits_briefly_for_a_slow_look_or_render_when_answers_may_lag(
+    store: Store, item_factory: Callable[..., Item], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `change_check_seconds` above 0, answers may lag the store anyway: the request
+    that starts a look at the journal or a new render waits a moment, then is given
+    what was known before, and what the look or render finds still takes effect."""
+    cache = ResponseCache(store, 1.0)
+    await cache.refresh()
+    english = (Read(ItemQuery(languages=("en",))),)
+    old = Rendered.of(b"old", "text/plain", datetime.now(UTC), None, 60)
+    cache.put("en", old, english, since=await cache.begin())
+    release_look, release_render = asyncio.Event(), asyncio.Event()
+    read_changes = store.item_changes
+
+    async def slow_changes(after: int | None, limit: int = 1000) -> Any:
+        if after is not None:
+            await release_look.wait()
+        return await read_changes(after, limit)
+
+    async def render_new() -> Made:
+        await release_render.wait()
+        return Made(Rendered.of(b"new", "text/plain", datetime.now(UTC), None, 60), english)
+
+    monkeypatch.setattr(store, "item_changes", slow_changes)
+    await store.upsert_items([item_factory(language="en")])
+    cache.changed()
+    await asyncio.wait_for(cache.refresh(), 1.0)  # returns while the look waits
+    assert "en" in cache
+    release_look.set()
+    for _ in range(100):
+        if "en" not in cache:
+            break
+        await asyncio.sleep(0.01)
+    assert "en" not in cache  # the look, finished, marked it
+    assert (await asyncio.wait_for(cache.answer("en", render_new), 1.0)).body == b"old"
+    release_render.set()
+    for _ in range(100):
+        if "en" in cache:
+            break
+        await asyncio.sleep(0.01)
+    assert (await cache.answer("en", render_new)).body == b"new"
+
+
 @pytest.mark.parametrize("backend", ["postgres"])
 async def test_another_process_write_wakes_the_cache_which_drops_what_it_touches(
     database: str, item_factory: Callable[..., Item]

@@ -85,7 +85,9 @@ class ServerSettings:
     change_check_seconds: float = _opt(
         1.0,
         "Seconds a served feed is trusted before the store (or, for a file under "
-        "/feeds/, the file) is asked whether anything changed (0: on every request).",
+        "/feeds/, the file) is asked whether anything changed (0: on every request, "
+        "and a request waits for the answer; above 0, it waits at most 50 ms for a "
+        "look or re-render, then gets the previous answer).",
     )
     header_timeout: float = _opt(
         10.0,

@@ -38,6 +38,7 @@ def create_app(
     app[METRICS] = metrics or Metrics()
     app[ACTIONS] = actions
     app[CACHE] = ResponseCache(store, settings.server.change_check_seconds)
+    app.on_cleanup.append(_stop_cache_work)
     auth.setup(app)
     ops.setup(app)
     admin.setup(app)
@@ -45,3 +46,7 @@ def create_app(
     pages.setup(app)
     subscribe.setup(app)
     return app
+
+
+async def _stop_cache_work(app: web.Application) -> None:
+    await app[CACHE].close()

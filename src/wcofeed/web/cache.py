@@ -3,9 +3,10 @@
 An entry remembers the store reads it was made from (`Read`: the `ItemQuery` and, when
 the query filled its limit, the rank or deadline of its last row). The cache follows the
 store's journal of item changes (`Store.item_changes`) by cursor, at most once every
-`server.change_check_seconds`, and drops the entries a change could reach: one of its
-states (before, after, or another version of the same item, which an edition may now
-show or hide) passes a read's filters and falls inside its rows. Everything else stays
+`server.change_check_seconds`, and marks the entries a change could reach (one of its
+states, before, after, or another version of the same item, which an edition may now
+show or hide, passes a read's filters and falls inside its rows) for a new render, which
+the next request for it waits for (`ResponseCache.answer`). Everything else stays
 cached, so a writer busy with old items or other languages costs the readers nothing.
 Because the journal is in the database, a write by another process (an ingest, another
 worker of `wcofeed serve --workers N`) reaches every process's cache.
@@ -25,10 +26,19 @@ import logging
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import (
+    Awaitable,
+    Callable,
+    Coroutine,
+    Hashable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -40,10 +50,14 @@ log = logging.getLogger("wcofeed.web.cache")
 _CACHE_SIZE = 512
 #: Rendered bodies kept at most (plain + gzip), so many distinct queries cannot exhaust memory.
 _CACHE_BYTES = 64 * 1024 * 1024
-#: Journal rows read per round trip while catching up.
-_CHANGES_PER_READ = 2000
+#: Journal rows read (and changes folded) per step while catching up: each step holds
+#: the event loop, so a busy writer's thousand changes a second must not be one step.
+_CHANGES_PER_READ = 250
 #: Changes remembered in detail, so an answer rendered while some arrived is not kept stale.
 _RECENT = 5000
+#: Seconds a request waits for a look at the journal or a new render, when it could be
+#: answered without (a touched answer): past it, the reader gets what was known before.
+_WAIT = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +260,9 @@ class _Entry:
     #: Wall-clock second after which the answer is stale whatever the store says (a
     #: deadline passing, a day count turning); inf: never.
     expires: float = math.inf
+    #: A change reached it: answered only to requests arriving while its next render
+    #: is under way, never on its own.
+    touched: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,12 +282,16 @@ class ResponseCache:
     def __init__(self, store: Store, check_seconds: float) -> None:
         self._store = store
         self._check_seconds = check_seconds
+        #: How long a request waits for a look or a new render when it could be answered
+        #: without: fully when answers must always be checked (`check_seconds` 0).
+        self._wait = None if check_seconds == 0 else min(check_seconds, _WAIT)
         self._checked = -math.inf
-        self._looking = False
+        self._looking: asyncio.Task[None] | None = None
         self._cursor: int | None = None
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._bytes = 0
         self._pending: dict[Hashable, asyncio.Future[Rendered]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
         #: The states of the latest changes read, by journal id, so an answer rendered
         #: while changes arrived is checked against those made after it began.
         self._recent: deque[tuple[int, tuple[ItemState, ...]]] = deque(maxlen=_RECENT)
@@ -285,7 +306,7 @@ class ResponseCache:
         self._checked = -math.inf
 
     async def refresh(self) -> None:
-        """Drop what the changes since the last look touch, looking at most once per
+        """Mark what the changes since the last look touch, looking at most once per
         `check_seconds`.
 
         The look is marked done before the store answers, so requests arriving meanwhile
@@ -293,16 +314,39 @@ class ResponseCache:
         concurrent polls that herd of queries took most of the database's time. For the
         same reason one look runs at a time: a look that outlasts `check_seconds` (a
         burst of writes to check searches against) is not joined by more, which would
-        read the same changes again and hold every reader connection."""
+        read the same changes again and hold every reader connection. The request that
+        starts a look waits for it no longer than `_WAIT` (unless `check_seconds` is 0)."""
         clock = time.monotonic()
-        if self._looking or clock - self._checked < self._check_seconds:
+        if self._looking is not None or clock - self._checked < self._check_seconds:
             return
         self._checked = clock
-        self._looking = True
-        try:
-            await self._look()
-        finally:
-            self._looking = False
+        self._looking = self._spawn(self._look())
+        self._looking.add_done_callback(self._looked)
+        await self._waited(self._looking)
+
+    def _looked(self, task: asyncio.Task[None]) -> None:
+        self._looking = None
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` beside the requests, kept until done (or `close`)."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _waited(self, work: asyncio.Future[Any]) -> bool:
+        """Wait for `work` as long as a request may (`_wait`): whether it is done."""
+        if self._wait is None:
+            await asyncio.wait({work})
+        else:
+            await asyncio.wait({work}, timeout=self._wait)
+        return work.done()
+
+    async def close(self) -> None:
+        """Stop the looks and renders under way (the server is going away)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _look(self) -> None:
         """Read the journal from the cursor on and drop the entries its changes reach."""
@@ -356,7 +400,7 @@ class ResponseCache:
                 searches += [(key, read) for read in reached]
         stale.extend(await self._searches_reached(changes, searches))
         for key in dict.fromkeys(stale):
-            self._drop(key)
+            self._entries[key].touched = True
         self.dropped += len(stale)
 
     async def _searches_reached(
@@ -368,11 +412,15 @@ class ResponseCache:
         # Each changed guid (the item's and its versions') with the changes naming it:
         # a search is tested only against the few of them it listed or whose text it
         # matches, not against every change of the refresh.
+        if not reads:
+            return []
         named: dict[str, list[Touched]] = {}
-        for change in changes:
+        for count, change in enumerate(changes, 1):
             touched = Touched(change.states)
             for guid in (change.guid, *(v.guid for v in change.versions)):
                 named.setdefault(guid, []).append(touched)
+            if not count % _CHANGES_PER_READ:
+                await asyncio.sleep(0)  # requests go on between slices
         matching: dict[str, set[str]] = {}
         reached = []
         for key, read in reads:
@@ -393,34 +441,60 @@ class ResponseCache:
 
     async def answer(self, key: Hashable, render: Callable[[], Awaitable[Made]]) -> Rendered:
         """The cached answer for `key`, or one rendered now (once, however many requests
-        ask for it meanwhile: they wait for that render) and kept if still valid."""
+        ask for it meanwhile) and kept if still valid.
+
+        The request that finds an answer touched by a change waits for the new one; those
+        arriving while it renders get the touched answer, as they would have a moment
+        earlier, instead of queueing behind the render: under a busy writer, every list
+        was touched each second and hundreds of polls waited on their re-renders (p99
+        of seconds). An expired or missing answer is waited for by everyone.
+
+        Unless `check_seconds` is 0, even the request that starts the render waits no
+        longer than `_WAIT` before it too is given the touched answer: when the store's
+        readers are queued deep, a render can take seconds; the new answer is kept when
+        done. A list is then at most one look and one render behind the store."""
         found = self.get(key)
         if found is not None:
             return found
+        touched = self._entries.get(key)  # `get` dropped it if expired
         pending = self._pending.get(key)
-        if pending is not None:
+        if pending is None:
+            pending = self._pending[key] = asyncio.get_running_loop().create_future()
+            self._spawn(self._make(key, render, pending))
+        elif touched is not None:
+            return touched.rendered
+        if touched is None or await self._waited(pending):
             return await asyncio.shield(pending)
-        future: asyncio.Future[Rendered] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
+        return touched.rendered
+
+    async def _make(
+        self, key: Hashable, render: Callable[[], Awaitable[Made]], into: asyncio.Future[Rendered]
+    ) -> None:
+        """Render the answer for `key` into `into`, and keep it if still valid."""
         try:
             began = await self.begin()
             made = await render()
             self.put(key, made.rendered, made.reads, since=began, expires=made.expires)
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # the waiters, if any, get it; none is no error
+        except asyncio.CancelledError:
+            into.cancel()
             raise
+        except Exception as exc:
+            into.set_exception(exc)
+            into.exception()  # the waiters, if any, get it; none is no error
+        else:
+            into.set_result(made.rendered)
         finally:
             del self._pending[key]
-        future.set_result(made.rendered)
-        return made.rendered
 
     def get(self, key: Hashable) -> Rendered | None:
+        """The answer kept for `key`, unless a change touched it or it expired."""
         entry = self._entries.get(key)
         if entry is None:
             return None
         if entry.expires <= time.time():
             self._drop(key)
+            return None
+        if entry.touched:
             return None
         self._entries.move_to_end(key)
         return entry.rendered
@@ -460,7 +534,9 @@ class ResponseCache:
             self._bytes -= old.rendered.size
 
     def __contains__(self, key: Hashable) -> bool:
-        return key in self._entries
+        """Whether `get` would answer `key` from memory (touched answers are not)."""
+        entry = self._entries.get(key)
+        return entry is not None and not entry.touched
 
 
 CACHE = web.AppKey("response_cache", ResponseCache)
