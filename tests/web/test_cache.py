@@ -332,6 +332,34 @@ async def test_while_a_touched_answer_renders_afresh_others_get_the_last_one(
     assert (await cache.answer("en", render_new)).body == b"new" and "en" in cache
 
 
+async def test_a_search_pushed_out_while_the_look_checks_searches_is_no_error(
+    store: Store, item_factory: Callable[..., Item], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checking searches waits on the store, and requests go on meanwhile: one may push
+    a search's answer out of the cache before the look marks it. The look must still
+    mark the rest, not fail and throw every answer away."""
+    cache = ResponseCache(store, 0)
+    await cache.refresh()
+    body = Rendered.of(b"x", "text/plain", datetime.now(UTC), None, 60)
+    began = await cache.begin()
+    cache.put("search", body, [Read(ItemQuery(languages=("en",), q="news"))], since=began)
+    cache.put("list", body, [Read(ItemQuery(languages=("en",)))], since=began)
+    cache.put("other", body, [Read(ItemQuery(languages=("fr",)))], since=began)
+    matches = store.text_matches
+
+    async def crowding_out(guids: Any, q: str) -> set[str]:
+        for n in range(600):  # more than the cache holds: "search" goes first
+            cache.put(f"filler-{n}", body)
+        cache.put("other", body, [Read(ItemQuery(languages=("fr",)))])
+        return await matches(guids, q)
+
+    monkeypatch.setattr(store, "text_matches", crowding_out)
+    await store.upsert_items([item_factory(language="en", title="News")])
+    await cache.refresh()
+    assert "search" not in cache and "filler-599" in cache
+    assert "other" in cache  # a failed check would have thrown this away too
+
+
 async def test_a_request_waits_briefly_for_a_slow_look_or_render_when_answers_may_lag(
     store: Store, item_factory: Callable[..., Item], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -400,7 +400,9 @@ class ResponseCache:
                 searches += [(key, read) for read in reached]
         stale.extend(await self._searches_reached(changes, searches))
         for key in dict.fromkeys(stale):
-            self._entries[key].touched = True
+            entry = self._entries.get(key)  # the searches' look-ups let others run:
+            if entry is not None:  # an entry may have been pushed out meanwhile
+                entry.touched = True
         self.dropped += len(stale)
 
     async def _searches_reached(
