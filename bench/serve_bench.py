@@ -15,7 +15,9 @@ on loopback, each in its own process, and runs wrk against: nginx, the bare hand
 the same file through wcofeed, the cached query endpoint `/feed.atom?lang=en`, its 304
 answer, the cached endpoint on two workers, and a filtered query whose parameters
 change on every request (cache misses: store + render). Goals: the cached endpoint and
-the file route at 80% or more of the bare handler.
+the file route at 80% or more of the bare handler. Beside each rate, the server
+process's CPU time per request (`/proc/PID/stat`, all threads): the rate moves with how
+wrk is scheduled beside the server on two cores; the CPU a request costs much less.
 
 `--middlewares` instead measures the cached endpoint on the app as `create_app` makes
 it and with each of its request hooks taken out in turn, to show what each costs.
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import re
 import shutil
 import socket
@@ -149,7 +152,8 @@ def wait_for(url: str) -> tuple[int, dict[str, str]]:
     raise RuntimeError(f"{url} never answered")
 
 
-def wrk(url: str, seconds: int, connections: int, *extra: str) -> float:
+def wrk(url: str, seconds: int, connections: int, *extra: str) -> tuple[float, int]:
+    """Requests per second and the number of requests answered."""
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", *extra, url],
         check=True,
@@ -157,9 +161,16 @@ def wrk(url: str, seconds: int, connections: int, *extra: str) -> float:
         text=True,
     ).stdout
     match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    if match is None or "Non-2xx" in out:
+    count = re.search(r"(\d+) requests in", out)
+    if match is None or count is None or "Non-2xx" in out:
         raise RuntimeError(f"wrk failed for {url}:\n{out}")
-    return float(match.group(1))
+    return float(match.group(1)), int(count.group(1))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def prepare(folder: Path, items: int) -> Path:
@@ -187,15 +198,27 @@ def _wcofeed(config: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
     )
 
 
+Target = tuple[str, tuple[str, ...], int | None]
+
+
 def _measure(
-    targets: dict[str, tuple[str, ...]], rounds: int, seconds: int, connections: int
-) -> dict[str, list[float]]:
-    """Rounds interleave the targets so that drift on a shared machine hits all alike."""
+    targets: dict[str, Target], rounds: int, seconds: int, connections: int
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Rates, and the server's CPU microseconds per request where its process is known
+    (on a machine this noisy, the CPU a request costs varies much less than the rate,
+    which also depends on how the load generator is scheduled beside the server).
+
+    Rounds interleave the targets so that drift on a shared machine hits all alike."""
     rates: dict[str, list[float]] = {name: [] for name in targets}
+    costs: dict[str, list[float]] = {name: [] for name, (_, _, pid) in targets.items() if pid}
     for _ in range(rounds):
-        for name, (url, *extra) in targets.items():
-            rates[name].append(wrk(url, seconds, connections, *extra))
-    return rates
+        for name, (url, extra, pid) in targets.items():
+            before = cpu_seconds(pid) if pid else 0.0
+            rate, count = wrk(url, seconds, connections, *extra)
+            rates[name].append(rate)
+            if pid:
+                costs[name].append(1e6 * (cpu_seconds(pid) - before) / count)
+    return rates, costs
 
 
 def _print(rates: dict[str, list[float]], reference: str) -> None:
@@ -206,8 +229,19 @@ def _print(rates: dict[str, list[float]], reference: str) -> None:
         print(f"{name:<44} {rate:>8,.0f} req/s  {100 * rate / base:5.1f}%  ({spread})")
 
 
+def _print_costs(costs: dict[str, list[float]], reference: str) -> None:
+    """CPU per request, and the reference's as a share of it: the rate a server bound
+    by one core would reach beside the reference's."""
+    base = statistics.median(costs[reference])
+    print("server CPU per request, median (range); reference's CPU / this one's:")
+    for name, values in costs.items():
+        cost = statistics.median(values)
+        spread = f"{min(values):.1f}-{max(values):.1f}"
+        print(f"{name:<44} {cost:>8.1f} us     {100 * base / cost:5.1f}%  ({spread})")
+
+
 def _middlewares(config: Path, rounds: int, seconds: int, connections: int) -> None:
-    targets: dict[str, tuple[str, ...]] = {}
+    targets: dict[str, Target] = {}
     processes = []
     try:
         for without in (
@@ -217,19 +251,19 @@ def _middlewares(config: Path, rounds: int, seconds: int, connections: int) -> N
             "all",
         ):
             port = free_port()
-            processes.append(
-                _start(sys.executable, __file__, "--variant", str(config), str(port), without)
-            )
+            process = _start(sys.executable, __file__, "--variant", str(config), str(port), without)
+            processes.append(process)
             url = f"http://127.0.0.1:{port}/feed.atom?lang=en"
             wait_for(url)
-            targets[f"cached endpoint, without {without}"] = (url,)
-        rates = _measure(targets, rounds, seconds, connections)
+            targets[f"cached endpoint, without {without}"] = (url, (), process.pid)
+        rates, costs = _measure(targets, rounds, seconds, connections)
     finally:
         for process in processes:
             process.terminate()
             process.wait()
     print(f"wrk -t2 -c{connections} -d{seconds}s, {rounds} rounds; % of the app as made")
     _print(rates, "cached endpoint, without none")
+    _print_costs(costs, "cached endpoint, without none")
 
 
 def main() -> None:
@@ -271,9 +305,9 @@ def main() -> None:
             )
             processes.append(_start("nginx", "-c", str(conf), "-g", "daemon off;"))
         atom = str(feeds / "en/all.atom")
-        processes.append(_start(sys.executable, __file__, "--bare", atom, str(bare_port)))
-        processes.append(_wcofeed(config, app_port))
-        processes.append(_wcofeed(config, pool_port, "--workers", "2"))
+        bare = _start(sys.executable, __file__, "--bare", atom, str(bare_port))
+        app = _wcofeed(config, app_port)
+        processes += [bare, app, _wcofeed(config, pool_port, "--workers", "2")]
         base = f"http://127.0.0.1:{app_port}"
         cached = f"{base}/feed.atom?lang=en"
         pooled = f"http://127.0.0.1:{pool_port}/feed.atom?lang=en"
@@ -284,17 +318,21 @@ def main() -> None:
         etag = headers["ETag"]
         script = folder / "miss.lua"
         script.write_text(MISS_SCRIPT)
-        targets: dict[str, tuple[str, ...]] = {
-            "nginx static file, 1 worker": (static[1],),
-            "nginx static file, 2 workers": (static[2],),
-            REFERENCE: (f"http://127.0.0.1:{bare_port}/",),
-            "wcofeed /feeds/en/all.atom (file)": (f"{base}/feeds/en/all.atom",),
-            "wcofeed /feed.atom?lang=en (cached)": (cached,),
-            "wcofeed /feed.atom?lang=en, 304": (cached, "-H", f"If-None-Match: {etag}"),
-            "wcofeed cached, --workers 2": (pooled,),
-            "wcofeed filtered query, cache miss": (f"{base}/", "-s", str(script)),
+        targets: dict[str, Target] = {
+            "nginx static file, 1 worker": (static[1], (), None),
+            "nginx static file, 2 workers": (static[2], (), None),
+            REFERENCE: (f"http://127.0.0.1:{bare_port}/", (), bare.pid),
+            "wcofeed /feeds/en/all.atom (file)": (f"{base}/feeds/en/all.atom", (), app.pid),
+            "wcofeed /feed.atom?lang=en (cached)": (cached, (), app.pid),
+            "wcofeed /feed.atom?lang=en, 304": (
+                cached,
+                ("-H", f"If-None-Match: {etag}"),
+                app.pid,
+            ),
+            "wcofeed cached, --workers 2": (pooled, (), None),
+            "wcofeed filtered query, cache miss": (f"{base}/", ("-s", str(script)), app.pid),
         }
-        rates = _measure(targets, args.rounds, s, c)
+        rates, costs = _measure(targets, args.rounds, s, c)
     finally:
         for process in processes:
             process.terminate()
@@ -306,6 +344,7 @@ def main() -> None:
         f"{args.rounds} rounds; median (range), % of the bare aiohttp handler's median"
     )
     _print(rates, REFERENCE)
+    _print_costs(costs, REFERENCE)
     one = statistics.median(rates["wcofeed /feed.atom?lang=en (cached)"])
     two = statistics.median(rates["wcofeed cached, --workers 2"])
     print(f"--workers 2 / one process, cached endpoint: {two / one:.2f}x")
