@@ -403,6 +403,33 @@ async def test_a_request_waits_briefly_for_a_slow_look_or_render_when_answers_ma
     assert (await cache.answer("en", render_new)).body == b"new"
 
 
+async def test_a_touched_answer_whose_render_fails_is_not_given_for_ever(
+    store: Store, item_factory: Callable[..., Item], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A slow re-render that fails (a bug, the store gone) leaves no previous answer in
+    its place: the failure is logged, and the next request waits and gets the error."""
+    cache = ResponseCache(store, 1.0)
+    await cache.refresh()
+    english = (Read(ItemQuery(languages=("en",))),)
+    old = Rendered.of(b"old", "text/plain", datetime.now(UTC), None, 60)
+    cache.put("en", old, english, since=await cache.begin())
+    release = asyncio.Event()
+
+    async def failing() -> Made:
+        await release.wait()
+        raise RuntimeError("template broke")
+
+    await store.upsert_items([item_factory(language="en")])
+    cache.changed()
+    await cache.refresh()
+    assert (await cache.answer("en", failing)).body == b"old"
+    release.set()
+    await asyncio.sleep(0.05)
+    assert "template broke" in caplog.text and "'en'" in caplog.text
+    with pytest.raises(RuntimeError, match="template broke"):
+        await cache.answer("en", failing)
+
+
 @pytest.mark.parametrize("backend", ["postgres"])
 async def test_another_process_write_wakes_the_cache_which_drops_what_it_touches(
     database: str, item_factory: Callable[..., Item]

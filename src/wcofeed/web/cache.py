@@ -349,7 +349,7 @@ class ResponseCache:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _look(self) -> None:
-        """Read the journal from the cursor on and drop the entries its changes reach."""
+        """Read the journal from the cursor on and mark the entries its changes reach."""
         touched: Touched | None = Touched()
         read_now: list[ItemChange] = []
         try:
@@ -400,9 +400,9 @@ class ResponseCache:
                 searches += [(key, read) for read in reached]
         stale.extend(await self._searches_reached(changes, searches))
         for key in dict.fromkeys(stale):
-            entry = self._entries.get(key)  # the searches' look-ups let others run:
-            if entry is not None:  # an entry may have been pushed out meanwhile
-                entry.touched = True
+            marked = self._entries.get(key)  # the searches' look-ups let others run:
+            if marked is not None:  # an entry may have been pushed out meanwhile
+                marked.touched = True
         self.dropped += len(stale)
 
     async def _searches_reached(
@@ -483,6 +483,12 @@ class ResponseCache:
         except Exception as exc:
             into.set_exception(exc)
             into.exception()  # the waiters, if any, get it; none is no error
+            entry = self._entries.get(key)
+            if entry is not None and entry.touched:
+                # No longer given in its place: the next request waits for a render and
+                # gets its error, rather than the previous answer for ever, unnoticed.
+                self._drop(key)
+                log.warning("rendering %r again failed (%s); its last answer is dropped", key, exc)
         else:
             into.set_result(made.rendered)
         finally:
