@@ -47,15 +47,21 @@ def xml_safe(text: str) -> str:
 #: What stays as it is in a link made ASCII: RFC 3986's reserved characters and `%`, so
 #: escapes already there are kept and nothing that delimits the URL is touched.
 _URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+#: An `&` starting what reads as a character reference (`&lt;`, `&#60;`, `&#x3C;`).
+_REFERENCE_AMP = re.compile(r"&(?=[A-Za-z][A-Za-z0-9]*;|#[0-9]+;|#[xX][0-9A-Fa-f]+;)")
 
 
 def ascii_url(url: str) -> str:
-    """`url` with every other character percent-encoded as UTF-8 (an IRI as a URI).
+    """`url` with every other character percent-encoded as UTF-8 (an IRI as a URI), and
+    an `&` that starts something like a character reference too.
 
     Feed links are read by other people's software: RSS wants a URL, and a reader seeing
-    non-ASCII text there may "repair" it (feedparser turns `/Â¡` into `/¡`), so a link
-    leaves in the one form that cannot be misread."""
-    return quote(url, safe=_URL_SAFE)
+    non-ASCII text there may "repair" it (feedparser turns `/Â¡` into `/¡`), or decode
+    a reference in it once more (feedparser reads `/&lt;0` in an RSS `<link>` as
+    `/&lt0`), so a link leaves in the one form that cannot be misread. Such a link comes
+    from a malformed feed its loose parser half-decoded; an `&` between query
+    parameters is never followed by `name;` and is kept."""
+    return _REFERENCE_AMP.sub("%26", quote(url, safe=_URL_SAFE))
 
 
 def squash(text: str) -> str:

@@ -230,10 +230,11 @@ async def test_an_undated_item_has_no_publication_date_in_any_format(
 def test_links_leave_as_ascii_so_readers_cannot_misread_them(
     pub_settings: Settings, item_factory: Callable[..., Item]
 ) -> None:
-    """A link holding text that looks like mojibake reaches readers unchanged: feedparser
-    "repairs" `/Â¡` in an RSS `<link>` into `/¡`, a different page."""
-    item = item_factory(url="https://example.org/Â¡?q=ça%20va#top")
-    want = "https://example.org/%C3%82%C2%A1?q=%C3%A7a%20va#top"
+    """A link holding text that looks like mojibake or a character reference reaches
+    readers unchanged: feedparser "repairs" `/Â¡` in an RSS `<link>` into `/¡`, and reads
+    `/&lt;0` as `/&lt0`, different pages; `&` between query parameters stays."""
+    item = item_factory(url="https://example.org/Â¡&lt;0&#60;?q=ça%20va&page=2&amp;#top")
+    want = "https://example.org/%C3%82%C2%A1%26lt;0%26#60;?q=%C3%A7a%20va&page=2%26amp;#top"
     spec = FeedSpec("en", "all")
     atom = parse(render_atom(spec_doc(pub_settings, spec, "atom", [item], [])))
     rss = parse(render_rss(spec_doc(pub_settings, spec, "rss", [item], [])))

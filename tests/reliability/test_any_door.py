@@ -29,7 +29,7 @@ import feedparser
 import icalendar
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from hypothesis import HealthCheck, given
+from hypothesis import HealthCheck, example, given
 from hypothesis import settings as hyp_settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
@@ -352,8 +352,26 @@ def _rss(entries: list[dict[str, Any]]) -> bytes:
     ).encode()
 
 
+#: Found by CI: a control character makes the feed malformed, its loose parser leaves
+#: the link `https://example.org/&lt;0`, and feedparser read that back from our RSS as
+#: `&lt0` (fixed in `ascii_url`).
+_HALF_DECODED_LINK: dict[str, Any] = {
+    "guid": "https://example.org/0",
+    "title": "0",
+    "url": "https://example.org/<;0",
+    "published": None,
+    "language": "en",
+    "kind": "news",
+    "summary": "",
+    "deadline": None,
+    "topics": [],
+    "summary_html": "\x08",
+}
+
+
 @_run
 @given(entries=st.lists(item_json, min_size=1, max_size=4))
+@example(entries=[_HALF_DECODED_LINK])
 async def test_items_a_feed_source_gives_are_published_and_reminded(
     store: Store, door_settings: Settings, entries: list[dict[str, Any]]
 ) -> None:
