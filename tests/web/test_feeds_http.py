@@ -272,6 +272,19 @@ async def test_feed_file_is_looked_at_again_after_the_check_interval(
         await asyncio.sleep(0.35)
         assert (await c.get("/feeds/en/all.atom")).status == 404
 
+        # One file kept twice (the index asked for by name, and negotiated: another
+        # Vary): a look through one renews the other at once, however often the first
+        # is asked within the interval.
+        index = web_settings.publish.feeds_dir / "index.fr.html"
+        named = await (await c.get("/feeds/index.fr.html")).text()
+        assert await (await c.get("/feeds/?hl=fr")).text() == named
+        replacement = index.with_name("index.fr.html.new")
+        replacement.write_text(named.replace("<body", "<body data-v2", 1), encoding="utf-8")
+        replacement.replace(index)
+        await asyncio.sleep(0.35)
+        assert "data-v2" in await (await c.get("/feeds/?hl=fr")).text()
+        assert "data-v2" in await (await c.get("/feeds/index.fr.html")).text()
+
 
 async def test_feed_index_in_the_readers_language(
     client: TestClient[Any, Any], web_settings: Settings, store: Store, web_items: list[Item]

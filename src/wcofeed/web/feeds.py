@@ -57,6 +57,9 @@ class FeedFile:
     content_type: str
     #: `time.monotonic()` of the last `stat`; -inf: never.
     checked: float = -math.inf
+    #: What that `stat` saw (modification time, size): every answer kept from the file
+    #: (one per Vary) is compared with it, so one seeing a change renews them all.
+    version: tuple[int, int] = (0, -1)
 
 
 class FeedFiles:
@@ -184,14 +187,13 @@ async def feed_file(request: web.Request) -> web.StreamResponse:
         except FileNotFoundError:
             files.forget(tail)
             raise text_error(404, "no such feed file") from None
-        found.checked = clock
-        version = (stat.st_mtime_ns, stat.st_size)
-        if cached is None or cached.version != version:
-            modified = datetime.fromtimestamp(stat.st_mtime, UTC)
-            max_age = settings.publish.cache_seconds
-            body = found.path.read_bytes()
-            cached = Rendered.of(body, found.content_type, modified, version, max_age, vary)
-            cache.put(key, cached)
+        found.checked, found.version = clock, (stat.st_mtime_ns, stat.st_size)
+    if cached is None or cached.version != found.version:
+        modified = datetime.fromtimestamp(found.version[0] / 1e9, UTC)
+        max_age = settings.publish.cache_seconds
+        body = found.path.read_bytes()
+        cached = Rendered.of(body, found.content_type, modified, found.version, max_age, vary)
+        cache.put(key, cached)
     return respond(request, cached)
 
 
