@@ -1,4 +1,4 @@
-"""Rendered answers kept in memory, each dropped only when a write can change it.
+"""Rendered answers kept in memory, each rendered again only when a write can change it.
 
 An entry remembers the store reads it was made from (`Read`: the `ItemQuery` and, when
 the query filled its limit, the rank or deadline of its last row). The cache follows the
@@ -276,8 +276,8 @@ class Made:
 
 
 class ResponseCache:
-    """Rendered answers by key, least recently used dropped first, each dropped when a
-    journalled change reaches one of its reads or when it expires."""
+    """Rendered answers by key, least recently used dropped first, each marked for a new
+    render when a journalled change reaches one of its reads, dropped when it expires."""
 
     def __init__(self, store: Store, check_seconds: float) -> None:
         self._store = store
@@ -298,7 +298,6 @@ class ResponseCache:
         #: Answers begun at or before this cursor are not kept: what changed after it
         #: is no longer known in detail (forgotten, or the journal was pruned past us).
         self._unknown_until = -1
-        self.dropped = 0
 
     def changed(self) -> None:
         """Another process said the store changed: look at the journal on the next request
@@ -403,7 +402,6 @@ class ResponseCache:
             marked = self._entries.get(key)  # the searches' look-ups let others run:
             if marked is not None:  # an entry may have been pushed out meanwhile
                 marked.touched = True
-        self.dropped += len(stale)
 
     async def _searches_reached(
         self, changes: Sequence[ItemChange], reads: Sequence[tuple[Hashable, Read]]
