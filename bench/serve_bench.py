@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -222,22 +223,29 @@ def _measure(
 
 
 def _print(rates: dict[str, list[float]], reference: str) -> None:
-    base = statistics.median(rates[reference])
-    for name, values in rates.items():
-        rate = statistics.median(values)
-        spread = f"{min(values):,.0f}-{max(values):,.0f}"
-        print(f"{name:<44} {rate:>8,.0f} req/s  {100 * rate / base:5.1f}%  ({spread})")
+    _table(rates, reference, "{:>8,.0f} req/s ", "{:,.0f}", lambda value, base: value / base)
 
 
 def _print_costs(costs: dict[str, list[float]], reference: str) -> None:
     """CPU per request, and the reference's as a share of it: the rate a server bound
     by one core would reach beside the reference's."""
-    base = statistics.median(costs[reference])
     print("server CPU per request, median (range); reference's CPU / this one's:")
-    for name, values in costs.items():
-        cost = statistics.median(values)
-        spread = f"{min(values):.1f}-{max(values):.1f}"
-        print(f"{name:<44} {cost:>8.1f} us     {100 * base / cost:5.1f}%  ({spread})")
+    _table(costs, reference, "{:>8.1f} us    ", "{:.1f}", lambda value, base: base / value)
+
+
+def _table(
+    figures: dict[str, list[float]],
+    reference: str,
+    shown: str,
+    bound: str,
+    share: Callable[[float, float], float],
+) -> None:
+    """Each target's median (and range) and its `share` of the reference's median."""
+    base = statistics.median(figures[reference])
+    for name, values in figures.items():
+        value = statistics.median(values)
+        spread = f"{bound.format(min(values))}-{bound.format(max(values))}"
+        print(f"{name:<44} {shown.format(value)} {100 * share(value, base):5.1f}%  ({spread})")
 
 
 def _middlewares(config: Path, rounds: int, seconds: int, connections: int) -> None:

@@ -335,10 +335,7 @@ class ResponseCache:
 
     async def _waited(self, work: asyncio.Future[Any]) -> bool:
         """Wait for `work` as long as a request may (`_wait`): whether it is done."""
-        if self._wait is None:
-            await asyncio.wait({work})
-        else:
-            await asyncio.wait({work}, timeout=self._wait)
+        await asyncio.wait({work}, timeout=self._wait)
         return work.done()
 
     async def close(self) -> None:
