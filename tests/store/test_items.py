@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import NOW, break_row, make_item
 from wcofeed.models import Deadline, Item, UpsertOutcome
 from wcofeed.store import ItemQuery, PostgresStore, Store, Version, open_store, rarity
+from wcofeed.store.sqlite import items as sqlite_items
 
 
 async def test_upsert_reports_new_unchanged_changed(store: Store) -> None:
@@ -478,6 +479,53 @@ async def test_text_paths_give_the_same_rows_in_postgres(
                     assert found == expected, (asked, threshold)
                     assert await store.count_items(asked) == count, (asked, threshold)
                 assert searched_first == {True, False} or word == "nowhere", asked
+
+
+#: Text queries as feeds and pages make them, with a page further on, calls by deadline
+#: and a `since`: every way `_where` orders and filters.
+WINDOW_QUERIES = [
+    *TEXT_QUERIES,
+    ItemQuery(languages=("en",), topics=("origin", "valuation"), kinds=("news",), limit=50),
+    ItemQuery(edition=("fr", "en"), limit=20, offset=30),
+    ItemQuery(languages=("fr",), since=datetime(2022, 6, 1, tzinfo=UTC), limit=40),
+    ItemQuery(open_at=NOW, order="deadline", limit=30),
+    ItemQuery(closed_at=NOW, order="deadline-desc", limit=30),
+]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+async def test_common_text_pages_are_the_rows_of_every_plan(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A common word's page, taken from windows of the order checked in one read of
+    the text index each, is the page the look-up-first plan and the row-by-row plan
+    give: for a word in every item, in one in seven, in one in 97 (windows grow till
+    they hold the page) and for a page past the matches. Items are stored in date
+    order, as a source's are over time, so the newest-first windows' ids are close
+    together and the window's way answers them without the one-statement plan (whose
+    SQL is refused for them here); calls by deadline may take either way."""
+    await store.upsert_items(sorted(_plan_items(), key=lambda i: str(i.published)), now=NOW)
+    items_sql = sqlite_items.ItemsSQL
+    one_statement = items_sql._select_sql
+    for query in [*WINDOW_QUERIES, ItemQuery(languages=("en",), limit=10, offset=5000)]:
+        for word in ("item", "tariff", "zebrafish"):
+            asked = dataclasses.replace(query, q=word)
+            monkeypatch.setattr(rarity, "RARE_TEXT", 10**6)
+            expected = [i.guid for i in await store.query_items(asked)]
+            monkeypatch.setattr(rarity, "RARE_TEXT", 0)
+            if query.order == "published":
+                monkeypatch.setattr(items_sql, "_select_sql", _refused)
+            windowed = [i.guid for i in await store.query_items(asked)]
+            monkeypatch.setattr(items_sql, "_select_sql", one_statement)
+            monkeypatch.setattr(sqlite_items, "_SPAN_PER_ROW", 0)
+            row_by_row = [i.guid for i in await store.query_items(asked)]
+            monkeypatch.undo()
+            assert windowed == expected == row_by_row, (asked, windowed, expected)
+            assert expected or query.offset, asked
+
+
+async def _refused(*args: object) -> None:
+    raise AssertionError("the one-statement plan was used")
 
 
 async def test_concurrent_readers_while_one_writer_writes(tmp_path) -> None:  # type: ignore[no-untyped-def]
