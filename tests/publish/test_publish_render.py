@@ -16,10 +16,12 @@ from tests.publish.conftest import NOW
 from wcofeed.config import Settings
 from wcofeed.i18n import texts
 from wcofeed.models import Deadline, Item
+from wcofeed.publish import render as render_module
 from wcofeed.publish.build import entries, file_url, section_title, spec_doc, versions_of
 from wcofeed.publish.query import FeedQuery, render_query
 from wcofeed.publish.render import (
     JSON_EXTENSION,
+    RENDERERS,
     WCOFEED_NS,
     FeedDoc,
     entry_id,
@@ -284,6 +286,45 @@ def test_hostile_text_yields_valid_escaped_xml(
             assert entry.summary.startswith("<p>ok</p>") and "<script" not in entry.summary
         assert "<script" not in entry.content[0].value
         assert "<p>ok</p>" in entry.content[0].value
+
+
+@pytest.mark.parametrize("fmt", ["atom", "rss"])
+def test_entries_spliced_in_are_the_bytes_of_the_whole_tree(
+    pub_settings: Settings, filled: list[Item], item_factory: Callable[..., Item], fmt: Format
+) -> None:
+    """A feed is its own elements' bytes with each entry's kept bytes spliced in: byte
+    for byte what lxml writes for the whole tree built at once, for feeds in three
+    languages, of one entry, of none, and with text that needs escaping."""
+    hostile = item_factory(
+        guid="https://wco.test/en/hostile",
+        title="End ]]> <b>&amp;</b> \u202eRTL\u202c مرحبا",
+        summary="A & B ]]> </entry> <![CDATA[ x ]]>",
+        summary_html="<p>ok &lt; <b>bold</b></p>]]>",
+    )
+    for lang in ("en", "fr", "ar"):
+        items = [i for i in filled if i.language == lang]
+        for chosen in (items, items[:1], [], [hostile, *items]):
+            doc = spec_doc(pub_settings, FeedSpec(lang, "all"), fmt, chosen, [])
+            assert RENDERERS[fmt](doc) == _whole_tree(doc, fmt), (lang, len(chosen))
+
+
+def _whole_tree(doc: FeedDoc, fmt: Format) -> bytes:
+    """`doc` written by lxml in one piece: every entry's element in the feed's tree."""
+    generator = render_module._generator(doc)
+    if fmt == "rss":
+        generator.lastBuildDate(doc.updated)
+        root, _ = generator._create_rss()
+        parent = root[0]
+    else:
+        root, _ = generator._create_atom()
+        parent = root
+    for entry in doc.entries:
+        parent.append(render_module._entry_element(entry, fmt == "rss", doc.topic_scheme))
+    return bytes(
+        etree.tostring(
+            etree.ElementTree(root), pretty_print=True, encoding="UTF-8", xml_declaration=True
+        )
+    )
 
 
 @pytest.mark.parametrize("language", ["fr", "es", "ru", "zh", "ar"])

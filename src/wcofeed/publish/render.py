@@ -341,16 +341,18 @@ def _generator(doc: FeedDoc) -> FeedGenerator:
     return fg
 
 
-#: How many entry elements `_entry_element` keeps, all formats together: forty pages
+#: How many serialised entries `_entry_bytes` keeps, all formats together: forty pages
 #: of 50 (bench/README.md, "Cache misses", has what they weigh).
 ENTRY_CACHE_SIZE = 2_000
 
+#: Where a feed's entries go in its serialised document, and where one entry's bytes
+#: start and end in the document it is serialised in alone (comments: lxml indents
+#: them on lines of their own, as it does elements).
+_ENTRIES, _START, _END = (etree.Comment(mark) for mark in ("entries", "start", "end"))
 
-@lru_cache(maxsize=ENTRY_CACHE_SIZE)
+
 def _entry_element(entry: ItemView, rss: bool, topic_scheme: str) -> etree._Element:
-    """One entry as feedgen makes it, kept for the next feed that lists the same view:
-    the key is the whole `ItemView` (its `Item`, content and times included), so an item
-    that changes makes a new element. Callers append a copy, never this one."""
+    """One entry as feedgen makes it."""
     fe = FeedEntry()
     fe.register_extension("wcofeed", _EntryExtension, True, True)
     fe.wcofeed.entry = entry
@@ -376,14 +378,35 @@ def _entry_element(entry: ItemView, rss: bool, topic_scheme: str) -> etree._Elem
     return element
 
 
+@lru_cache(maxsize=ENTRY_CACHE_SIZE)
+def _entry_bytes(
+    entry: ItemView, rss: bool, topic_scheme: str, nsmap: tuple[tuple[str | None, str], ...]
+) -> bytes:
+    """One entry's bytes as lxml writes them inside a feed whose root declares `nsmap`,
+    kept for the next feed that lists the same view: the key is the whole `ItemView`
+    (its `Item`, content and times included), so an item that changes is written
+    afresh. Serialising a feed's elements and copying them was most of the rendering
+    of a cache miss; a feed is now its own elements' bytes with its entries' spliced in."""
+    root = etree.Element("rss" if rss else f"{{{_ATOM_NS}}}feed", nsmap=dict(nsmap))
+    parent = etree.SubElement(root, "channel") if rss else root
+    parent.extend([deepcopy(_START), _entry_element(entry, rss, topic_scheme), deepcopy(_END)])
+    text = bytes(etree.tostring(root, pretty_print=True, encoding="UTF-8"))
+    start = text.index(b"<!--start-->\n") + len(b"<!--start-->\n")
+    return text[start : text.rindex(b"\n", 0, text.index(b"<!--end-->")) + 1]
+
+
 def _serialise(root: etree._Element, parent: etree._Element, doc: FeedDoc, rss: bool) -> bytes:
-    for entry in doc.entries:
-        parent.append(deepcopy(_entry_element(entry, rss, doc.topic_scheme)))
-    return bytes(
+    parent.append(deepcopy(_ENTRIES))
+    text = bytes(
         etree.tostring(
             etree.ElementTree(root), pretty_print=True, encoding="UTF-8", xml_declaration=True
         )
     )
+    mark = text.index(b"<!--entries-->")
+    before, after = text[: text.rindex(b"\n", 0, mark) + 1], text[mark + len(b"<!--entries-->\n") :]
+    nsmap = tuple(sorted(root.nsmap.items(), key=str))
+    entries = [_entry_bytes(entry, rss, doc.topic_scheme, nsmap) for entry in doc.entries]
+    return b"".join([before, *entries, after])
 
 
 def render_atom(doc: FeedDoc) -> bytes:
