@@ -294,11 +294,12 @@ def test_entries_spliced_in_are_the_bytes_of_the_whole_tree(
 ) -> None:
     """A feed is its own elements' bytes with each entry's kept bytes spliced in: byte
     for byte what lxml writes for the whole tree built at once, for feeds in three
-    languages, of one entry, of none, and with text that needs escaping."""
+    languages, of one entry, of none, and with text that needs escaping (the markers
+    where entries are spliced in among it)."""
     hostile = item_factory(
         guid="https://wco.test/en/hostile",
-        title="End ]]> <b>&amp;</b> \u202eRTL\u202c مرحبا",
-        summary="A & B ]]> </entry> <![CDATA[ x ]]>",
+        title="End ]]> <b>&amp;</b> <!--end--> \u202eRTL\u202c مرحبا",
+        summary="A & B ]]> </entry> <!--entries--> <![CDATA[ x ]]> <!--start-->",
         summary_html="<p>ok &lt; <b>bold</b></p>]]>",
     )
     for lang in ("en", "fr", "ar"):

@@ -347,7 +347,8 @@ ENTRY_CACHE_SIZE = 2_000
 
 #: Where a feed's entries go in its serialised document, and where one entry's bytes
 #: start and end in the document it is serialised in alone (comments: lxml indents
-#: them on lines of their own, as it does elements).
+#: them on lines of their own, as it does elements). No item text can forge one: lxml
+#: writes every `<` of text and attributes as `&lt;`.
 _ENTRIES, _START, _END = (etree.Comment(mark) for mark in ("entries", "start", "end"))
 
 
