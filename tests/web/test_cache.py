@@ -17,7 +17,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from tests.web.conftest import FEEDS_CONFIG, TOPICS, RecordingActions
 from wcofeed.config import Settings
 from wcofeed.models import Deadline, Item
-from wcofeed.store import ItemQuery, Store, open_store
+from wcofeed.store import ItemQuery, Store, open_store, rarity
 from wcofeed.store.interface import Cluster
 from wcofeed.web.app import create_app
 from wcofeed.web.cache import CACHE, Made, Read, Rendered, ResponseCache
@@ -150,13 +150,20 @@ async def test_a_call_closed_before_the_last_five_shown_leaves_the_calls_page_ca
     assert "Closed call 4" not in shown
 
 
+@pytest.mark.parametrize("rare_text", [rarity.RARE_TEXT, 0])
 async def test_cached_answers_equal_fresh_ones_after_any_write(
     web_settings: Settings,
     store: Store,
     web_items: list[Item],
     client: TestClient[Any, Any],
     item_factory: Callable[..., Item],
+    monkeypatch: pytest.MonkeyPatch,
+    rare_text: int,
 ) -> None:
+    """With `rare_text` 0 every search word counts as common: the search is answered
+    by the store's other plan (SQLite: windows of the order) and the cache's check of
+    changed items by its common-word rule."""
+    monkeypatch.setattr(rarity, "RARE_TEXT", rare_text)
     rng = random.Random(16)
     stored = {item.guid: item for item in web_items}
     hits = 0
@@ -167,6 +174,7 @@ async def test_cached_answers_equal_fresh_ones_after_any_write(
             made = item_factory(
                 guid=f"https://wco.test/new/{step}",
                 url=f"https://wco.test/new/{step}",
+                title=f"News {step}, new",  # a match for the search, listed or not
                 language=rng.choice(["en", "fr"]),
                 topics=(rng.choice(TOPICS),),
                 published=date(2025, 1, 1) + timedelta(days=rng.randrange(40)),
