@@ -437,6 +437,8 @@ def _where(query: ItemQuery, rare_text: bool = True) -> tuple[str, str, str, lis
 #: this many ids per row of the window (else each row is checked alone): reading the
 #: index costs about 0.2 µs an id, checking a row 30-40 µs.
 _SPAN_PER_ROW = 150
+# `+rowid`: offered to FTS5 as a constraint, the window's ids would be looked up one by
+# one (a cursor each, the cost the window avoids); as a filter, the range is read once.
 _WINDOW_MATCHES = (
     "SELECT rowid FROM items_fts WHERE items_fts MATCH ? "
     "AND rowid BETWEEN ? AND ? AND +rowid IN (SELECT value FROM json_each(?))"
