@@ -572,12 +572,9 @@ class ItemsSQL(SQLiteBase):
         )
 
     async def _common_text(self, db: aiosqlite.Connection, query: ItemQuery) -> bool:
-        """Whether the query asks for a page of a common `q` (see `rarity`)."""
-        return (
-            bool(query.q and fts_phrase(query.q))
-            and query.limit > 0
-            and not await self._rare_text(db, query)
-        )
+        """Whether the query asks for a page of a common `q` (see `rarity`; no `q`, or
+        one with no word, counts as rare)."""
+        return query.limit > 0 and not await self._rare_text(db, query)
 
     async def _rare_text(self, db: aiosqlite.Connection, query: ItemQuery) -> bool:
         """Whether `q` matches few items (see `rarity`), counted in the FTS index."""
