@@ -6,7 +6,7 @@ Needs Debian's load generator and web server (once, as root):
     apt-get update && apt-get install -y wrk nginx-light
 
     python bench/serve_bench.py [--items 2000] [--seconds 5] [--connections 32] [--rounds 3]
-                                [--middlewares]
+                                [--middlewares] [--pin] [--instructions REQUESTS]
 
 Fills a store, publishes the feed files, starts `wcofeed serve`, `wcofeed serve
 --workers 2`, a bare aiohttp handler returning the bytes of `feeds/en/all.atom` (one
@@ -19,14 +19,24 @@ the file route at 80% or more of the bare handler. Beside each rate, the server
 process's CPU time per request (`/proc/PID/stat`, all threads): the rate moves with how
 wrk is scheduled beside the server on two cores; the CPU a request costs much less.
 
+`--pin` puts every server on the first core and one wrk thread on the second (`taskset`),
+so that each server has a core of its own and the load generator never shares it: the
+rates then move much less between rounds. The two-process targets are left out.
+
+`--instructions N` instead counts the user-space instructions per request of the bare
+handler and of the cached endpoint under callgrind (Debian's `valgrind`), over N
+requests each: a figure the machine's noise does not move.
+
 `--middlewares` instead measures the cached endpoint on the app as `create_app` makes
-it and with each of its request hooks taken out in turn, to show what each costs.
+it, without its headers hook, and with a middleware that does nothing added (the app
+has none: any middleware sets off aiohttp's per-request chain), to show what each costs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import os
 import re
 import shutil
@@ -84,6 +94,7 @@ end
 
 
 REFERENCE = "bare aiohttp handler (reference)"
+VARIANTS = ("as made", "without the headers hook", "with a no-op middleware")
 
 
 def serve_bare(path: Path, port: int) -> None:
@@ -100,27 +111,30 @@ def serve_bare(path: Path, port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
 
 
-def serve_variant(config: Path, port: int, without: str) -> None:
-    """wcofeed's app with one request hook taken out (`none`: as made)."""
+def serve_variant(config: Path, port: int, variant: str) -> None:
+    """wcofeed's app as made (`as made`), without its headers hook, or with a
+    middleware that does nothing (what aiohttp's middleware chain costs)."""
     from aiohttp import web
 
     from wcofeed.config import with_signing_secret
     from wcofeed.web import guards
     from wcofeed.web.app import create_app
     from wcofeed.web.server import Runner
+    from wcofeed.web.state import Handler
 
     settings = with_signing_secret(load_settings(config, env={}))
+
+    @web.middleware
+    async def no_op(request: web.Request, handler: Handler) -> web.StreamResponse:
+        return await handler(request)
 
     async def serve() -> None:
         async with await open_store(settings.database.path) as store:
             app = create_app(settings, store, _NoActions())
-            hooks = {"control-characters": guards.refuse_control_characters}
-            if without in ("security-headers", "all"):
+            if variant == "without the headers hook":
                 app.on_response_prepare.remove(guards.security_headers)
-            if without == "all":
-                app.middlewares.clear()
-            elif without in hooks:
-                app.middlewares.remove(hooks[without])
+            elif variant == "with a no-op middleware":
+                app.middlewares.append(no_op)
             runner = Runner(app, settings)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()
@@ -143,8 +157,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for(url: str) -> tuple[int, dict[str, str]]:
-    for _ in range(100):
+def wait_for(url: str, tries: int = 100) -> tuple[int, dict[str, str]]:
+    for _ in range(tries):
         try:
             with urllib.request.urlopen(url) as resp:
                 return resp.status, dict(resp.headers)
@@ -153,10 +167,19 @@ def wait_for(url: str) -> tuple[int, dict[str, str]]:
     raise RuntimeError(f"{url} never answered")
 
 
-def wrk(url: str, seconds: int, connections: int, *extra: str) -> tuple[float, int]:
+#: wrk with two threads, scheduled beside the servers on any core.
+LOAD = ("wrk", "-t2")
+#: `--pin`: one wrk thread on the second core; servers have the first to themselves.
+PINNED_LOAD = ("taskset", "-c", "1", "wrk", "-t1")
+PINNED_SERVER = ("taskset", "-c", "0")
+
+
+def wrk(
+    url: str, seconds: int, connections: int, *extra: str, load: tuple[str, ...] = LOAD
+) -> tuple[float, int]:
     """Requests per second and the number of requests answered."""
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", *extra, url],
+        [*load, f"-c{connections}", f"-d{seconds}s", *extra, url],
         check=True,
         capture_output=True,
         text=True,
@@ -192,8 +215,11 @@ def _start(*command: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(list(command), stdout=subprocess.DEVNULL)
 
 
-def _wcofeed(config: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
+def _wcofeed(
+    config: Path, port: int, *extra: str, pin: tuple[str, ...] = ()
+) -> subprocess.Popen[bytes]:
     return _start(
+        *pin,
         *(sys.executable, "-m", "wcofeed", "--config", str(config)),
         *("serve", "--port", str(port), *extra),
     )
@@ -203,7 +229,11 @@ Target = tuple[str, tuple[str, ...], int | None]
 
 
 def _measure(
-    targets: dict[str, Target], rounds: int, seconds: int, connections: int
+    targets: dict[str, Target],
+    rounds: int,
+    seconds: int,
+    connections: int,
+    load: tuple[str, ...] = LOAD,
 ) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
     """Rates, and the server's CPU microseconds per request where its process is known
     (on a machine this noisy, the CPU a request costs varies much less than the rate,
@@ -215,7 +245,7 @@ def _measure(
     for _ in range(rounds):
         for name, (url, extra, pid) in targets.items():
             before = cpu_seconds(pid) if pid else 0.0
-            rate, count = wrk(url, seconds, connections, *extra)
+            rate, count = wrk(url, seconds, connections, *extra, load=load)
             rates[name].append(rate)
             if pid:
                 costs[name].append(1e6 * (cpu_seconds(pid) - before) / count)
@@ -252,26 +282,81 @@ def _middlewares(config: Path, rounds: int, seconds: int, connections: int) -> N
     targets: dict[str, Target] = {}
     processes = []
     try:
-        for without in (
-            "none",
-            "control-characters",
-            "security-headers",
-            "all",
-        ):
+        for variant in VARIANTS:
             port = free_port()
-            process = _start(sys.executable, __file__, "--variant", str(config), str(port), without)
+            process = _start(sys.executable, __file__, "--variant", str(config), str(port), variant)
             processes.append(process)
             url = f"http://127.0.0.1:{port}/feed.atom?lang=en"
             wait_for(url)
-            targets[f"cached endpoint, without {without}"] = (url, (), process.pid)
+            targets[f"cached endpoint, {variant}"] = (url, (), process.pid)
         rates, costs = _measure(targets, rounds, seconds, connections)
     finally:
         for process in processes:
             process.terminate()
             process.wait()
     print(f"wrk -t2 -c{connections} -d{seconds}s, {rounds} rounds; % of the app as made")
-    _print(rates, "cached endpoint, without none")
-    _print_costs(costs, "cached endpoint, without none")
+    _print(rates, f"cached endpoint, {VARIANTS[0]}")
+    _print_costs(costs, f"cached endpoint, {VARIANTS[0]}")
+
+
+def _instructions(config: Path, atom: str, requests: int) -> None:
+    """User-space instructions per request of the bare handler and of the cached
+    endpoint, counted by callgrind over `requests` keep-alive requests after a warm-up:
+    a count that does not move with the machine's noise, unlike time. Kernel work (the
+    send) is not counted; it is the same for both (one `sendto` of the same bytes)."""
+    slow = config.with_name("config-instructions.toml")
+    # No journal look (slowed fifty times under callgrind) may land in the count.
+    text = config.read_text(encoding="utf-8")
+    slow.write_text(text.replace("[server]\n", "[server]\nchange_check_seconds = 3600\n"))
+    counted: dict[str, float] = {}
+    servers: dict[str, Callable[[int], tuple[str, ...]]] = {
+        REFERENCE: lambda port: (sys.executable, __file__, "--bare", atom, str(port)),
+        "wcofeed /feed.atom?lang=en (cached)": lambda port: (
+            *(sys.executable, "-m", "wcofeed", "--config", str(slow)),
+            *("serve", "--port", str(port)),
+        ),
+    }
+    for name, server in servers.items():
+        port = free_port()
+        out = config.with_name(f"callgrind.{port}")
+        callgrind = ("valgrind", "-q", "--tool=callgrind", "--instr-atstart=no")
+        process = _start(*callgrind, f"--callgrind-out-file={out}", *server(port))
+        try:
+            wait_for(f"http://127.0.0.1:{port}/feed.atom?lang=en", tries=3000)
+            _requests(port, 50)
+            subprocess.run(
+                ["callgrind_control", "-i", "on", str(process.pid)], check=True, capture_output=True
+            )
+            _requests(port, requests)
+            subprocess.run(
+                ["callgrind_control", "-d", str(process.pid)], check=True, capture_output=True
+            )
+        finally:
+            process.terminate()
+            process.wait()
+        dumped = out.with_name(f"{out.name}.1").read_text(encoding="utf-8", errors="replace")
+        total = re.search(r"^summary: (\d+)", dumped, re.MULTILINE)
+        if total is None:
+            raise RuntimeError(f"no summary in {out}.1")
+        counted[name] = int(total.group(1)) / requests
+    base = counted[REFERENCE]
+    print(f"user-space instructions per request (callgrind, {requests:,} requests each):")
+    for name, value in counted.items():
+        print(f"{name:<44} {value:>10,.0f}   {value / base:.2f}x the reference")
+
+
+def _requests(port: int, count: int) -> None:
+    """`count` GETs of the cached endpoint on one keep-alive connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+    try:
+        for _ in range(count):
+            connection.request("GET", "/feed.atom?lang=en", headers={"Accept-Encoding": ""})
+            response = connection.getresponse()
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"the cached endpoint answered {response.status}")
+    finally:
+        connection.close()
 
 
 def main() -> None:
@@ -281,6 +366,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--middlewares", action="store_true")
+    parser.add_argument("--pin", action="store_true")
+    parser.add_argument("--instructions", type=int, metavar="REQUESTS")
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     parser.add_argument("--variant", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -295,6 +382,10 @@ def main() -> None:
     folder.chmod(0o755)  # nginx's workers run as an unprivileged user
     config = asyncio.run(prepare(folder, args.items))
     s, c = args.seconds, args.connections
+    if args.instructions:
+        _instructions(config, str(folder / "feeds/en/all.atom"), args.instructions)
+        shutil.rmtree(folder, ignore_errors=True)
+        return
     if args.middlewares:
         _middlewares(config, args.rounds, s, c)
         shutil.rmtree(folder, ignore_errors=True)
@@ -302,7 +393,10 @@ def main() -> None:
     feeds = folder / "feeds"
     size = (feeds / "en/all.atom").stat().st_size
     (folder / "nginx-tmp").mkdir()
-    nginx = {1: free_port(), 2: free_port()}
+    # --pin: every server on the first core, wrk on the second; the two-process
+    # targets (nginx's two workers, --workers 2) need both cores and are left out.
+    pin = PINNED_SERVER if args.pin else ()
+    nginx = {1: free_port()} if args.pin else {1: free_port(), 2: free_port()}
     bare_port, app_port, pool_port = free_port(), free_port(), free_port()
     processes = []
     try:
@@ -311,24 +405,30 @@ def main() -> None:
             conf.write_text(
                 NGINX_CONF.format(folder=folder, port=port, feeds=feeds, workers=workers)
             )
-            processes.append(_start("nginx", "-c", str(conf), "-g", "daemon off;"))
+            processes.append(_start(*pin, "nginx", "-c", str(conf), "-g", "daemon off;"))
         atom = str(feeds / "en/all.atom")
-        bare = _start(sys.executable, __file__, "--bare", atom, str(bare_port))
-        app = _wcofeed(config, app_port)
-        processes += [bare, app, _wcofeed(config, pool_port, "--workers", "2")]
+        bare = _start(*pin, sys.executable, __file__, "--bare", atom, str(bare_port))
+        app = _wcofeed(config, app_port, pin=pin)
+        processes += [bare, app]
+        if not args.pin:
+            processes.append(_wcofeed(config, pool_port, "--workers", "2"))
         base = f"http://127.0.0.1:{app_port}"
         cached = f"{base}/feed.atom?lang=en"
         pooled = f"http://127.0.0.1:{pool_port}/feed.atom?lang=en"
         static = {n: f"http://127.0.0.1:{port}/feeds/en/all.atom" for n, port in nginx.items()}
-        for url in (f"http://127.0.0.1:{bare_port}/", pooled, *static.values()):
+        for url in (f"http://127.0.0.1:{bare_port}/", *static.values()):
             wait_for(url)
+        if not args.pin:
+            wait_for(pooled)
         _, headers = wait_for(cached)
         etag = headers["ETag"]
         script = folder / "miss.lua"
         script.write_text(MISS_SCRIPT)
         targets: dict[str, Target] = {
-            "nginx static file, 1 worker": (static[1], (), None),
-            "nginx static file, 2 workers": (static[2], (), None),
+            f"nginx static file, {n} worker{'s' * (n > 1)}": (url, (), None)
+            for n, url in static.items()
+        }
+        targets |= {
             REFERENCE: (f"http://127.0.0.1:{bare_port}/", (), bare.pid),
             "wcofeed /feeds/en/all.atom (file)": (f"{base}/feeds/en/all.atom", (), app.pid),
             "wcofeed /feed.atom?lang=en (cached)": (cached, (), app.pid),
@@ -337,10 +437,12 @@ def main() -> None:
                 ("-H", f"If-None-Match: {etag}"),
                 app.pid,
             ),
-            "wcofeed cached, --workers 2": (pooled, (), None),
-            "wcofeed filtered query, cache miss": (f"{base}/", ("-s", str(script)), app.pid),
         }
-        rates, costs = _measure(targets, args.rounds, s, c)
+        if not args.pin:
+            targets["wcofeed cached, --workers 2"] = (pooled, (), None)
+        targets["wcofeed filtered query, cache miss"] = (f"{base}/", ("-s", str(script)), app.pid)
+        load = PINNED_LOAD if args.pin else LOAD
+        rates, costs = _measure(targets, args.rounds, s, c, load)
     finally:
         for process in processes:
             process.terminate()
@@ -348,11 +450,14 @@ def main() -> None:
             process.wait()
         shutil.rmtree(folder, ignore_errors=True)
     print(
-        f"feed file: {size:,} bytes; {args.items:,} items; wrk -t2 -c{c} -d{s}s, "
-        f"{args.rounds} rounds; median (range), % of the bare aiohttp handler's median"
+        f"feed file: {size:,} bytes; {args.items:,} items; {' '.join(load)} -c{c} -d{s}s"
+        f"{' (servers on core 0)' if args.pin else ''}, {args.rounds} rounds; "
+        "median (range), % of the bare aiohttp handler's median"
     )
     _print(rates, REFERENCE)
     _print_costs(costs, REFERENCE)
+    if args.pin:
+        return
     one = statistics.median(rates["wcofeed /feed.atom?lang=en (cached)"])
     two = statistics.median(rates["wcofeed cached, --workers 2"])
     print(f"--workers 2 / one process, cached endpoint: {two / one:.2f}x")

@@ -1,7 +1,7 @@
 """Prometheus metrics of one wcofeed process.
 
 Counters and durations are recorded by the wiring layer (the service and the web
-middleware), never by ingest, publish or digest themselves, which stay free of
+handlers and hooks), never by ingest, publish or digest themselves, which stay free of
 observability concerns. Gauges that describe stored state (items per kind and
 language, pending emails) are read from the store at scrape time instead of being
 kept in step by hand.

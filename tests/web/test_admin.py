@@ -49,6 +49,8 @@ def new_item_json(**overrides: Any) -> dict[str, Any]:
         ("POST", "/api/items"),
         ("DELETE", "/api/items/x"),
         ("POST", "/api/sources/home/ingest"),
+        ("GET", "/api/no-such-endpoint"),
+        ("PATCH", "/api/items/x"),
     ],
 )
 @pytest.mark.parametrize(
@@ -72,6 +74,15 @@ async def test_every_endpoint_needs_the_token(
     assert response.status == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
     assert actions.ingested == [] and actions.republished == []
+
+
+@pytest.mark.parametrize(("method", "path"), [("GET", "/api/nope"), ("PATCH", "/api/items/x")])
+async def test_what_the_api_lacks_is_404_with_the_token(
+    client: TestClient[Any, Any], method: str, path: str
+) -> None:
+    response = await client.request(method, path, headers=AUTH)
+    assert response.status == 404
+    assert (await response.json())["error"] == f"no {method} {path} in the admin API"
 
 
 async def test_create_read_replace_delete(

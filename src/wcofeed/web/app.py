@@ -26,10 +26,7 @@ def create_app(
     actions: Actions,
     metrics: Metrics | None = None,
 ) -> web.Application:
-    app = web.Application(
-        client_max_size=MAX_BODY,
-        middlewares=[guards.refuse_control_characters],
-    )
+    app = web.Application(client_max_size=MAX_BODY)
     app.on_response_prepare.append(guards.security_headers)
     app[SETTINGS] = settings
     app[PROXIES] = TrustedProxies(settings.server.trusted_proxies)

@@ -2,7 +2,7 @@
 admin API. (Subscription pages answer errors as a page in the reader's language.)
 
 Each returns an exception to raise, so a helper deep in a handler can end the request
-and the middlewares still see the status.
+and the headers hook still sees the status.
 """
 
 from __future__ import annotations

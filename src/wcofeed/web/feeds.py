@@ -36,6 +36,7 @@ from wcofeed.publish.specs import Format
 from wcofeed.store import ItemQuery
 from wcofeed.web.cache import CACHE, Made, Read, Rendered, closing, respond
 from wcofeed.web.errors import text_error
+from wcofeed.web.guards import add_routes
 from wcofeed.web.state import METRICS, SETTINGS, STATUS_COUNTS, STORE, Handler
 
 _FILE_TYPES = {
@@ -200,5 +201,8 @@ async def feed_file(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> None:
     """Add the feed routes to an app made by `create_app` (which holds the cache)."""
     app[FEED_FILES] = FeedFiles()
-    app.router.add_get("/feed.{fmt:(atom|rss|json|ics)}", _counted(feed_query))
-    app.router.add_get("/feeds/{path:.*}", _counted(feed_file))
+    routes = [
+        web.get("/feed.{fmt:(atom|rss|json|ics)}", _counted(feed_query)),
+        web.get("/feeds/{path:.*}", _counted(feed_file)),
+    ]
+    add_routes(app.router, routes)

@@ -1,6 +1,13 @@
 """What every route gets: refusal of control characters in the query, security headers
 on every answer, and a count of 5xx answers in `/metrics` (taken in the headers hook,
-which sees every answer: one middleware fewer in front of each request).
+which sees every answer).
+
+The app has no middleware, on purpose: one middleware, in the app or in a sub-app,
+makes aiohttp build a chain for every request, with a wrapper per app that sets
+`current_app` around the handler: 2% of the instructions of a cached feed's answer
+(`bench/serve_bench.py --instructions`), for nothing a wrapper cannot do. So the query
+check wraps each route's handler where the route is added (`add_routes`), and the admin
+API's token check wraps its handlers the same way.
 
 Headers: `X-Content-Type-Options: nosniff` everywhere; on HTML, a Content-Security-
 Policy that allows scripts, styles and images from this site only (never inline script
@@ -11,8 +18,9 @@ the tokens in some of them) from other sites.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from aiohttp import web
 
@@ -52,8 +60,7 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
         request.config_dict[METRICS].server_errors.labels(status=str(response.status)).inc()
 
 
-@web.middleware
-async def refuse_control_characters(request: web.Request, handler: Handler) -> web.StreamResponse:
+def refuse_control_characters(request: web.Request) -> None:
     """No query parameter may hold a control character: none has a use, and a CR or LF
     reaching a calendar name or a header would start a line of its own. A query with
     no escape and no control character in its raw form has none decoded either, so it
@@ -63,4 +70,26 @@ async def refuse_control_characters(request: web.Request, handler: Handler) -> w
         for name, value in request.query.items():
             if _CONTROL.search(name) or _CONTROL.search(value):
                 raise text_error(400, f"{name[:40]!r}: control characters are not allowed")
-    return await handler(request)
+
+
+def guarded(handler: Handler) -> Handler:
+    """`handler`, after `refuse_control_characters`."""
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        refuse_control_characters(request)
+        return await handler(request)
+
+    return checked
+
+
+def add_routes(router: web.UrlDispatcher, routes: Iterable[web.RouteDef]) -> None:
+    """Add `routes` (made by `web.get`, `web.post`...) with their handlers `guarded`.
+    Every route but the static files' is added through here (a test walks the routes
+    to hold that); static files read no query."""
+    for route in routes:
+        if isinstance(route.handler, type):
+            raise TypeError(f"{route.path}: a route's handler must be a function, not a view")
+        web.RouteDef(route.method, route.path, guarded(route.handler), route.kwargs).register(
+            router
+        )

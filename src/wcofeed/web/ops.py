@@ -20,6 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from wcofeed.config import SourceSettings
 from wcofeed.models import SourceState
 from wcofeed.web.auth import check_admin
+from wcofeed.web.guards import add_routes
 from wcofeed.web.state import METRICS, SETTINGS, STATUS_COUNTS, STORE
 
 log = logging.getLogger("wcofeed.web.ops")
@@ -107,5 +108,4 @@ async def metrics(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     app[STATUS_COUNTS] = Counter()
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics)
+    add_routes(app.router, [web.get("/healthz", healthz), web.get("/metrics", metrics)])

@@ -45,6 +45,7 @@ from wcofeed.store import ItemQuery, Store
 from wcofeed.templates import templates_dir
 from wcofeed.web.cache import CACHE, Made, Read, Rendered, closing, respond
 from wcofeed.web.errors import text_error
+from wcofeed.web.guards import add_routes
 from wcofeed.web.html import interface_language, render_text
 from wcofeed.web.state import SETTINGS, STORE
 
@@ -304,7 +305,10 @@ async def item_page(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/", _cached(home))
-    app.router.add_get("/calls", _cached(calls))
-    app.router.add_get("/items/{id}", item_page)
+    routes = [
+        web.get("/", _cached(home)),
+        web.get("/calls", _cached(calls)),
+        web.get("/items/{id}", item_page),
+    ]
+    add_routes(app.router, routes)
     app.router.add_static("/static/", templates_dir(app[SETTINGS]) / "static")

@@ -52,6 +52,7 @@ from wcofeed.i18n import N_, Message, language_name, texts
 from wcofeed.models import KINDS, Subscriber, SubscriberStatus
 from wcofeed.web.clients import client_address
 from wcofeed.web.errors import text_error
+from wcofeed.web.guards import add_routes
 from wcofeed.web.html import interface_language, isolate, render
 from wcofeed.web.ratelimit import RateLimiter, retry_after
 from wcofeed.web.state import SETTINGS, STORE
@@ -80,14 +81,17 @@ def setup(app: web.Application) -> None:
     app[MAILBOX_LIMITER] = RateLimiter(email.confirmations_per_mailbox, CONFIRM_WINDOW)
     app[DOMAIN_LIMITER] = RateLimiter(email.confirmations_per_domain, CONFIRM_WINDOW)
     app[ADDRESS_LOCKS] = weakref.WeakValueDictionary()
-    app.router.add_get("/subscribe", subscribe_form)
-    app.router.add_post("/subscribe", subscribe)
-    app.router.add_get("/confirm", confirm_form)
-    app.router.add_post("/confirm", confirm)
-    app.router.add_get("/unsubscribe", unsubscribe_form)
-    app.router.add_post("/unsubscribe", unsubscribe)
-    app.router.add_get("/preferences", preferences_form)
-    app.router.add_post("/preferences", preferences)
+    routes = [
+        web.get("/subscribe", subscribe_form),
+        web.post("/subscribe", subscribe),
+        web.get("/confirm", confirm_form),
+        web.post("/confirm", confirm),
+        web.get("/unsubscribe", unsubscribe_form),
+        web.post("/unsubscribe", unsubscribe),
+        web.get("/preferences", preferences_form),
+        web.post("/preferences", preferences),
+    ]
+    add_routes(app.router, routes)
 
 
 def _language(request: web.Request, preferred: str = "") -> str:
