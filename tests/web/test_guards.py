@@ -6,8 +6,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
+
+from wcofeed.web.guards import add_routes
 
 #: What a placeholder whose pattern "x" does not match is filled with.
 FILLED = {"fmt": "atom"}
@@ -52,3 +55,11 @@ async def test_no_middleware_runs_in_front_of_requests(client: TestClient[Any, A
     ]
     assert len(apps) == 2
     assert all(not app.middlewares for app in apps)
+
+
+def test_a_class_based_view_cannot_be_added_unguarded() -> None:
+    class View(web.View):
+        pass
+
+    with pytest.raises(TypeError, match="/view: a route's handler must be a function"):
+        add_routes(web.Application().router, [web.view("/view", View)])

@@ -141,8 +141,9 @@ async def delete_item(request: web.Request) -> web.Response:
 
 
 async def no_such_endpoint(request: web.Request) -> web.Response:
-    """Any other path or method under `/api/`: after the token check, so that a client
-    without the token learns nothing of which exist (and its tries count as failures)."""
+    """Any other path or method under `/api/` (a known path with another method too:
+    404, not 405): after the token check, so that a client without the token learns
+    nothing of which exist (and its tries count as failures)."""
     raise json_error(404, f"no {request.method} {request.path} in the admin API")
 
 
