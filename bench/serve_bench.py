@@ -20,8 +20,9 @@ process's CPU time per request (`/proc/PID/stat`, all threads): the rate moves w
 wrk is scheduled beside the server on two cores; the CPU a request costs much less.
 
 `--pin` puts every server on the first core and one wrk thread on the second (`taskset`),
-so that each server has a core of its own and the load generator never shares it: the
-rates then move much less between rounds. The two-process targets are left out.
+so that each server has a core of its own and the load generator never shares it (the
+rates moved a little less between rounds, still 10-20%). The two-process targets are
+left out.
 
 `--instructions N` instead counts the user-space instructions per request of the bare
 handler and of the cached endpoint under callgrind (Debian's `valgrind`), over N
@@ -307,6 +308,8 @@ def _instructions(config: Path, atom: str, requests: int) -> None:
     slow = config.with_name("config-instructions.toml")
     # No journal look (slowed fifty times under callgrind) may land in the count.
     text = config.read_text(encoding="utf-8")
+    if "[server]\n" not in text:
+        raise RuntimeError(f"{config} has no [server] table to set the check interval in")
     slow.write_text(text.replace("[server]\n", "[server]\nchange_check_seconds = 3600\n"))
     counted: dict[str, float] = {}
     servers: dict[str, Callable[[int], tuple[str, ...]]] = {
