@@ -8,9 +8,8 @@ Every change asks the service to republish the feeds the item was and is in.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from aiohttp import web
@@ -26,11 +25,9 @@ from wcofeed.models import (
 )
 from wcofeed.web.auth import check_admin
 from wcofeed.web.errors import json_error
-from wcofeed.web.guards import add_routes
+from wcofeed.web.guards import add_routes, check_first
 from wcofeed.web.ops import source_health
-from wcofeed.web.state import ACTIONS, MAX_BODY, SETTINGS, STORE
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+from wcofeed.web.state import ACTIONS, MAX_BODY, SETTINGS, STORE, Handler
 
 #: Items added through the API name this as their source unless they give one.
 ADMIN_SOURCE = "admin"
@@ -39,13 +36,7 @@ ADMIN_SOURCE = "admin"
 def _token_required(handler: Handler) -> Handler:
     """`handler`, answered only with the admin token (a wrapper, not the sub-app's
     middleware: see `guards`)."""
-
-    @functools.wraps(handler)
-    async def checked(request: web.Request) -> web.StreamResponse:
-        check_admin(request, required=True)
-        return await handler(request)
-
-    return checked
+    return check_first(partial(check_admin, required=True), handler)
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:

@@ -20,14 +20,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from aiohttp import web
 
 from wcofeed.web.errors import text_error
-from wcofeed.web.state import METRICS
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+from wcofeed.web.state import METRICS, Handler
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -72,15 +70,20 @@ def refuse_control_characters(request: web.Request) -> None:
                 raise text_error(400, f"{name[:40]!r}: control characters are not allowed")
 
 
-def guarded(handler: Handler) -> Handler:
-    """`handler`, after `refuse_control_characters`."""
+def check_first(check: Callable[[web.Request], object], handler: Handler) -> Handler:
+    """`handler`, after `check(request)`, which refuses a request by raising."""
 
     @functools.wraps(handler)
     async def checked(request: web.Request) -> web.StreamResponse:
-        refuse_control_characters(request)
+        check(request)
         return await handler(request)
 
     return checked
+
+
+def guarded(handler: Handler) -> Handler:
+    """`handler`, after `refuse_control_characters`."""
+    return check_first(refuse_control_characters, handler)
 
 
 def add_routes(router: web.UrlDispatcher, routes: Iterable[web.RouteDef]) -> None:
