@@ -43,7 +43,7 @@ from wcofeed.metrics import Metrics
 from wcofeed.models import Deadline, Item, ItemError, Subscriber, item_from_dict
 from wcofeed.publish.ics import render_ics
 from wcofeed.publish.run import publish_all
-from wcofeed.store import ItemQuery, SQLiteStore, Store, open_store
+from wcofeed.store import ItemQuery, SQLiteStore, Store, Version, open_store
 from wcofeed.web.app import create_app
 from wcofeed.web.auth import ADMIN_FAILURES
 from wcofeed.web.server import Runner
@@ -200,10 +200,15 @@ class BuggyStore(SQLiteStore):
 
     LEAKED: tuple[Item, ...] = ()
 
+    def _leaked(self, query: ItemQuery) -> list[Item]:
+        return [i for i in self.LEAKED if not query.kinds or i.kind in query.kinds]
+
     async def query_items(self, query: ItemQuery) -> list[Item]:
-        found = await super().query_items(query)
-        leaked = [i for i in self.LEAKED if not query.kinds or i.kind in query.kinds]
-        return [*found, *leaked]
+        return [*await super().query_items(query), *self._leaked(query)]
+
+    async def query_page(self, query: ItemQuery) -> tuple[list[Item], dict[str, list[Version]]]:
+        found, versions = await super().query_page(query)
+        return [*found, *self._leaked(query)], versions
 
 
 def leaked_items() -> tuple[Item, ...]:

@@ -5,14 +5,17 @@ import contextlib
 import dataclasses
 import os
 import re
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.conftest import NOW, break_row, make_item
 from wcofeed.models import Deadline, Item, UpsertOutcome
 from wcofeed.store import ItemQuery, PostgresStore, Store, Version, open_store, rarity
+from wcofeed.store.sqlite import SQLiteStore
 from wcofeed.store.sqlite import items as sqlite_items
 
 
@@ -215,6 +218,24 @@ async def test_versions_are_found_by_translation_key(store: Store) -> None:
         alone.translation_key: [Version(alone.guid, "en", alone.url)],
     }
     assert await store.versions([]) == {}
+
+
+async def test_a_page_comes_with_the_versions_of_its_items(store: Store) -> None:
+    en, fr = _version("en", published=date(2025, 1, 5)), _version("fr", title="Version")
+    other = _version("en", "media/y", published=date(2025, 1, 4))
+    unlisted = _version("es", "media/z", published=date(2025, 1, 6))
+    await store.upsert_items([en, fr, other, unlisted], now=NOW)
+    query = ItemQuery(languages=("en",), limit=5)
+    items, versions = await store.query_page(query)
+    assert items == await store.query_items(query)
+    assert [i.guid for i in items] == [en.guid, other.guid]
+    assert versions == await store.versions([en.translation_key, other.translation_key])
+    assert versions[en.translation_key] == [
+        Version(en.guid, "en", en.url),
+        Version(fr.guid, "fr", fr.url),
+    ]
+    assert unlisted.translation_key not in versions
+    assert await store.query_page(ItemQuery(q="nowhere")) == ([], {})
 
 
 async def test_a_given_translation_key_groups_other_links(store: Store) -> None:
@@ -505,8 +526,6 @@ async def test_common_text_pages_are_the_rows_of_every_plan(
     together and the window's way answers them without the one-statement plan (whose
     SQL is refused for them here); calls by deadline may take either way."""
     await store.upsert_items(sorted(_plan_items(), key=lambda i: str(i.published)), now=NOW)
-    items_sql = sqlite_items.ItemsSQL
-    one_statement = items_sql._select_sql
     for query in [*WINDOW_QUERIES, ItemQuery(languages=("en",), limit=10, offset=5000)]:
         for word in ("item", "tariff", "zebrafish"):
             asked = dataclasses.replace(query, q=word)
@@ -514,9 +533,10 @@ async def test_common_text_pages_are_the_rows_of_every_plan(
             expected = [i.guid for i in await store.query_items(asked)]
             monkeypatch.setattr(rarity, "RARE_TEXT", 0)
             if query.order == "published":
-                monkeypatch.setattr(items_sql, "_select_sql", _refused)
+                monkeypatch.setattr(sqlite_items, "_select_sql", _refused)
             windowed = [i.guid for i in await store.query_items(asked)]
-            monkeypatch.setattr(items_sql, "_select_sql", one_statement)
+            monkeypatch.undo()
+            monkeypatch.setattr(rarity, "RARE_TEXT", 0)
             monkeypatch.setattr(sqlite_items, "_SPAN_PER_ROW", 0)
             row_by_row = [i.guid for i in await store.query_items(asked)]
             monkeypatch.undo()
@@ -524,7 +544,7 @@ async def test_common_text_pages_are_the_rows_of_every_plan(
             assert expected or query.offset, asked
 
 
-async def _refused(*args: object) -> None:
+def _refused(*args: object) -> None:
     raise AssertionError("the one-statement plan was used")
 
 
@@ -558,6 +578,34 @@ async def test_concurrent_readers_while_one_writer_writes(tmp_path) -> None:  # 
     finally:
         await reader.close()
         await writer.close()
+
+
+async def test_reads_of_several_statements_share_one_reader(tmp_path: Path) -> None:
+    """Every read, however many statements it runs (a common word's windows, its
+    count, a page's versions), is one job on one reader: with a single reader,
+    concurrent reads of every kind all finish, each run off the event loop's thread."""
+    store = await open_store(tmp_path / "one.db", readers=1)
+    try:
+        items = [make_item(guid=f"i-{n}", title=f"Customs note {n}") for n in range(40)]
+        await store.upsert_items(items, now=NOW)
+        common = ItemQuery(q="customs", limit=10)
+        reads = [
+            store.query_page(common),
+            store.query_items(dataclasses.replace(common, offset=30)),
+            store.count_items(common),
+            store.text_matches([i.guid for i in items[:5]], "note"),
+            store.explain(common),
+            store.versions([i.translation_key for i in items]),
+        ] * 4
+        async with asyncio.timeout(30):
+            results: list[Any] = await asyncio.gather(*reads)
+        assert [i.guid for i in results[0][0]] == [i.guid for i in await store.query_items(common)]
+        assert len(results[1]) == 10 and results[2] == 40
+        assert results[3] == {i.guid for i in items[:5]}
+        assert isinstance(store, SQLiteStore)
+        assert await store._read_job(lambda db: threading.get_ident()) != threading.get_ident()
+    finally:
+        await store.close()
 
 
 async def test_last_change_moves_on_upserts_and_deletes(store: Store) -> None:

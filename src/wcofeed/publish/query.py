@@ -17,7 +17,7 @@ from wcofeed.config import Settings
 from wcofeed.i18n import texts
 from wcofeed.isolate import Skipped
 from wcofeed.models import Item, as_utc, parse_iso_date_or_datetime
-from wcofeed.publish.build import query_doc, section_title, site_url, versions_of
+from wcofeed.publish.build import query_doc, section_title, site_url
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, one, parse_filters
 from wcofeed.publish.ics import render_ics
 from wcofeed.publish.render import render_feed
@@ -153,7 +153,7 @@ async def render_query(
         limit=query.limit + 1,
         offset=(query.page - 1) * query.limit,
     )
-    found = await store.query_items(listed)
+    found, versions = await store.query_page(listed)
     seen.append((listed, found))
     items, more = found[: query.limit], len(found) > query.limit
     links = {"first": f"{base}?{urlencode(query.params(1))}"}
@@ -170,6 +170,6 @@ async def render_query(
         items=items,
         links=links,
         skipped=skipped,
-        versions=await versions_of(store, items, {}),
+        versions=versions,
     )
     return render_feed(fmt, doc, skipped)

@@ -341,6 +341,12 @@ class ItemStore(abc.ABC):
         """Every stored version of the items with these translation keys, by key, in
         one query (keys with a single version included)."""
 
+    async def query_page(self, query: ItemQuery) -> tuple[list[Item], dict[str, list[Version]]]:
+        """The items of `query` and every stored version of them (`versions`), what a
+        page or feed of items shows; a store that can read both at once does so."""
+        items = await self.query_items(query)
+        return items, await self.versions({item.translation_key for item in items})
+
     @abc.abstractmethod
     async def count_items(self, query: ItemQuery) -> int:
         """How many items match, ignoring limit and offset."""

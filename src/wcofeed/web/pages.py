@@ -39,9 +39,9 @@ from wcofeed.config import Settings
 from wcofeed.i18n import closing_phrase, days_left, language_name, texts
 from wcofeed.markup import sanitise_content
 from wcofeed.models import DOCUMENT_TYPES, KINDS, Item, guid_from_page_id, is_web_url, page_id
-from wcofeed.publish.build import alternates, versions_of
+from wcofeed.publish.build import Versions, alternates
 from wcofeed.publish.filters import FILTERS, FilterError, Filters, parse_filters
-from wcofeed.store import ItemQuery, Store
+from wcofeed.store import ItemQuery, Store, Version
 from wcofeed.templates import templates_dir
 from wcofeed.web.cache import CACHE, Made, Read, Rendered, closing, respond
 from wcofeed.web.errors import text_error
@@ -112,9 +112,8 @@ def closes_label(call: Item, now: datetime, settings: Settings, hl: str) -> str:
     return closing_phrase(days, hl, latest=call.deadline.precision != "day")
 
 
-async def _alternates(store: Store, items: list[Item]) -> dict[str, tuple[tuple[str, str], ...]]:
-    """Each item's versions in other languages, by guid (one query for the page)."""
-    versions = await versions_of(store, items, {})
+def _alternates(items: list[Item], versions: Versions) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Each item's versions in other languages, by guid."""
     return {item.guid: alternates(item, versions) for item in items}
 
 
@@ -137,9 +136,14 @@ def _render(request: web.Request, template: str, hl: str, **context: Any) -> str
 Seen = list[tuple[ItemQuery, Sequence[Item]]]
 
 
-async def _query(store: Store, query: ItemQuery, seen: Seen) -> list[Item]:
-    found = await store.query_items(query)
+async def _query(
+    store: Store, query: ItemQuery, seen: Seen, versions: dict[str, list[Version]]
+) -> list[Item]:
+    """The items of `query`, noted in `seen`; their versions are added to `versions`
+    (read with them: one round trip to the store per list)."""
+    found, found_versions = await store.query_page(query)
     seen.append((query, found))
+    versions.update(found_versions)
     return found
 
 
@@ -180,6 +184,7 @@ async def home(request: web.Request, hl: str, seen: Seen) -> str:
     f = parse_page_filters(settings, request)
     edition = f.edition(settings, hl)
     now = datetime.now(UTC)
+    versions: dict[str, list[Version]] = {}
     items = await _query(
         store,
         ItemQuery(
@@ -191,6 +196,7 @@ async def home(request: web.Request, hl: str, seen: Seen) -> str:
             offset=(f.page - 1) * PAGE_SIZE,
         ),
         seen,
+        versions,
     )
     calls = await _query(
         store,
@@ -202,6 +208,7 @@ async def home(request: web.Request, hl: str, seen: Seen) -> str:
             limit=CALLS_ON_HOME,
         ),
         seen,
+        versions,
     )
     more, items = len(items) > PAGE_SIZE, items[:PAGE_SIZE]
     return _render(
@@ -213,23 +220,27 @@ async def home(request: web.Request, hl: str, seen: Seen) -> str:
         older=f.query(page=f.page + 1, hl=hl) if more else "",
         newer=f.query(page=f.page - 1, hl=hl) if f.page > 1 else "",
         calls=[(call, closes_label(call, now, settings, hl)) for call in calls],
-        alternates=await _alternates(store, [*items, *calls]),
+        alternates=_alternates([*items, *calls], versions),
         feed_query=f.query(lang=f.lang or hl),
     )
 
 
 async def _recently_closed(
-    store: Store, closed_in: ItemQuery, since: datetime, seen: Seen
+    store: Store,
+    closed_in: ItemQuery,
+    since: datetime,
+    seen: Seen,
+    versions: dict[str, list[Version]],
 ) -> list[Item]:
     """The closed calls the page may show, latest closed first: the last `LAST_CLOSED`,
     or more when all of those closed after `since`. Asking for five first keeps the
     page's read to those five in the usual case, so a write of a call that closed
     earlier than them leaves the cached page alone."""
     latest = replace(closed_in, order="deadline-desc")
-    found = await _query(store, replace(latest, limit=LAST_CLOSED), seen)
+    found = await _query(store, replace(latest, limit=LAST_CLOSED), seen, versions)
     last = found[-1].deadline if len(found) == LAST_CLOSED else None
     if last is not None and last.closes_at() >= since:
-        found = await _query(store, latest, seen)
+        found = await _query(store, latest, seen, versions)
     return found
 
 
@@ -238,9 +249,10 @@ async def calls(request: web.Request, hl: str, seen: Seen) -> str:
     f = parse_page_filters(settings, request)
     now, edition = datetime.now(UTC), f.edition(settings, hl)
     calls_in = ItemQuery(edition=edition, topics=f.topics, q=f.q, limit=settings.publish.max_limit)
-    found = await _query(store, replace(calls_in, open_at=now, order="deadline"), seen)
+    versions: dict[str, list[Version]] = {}
+    found = await _query(store, replace(calls_in, open_at=now, order="deadline"), seen, versions)
     since = now - timedelta(days=RECENTLY_CLOSED_DAYS)
-    closed = await _recently_closed(store, replace(calls_in, closed_at=now), since, seen)
+    closed = await _recently_closed(store, replace(calls_in, closed_at=now), since, seen, versions)
     recent = [c for c in closed if c.deadline is not None and c.deadline.closes_at() >= since]
     shown = recent or closed[:LAST_CLOSED]
     return _render(
@@ -251,7 +263,7 @@ async def calls(request: web.Request, hl: str, seen: Seen) -> str:
         calls=[(call, closes_label(call, now, settings, hl)) for call in found],
         closed=[(call, texts(hl).gettext("closed")) for call in shown],
         closed_recently=bool(recent),
-        alternates=await _alternates(store, [*found, *shown]),
+        alternates=_alternates([*found, *shown], versions),
         feed_query=f.query(kind="call", lang=f.lang or hl),
     )
 

@@ -15,6 +15,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 import aiosqlite
@@ -461,6 +462,155 @@ def _window(query: ItemQuery) -> tuple[str, list[Any]]:
     return f"SELECT items.id FROM {source} WHERE {where} ORDER BY {order} LIMIT ?", params
 
 
+# The reads below are jobs run whole on a reader's thread (`SQLiteBase._read_job`): a
+# statement awaited alone costs a round trip to that thread, about 80 µs, and a cache
+# miss of a feed with a common `q` is three statements.
+
+
+def _rare_text(db: sqlite3.Connection, database: str, query: ItemQuery) -> bool:
+    """Whether `q` matches few items (see `rarity`), counted in the FTS index."""
+    phrase = fts_phrase(query.q) if query.q else ""
+    if not phrase:
+        return True
+
+    def count(cap: int) -> int:
+        sql = "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? LIMIT ?)"
+        return int(db.execute(sql, (phrase, cap)).fetchone()[0])
+
+    return rarity.rare_text_now(database, phrase, count)
+
+
+def _common_text(db: sqlite3.Connection, database: str, query: ItemQuery) -> bool:
+    """Whether the query asks for a page of a common `q` (see `rarity`; no `q`, or one
+    with no word, counts as rare)."""
+    return query.limit > 0 and not _rare_text(db, database, query)
+
+
+def _common_text_rows(db: sqlite3.Connection, query: ItemQuery) -> list[sqlite3.Row] | None:
+    """The page of a query whose `q` is common, None when this way would cost more than
+    the row-by-row plan.
+
+    Checking one row's text costs FTS5 a cursor (30-40 µs), while reading its index
+    over a range of ids costs about 0.2 µs an id. So the query without `q` walks its
+    order's index for a window of ids, a quarter more than the page needs; their text
+    is checked in one read of the index between the window's lowest and highest id;
+    the page is the window's matches in the window's order. A window holding fewer
+    matches than the page needs (and not the last rows) is walked again, longer by the
+    share of matches it held (`_next_window`). Items mostly get ids in the order they
+    are dated, so a window's ids are close together; when they are not (more than
+    `_SPAN_PER_ROW` ids apart per row), the row-by-row plan costs less, and None says
+    to run it."""
+    walk, params = _window(query)
+    phrase = fts_phrase(query.q or "")
+    offset = max(0, query.offset)
+    need = offset + query.limit
+    size = _next_window(need, need, 0)
+    while True:
+        window = [int(row[0]) for row in db.execute(walk, [*params, size])]
+        if not window:
+            return []
+        low, high = min(window), max(window)
+        if high - low >= _SPAN_PER_ROW * len(window):
+            return None
+        found = {
+            int(row[0])
+            for row in db.execute(_WINDOW_MATCHES, (phrase, low, high, json.dumps(window)))
+        }
+        matches = [item_id for item_id in window if item_id in found]
+        if len(matches) >= need or len(window) < size:
+            break
+        size = _next_window(need, len(matches), size)
+    return db.execute(
+        f"SELECT {_COLUMNS} FROM json_each(?) AS page CROSS JOIN items "
+        "ON items.id = page.value ORDER BY page.key",
+        (json.dumps(matches[offset:need]),),
+    ).fetchall()
+
+
+def _select_sql(db: sqlite3.Connection, database: str, query: ItemQuery) -> tuple[str, list[Any]]:
+    source, where, order, params = _where(query, _rare_text(db, database, query))
+    sql = f"SELECT {_COLUMNS} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+    return sql, [*params, max(0, query.limit), max(0, query.offset)]
+
+
+def _query_rows(database: str, query: ItemQuery, db: sqlite3.Connection) -> list[sqlite3.Row]:
+    rows = _common_text_rows(db, query) if _common_text(db, database, query) else None
+    if rows is None:
+        rows = db.execute(*_select_sql(db, database, query)).fetchall()
+    return rows
+
+
+def _versions_of(translation_keys: set[str], db: sqlite3.Connection) -> dict[str, list[Version]]:
+    rows = db.execute(
+        "SELECT translation_key, guid, language, url FROM items "
+        "WHERE translation_key IN (SELECT value FROM json_each(?)) "
+        "ORDER BY translation_key, language, id",
+        (json.dumps(sorted(translation_keys)),),
+    )
+    found: dict[str, list[Version]] = {}
+    for key, guid, language, url in rows:
+        found.setdefault(key, []).append(Version(guid, language, url))
+    return found
+
+
+def _page(
+    database: str, query: ItemQuery, db: sqlite3.Connection
+) -> tuple[list[sqlite3.Row], dict[str, list[Version]]]:
+    rows = _query_rows(database, query, db)
+    return rows, _versions_of({row["translation_key"] for row in rows}, db)
+
+
+def _count_rows(database: str, query: ItemQuery, db: sqlite3.Connection) -> int:
+    source, where, _, params = _where(query, _rare_text(db, database, query))
+    return int(db.execute(f"SELECT count(*) FROM {source} WHERE {where}", params).fetchone()[0])
+
+
+def _counts(db: sqlite3.Connection) -> Counts:
+    kinds = db.execute("SELECT language, kind, count(*) FROM items GROUP BY language, kind")
+    by_kind = {(r[0], r[1]): int(r[2]) for r in kinds}
+    topics = db.execute(
+        "SELECT language, topic, count(*) FROM item_topics GROUP BY language, topic"
+    )
+    return Counts(by_kind, {(r[0], r[1]): int(r[2]) for r in topics})
+
+
+def _item_changes(after: int | None, limit: int, db: sqlite3.Connection) -> Changes:
+    if after is None:
+        row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'item_changes'").fetchone()
+        return Changes(int(row[0]) if row else 0, ())
+    found = db.execute(
+        "SELECT id, guid, old, new, versions FROM item_changes WHERE id > ? ORDER BY id LIMIT ?",
+        (after, limit),
+    ).fetchall()
+    if not found:
+        return Changes(after, ())
+    lowest = int(db.execute("SELECT min(id) FROM item_changes").fetchone()[0])
+    return Changes(int(found[-1]["id"]), tuple(map(_change, found)), after >= lowest - 1)
+
+
+def _text_matches(database: str, wanted: set[str], q: str, db: sqlite3.Connection) -> set[str]:
+    if not _rare_text(db, database, ItemQuery(q=q)):
+        return wanted
+    rows = db.execute(
+        "SELECT guid FROM items WHERE id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)",
+        (fts_phrase(q),),
+    )
+    return wanted.intersection(str(row[0]) for row in rows)
+
+
+def _explain(database: str, query: ItemQuery, db: sqlite3.Connection) -> list[str]:
+    if _common_text(db, database, query):
+        walk, params = _window(query)
+        steps = [(walk, [*params, 1]), (_WINDOW_MATCHES, ["x", 0, 0, "[]"])]
+    else:
+        steps = [_select_sql(db, database, query)]
+    return [
+        str(row[3])
+        for sql, params in steps
+        for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+    ]
+
+
 class ItemsSQL(SQLiteBase):
     _made_items = _MadeItems()
 
@@ -518,122 +668,21 @@ class ItemsSQL(SQLiteBase):
             return True
 
     async def query_items(self, query: ItemQuery) -> list[Item]:
-        async with self._read() as db:
-            rows = await self._common_text_rows(db, query)
-            if rows is None:
-                sql, params = await self._select_sql(db, query)
-                rows = await db.execute_fetchall(sql, params)
+        rows = await self._read_job(partial(_query_rows, str(self.path), query))
         return self._readable(rows, self._made_items)
 
-    async def _common_text_rows(
-        self, db: aiosqlite.Connection, query: ItemQuery
-    ) -> Iterable[sqlite3.Row] | None:
-        """The page of a query whose `q` is common, None for any other query (or when
-        this way would cost more than the row-by-row plan).
-
-        Checking one row's text costs FTS5 a cursor (30-40 µs), while reading its index
-        over a range of ids costs about 0.2 µs an id. So the query without `q` walks its
-        order's index for a window of ids, a quarter more than the page needs; their
-        text is checked in one read of the index between the window's lowest and highest
-        id; the page is the window's matches in the window's order. A window holding
-        fewer matches than the page needs (and not the last rows) is walked again,
-        longer by the share of matches it held (`_next_window`). Items mostly get ids
-        in the order they are dated, so a window's ids are close together; when they
-        are not (more than `_SPAN_PER_ROW` ids apart per row), the row-by-row plan
-        costs less, and None says to run it."""
-        if not await self._common_text(db, query):
-            return None
-        walk, params = _window(query)
-        phrase = fts_phrase(query.q or "")
-        offset = max(0, query.offset)
-        need = offset + query.limit
-        size = _next_window(need, need, 0)
-        while True:
-            window = [int(row[0]) for row in await db.execute_fetchall(walk, [*params, size])]
-            if not window:
-                return []
-            low, high = min(window), max(window)
-            if high - low >= _SPAN_PER_ROW * len(window):
-                return None
-            found = {
-                int(row[0])
-                for row in await db.execute_fetchall(
-                    _WINDOW_MATCHES, (phrase, low, high, json.dumps(window))
-                )
-            }
-            matches = [item_id for item_id in window if item_id in found]
-            if len(matches) >= need or len(window) < size:
-                break
-            size = _next_window(need, len(matches), size)
-        return await db.execute_fetchall(
-            f"SELECT {_COLUMNS} FROM json_each(?) AS page CROSS JOIN items "
-            "ON items.id = page.value ORDER BY page.key",
-            (json.dumps(matches[offset:need]),),
-        )
-
-    async def _common_text(self, db: aiosqlite.Connection, query: ItemQuery) -> bool:
-        """Whether the query asks for a page of a common `q` (see `rarity`; no `q`, or
-        one with no word, counts as rare)."""
-        return query.limit > 0 and not await self._rare_text(db, query)
-
-    async def _rare_text(self, db: aiosqlite.Connection, query: ItemQuery) -> bool:
-        """Whether `q` matches few items (see `rarity`), counted in the FTS index."""
-        phrase = fts_phrase(query.q) if query.q else ""
-        if not phrase:
-            return True
-
-        async def count(cap: int) -> int:
-            rows = list(
-                await db.execute_fetchall(
-                    "SELECT count(*) FROM (SELECT 1 FROM items_fts WHERE items_fts MATCH ? "
-                    "LIMIT ?)",
-                    (phrase, cap),
-                )
-            )
-            return int(rows[0][0])
-
-        return await rarity.rare_text(str(self.path), phrase, count)
-
-    async def _select_sql(
-        self, db: aiosqlite.Connection, query: ItemQuery
-    ) -> tuple[str, list[Any]]:
-        source, where, order, params = _where(query, await self._rare_text(db, query))
-        sql = f"SELECT {_COLUMNS} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
-        return sql, [*params, max(0, query.limit), max(0, query.offset)]
-
     async def versions(self, translation_keys: Iterable[str]) -> dict[str, list[Version]]:
-        async with self._read() as db:
-            rows = await db.execute_fetchall(
-                "SELECT translation_key, guid, language, url FROM items "
-                "WHERE translation_key IN (SELECT value FROM json_each(?)) "
-                "ORDER BY translation_key, language, id",
-                (json.dumps(sorted(set(translation_keys))),),
-            )
-        found: dict[str, list[Version]] = {}
-        for key, guid, language, url in rows:
-            found.setdefault(key, []).append(Version(guid, language, url))
-        return found
+        return await self._read_job(partial(_versions_of, set(translation_keys)))
+
+    async def query_page(self, query: ItemQuery) -> tuple[list[Item], dict[str, list[Version]]]:
+        rows, versions = await self._read_job(partial(_page, str(self.path), query))
+        return self._readable(rows, self._made_items), versions
 
     async def count_items(self, query: ItemQuery) -> int:
-        async with self._read() as db:
-            source, where, _, params = _where(query, await self._rare_text(db, query))
-            rows = list(
-                await db.execute_fetchall(f"SELECT count(*) FROM {source} WHERE {where}", params)
-            )
-        return int(rows[0][0])
+        return await self._read_job(partial(_count_rows, str(self.path), query))
 
     async def counts(self) -> Counts:
-        async with self._read() as db:
-            kinds = await db.execute_fetchall(
-                "SELECT language, kind, count(*) FROM items GROUP BY language, kind"
-            )
-            topics = await db.execute_fetchall(
-                "SELECT language, topic, count(*) FROM item_topics GROUP BY language, topic"
-            )
-        return Counts(
-            by_language_kind={(r[0], r[1]): int(r[2]) for r in kinds},
-            by_language_topic={(r[0], r[1]): int(r[2]) for r in topics},
-        )
+        return await self._read_job(_counts)
 
     async def last_change(self) -> datetime | None:
         async with self._read() as db:
@@ -647,26 +696,7 @@ class ItemsSQL(SQLiteBase):
         return max(moments, default=None)
 
     async def item_changes(self, after: int | None, limit: int = 1000) -> Changes:
-        async with self._read() as db:
-            if after is None:
-                rows = list(
-                    await db.execute_fetchall(
-                        "SELECT seq FROM sqlite_sequence WHERE name = 'item_changes'"
-                    )
-                )
-                return Changes(int(rows[0][0]) if rows else 0, ())
-            found = list(
-                await db.execute_fetchall(
-                    "SELECT id, guid, old, new, versions FROM item_changes "
-                    "WHERE id > ? ORDER BY id LIMIT ?",
-                    (after, max(1, limit)),
-                )
-            )
-            if not found:
-                return Changes(after, ())
-            lowest = list(await db.execute_fetchall("SELECT min(id) FROM item_changes"))
-        complete = after >= int(lowest[0][0]) - 1
-        return Changes(int(found[-1]["id"]), tuple(map(_change, found)), complete)
+        return await self._read_job(partial(_item_changes, after, max(1, limit)))
 
     async def text_matches(self, guids: Iterable[str], q: str) -> set[str]:
         """A rare `q` is searched first and its few matches intersected with `guids`;
@@ -674,31 +704,11 @@ class ItemsSQL(SQLiteBase):
         FTS5 a cursor per row (0.1-0.4 ms): 2,000 changed items took seconds per
         search, held a reader connection all along, and a common word matches most of
         them anyway (the cache re-renders a search it was wrong about)."""
-        phrase = fts_phrase(q)
         wanted = set(guids)
-        if not phrase or not wanted:
+        if not fts_phrase(q) or not wanted:
             return set()
-        async with self._read() as db:
-            if not await self._rare_text(db, ItemQuery(q=q)):
-                return wanted
-            rows = await db.execute_fetchall(
-                "SELECT guid FROM items WHERE id IN "
-                "(SELECT rowid FROM items_fts WHERE items_fts MATCH ?)",
-                (phrase,),
-            )
-        return wanted.intersection(str(row[0]) for row in rows)
+        return await self._read_job(partial(_text_matches, str(self.path), wanted, q))
 
     async def explain(self, query: ItemQuery) -> list[str]:
         """For a common `q`, the plans of a window's walk and of its text check."""
-        async with self._read() as db:
-            if await self._common_text(db, query):
-                walk, params = _window(query)
-                steps = [(walk, [*params, 1]), (_WINDOW_MATCHES, ["x", 0, 0, "[]"])]
-            else:
-                steps = [await self._select_sql(db, query)]
-            rows = [
-                row
-                for sql, params in steps
-                for row in await db.execute_fetchall(f"EXPLAIN QUERY PLAN {sql}", params)
-            ]
-        return [str(row[3]) for row in rows]
+        return await self._read_job(partial(_explain, str(self.path), query))
