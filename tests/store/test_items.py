@@ -6,6 +6,7 @@ import dataclasses
 import os
 import re
 import threading
+from collections.abc import Awaitable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
@@ -580,28 +581,36 @@ async def test_concurrent_readers_while_one_writer_writes(tmp_path) -> None:  # 
         await writer.close()
 
 
-async def test_reads_of_several_statements_share_one_reader(tmp_path: Path) -> None:
+async def test_reads_of_several_statements_share_one_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Every read, however many statements it runs (a common word's windows, its
-    count, a page's versions), is one job on one reader: with a single reader,
+    count, a page's versions), is one job on one reader: with a single reader, 24
     concurrent reads of every kind all finish, each run off the event loop's thread."""
+    monkeypatch.setattr(rarity, "RARE_TEXT", 0)  # every word is common: windows are read
     store = await open_store(tmp_path / "one.db", readers=1)
     try:
         items = [make_item(guid=f"i-{n}", title=f"Customs note {n}") for n in range(40)]
         await store.upsert_items(items, now=NOW)
         common = ItemQuery(q="customs", limit=10)
-        reads = [
-            store.query_page(common),
-            store.query_items(dataclasses.replace(common, offset=30)),
-            store.count_items(common),
-            store.text_matches([i.guid for i in items[:5]], "note"),
-            store.explain(common),
-            store.versions([i.translation_key for i in items]),
-        ] * 4
+
+        def reads() -> list[Awaitable[Any]]:
+            return [
+                store.query_page(common),
+                store.query_items(dataclasses.replace(common, offset=30)),
+                store.count_items(common),
+                store.text_matches([i.guid for i in items[:5]], "note"),
+                store.explain(common),
+                store.versions([i.translation_key for i in items]),
+            ]
+
         async with asyncio.timeout(30):
-            results: list[Any] = await asyncio.gather(*reads)
+            results: list[Any] = await asyncio.gather(*(r for _ in range(4) for r in reads()))
+        assert len(results) == 24
         assert [i.guid for i in results[0][0]] == [i.guid for i in await store.query_items(common)]
         assert len(results[1]) == 10 and results[2] == 40
         assert results[3] == {i.guid for i in items[:5]}
+        assert "items_fts" in " ".join(results[4])
         assert isinstance(store, SQLiteStore)
         assert await store._read_job(lambda db: threading.get_ident()) != threading.get_ident()
     finally:
