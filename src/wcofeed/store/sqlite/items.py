@@ -18,8 +18,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
-import aiosqlite
-
 from wcofeed.models import (
     Deadline,
     Item,
@@ -196,7 +194,7 @@ def _state_of(value: Any) -> ItemState | None:
     return ItemState(language, kind, tuple(topics), int(rank), deadline, guid)
 
 
-def _change(row: sqlite3.Row | aiosqlite.Row | Mapping[str, Any]) -> ItemChange:
+def _change(row: sqlite3.Row | Mapping[str, Any]) -> ItemChange:
     versions = tuple(_state_of(v) for v in json.loads(row["versions"]))
     return ItemChange(
         guid=row["guid"],
@@ -280,7 +278,7 @@ def _row_params(item: Item, stamp: str, micros: int, announce: datetime | None) 
     ]
 
 
-def _row_to_item(row: aiosqlite.Row | Mapping[str, Any]) -> Item:
+def _row_to_item(row: sqlite3.Row | Mapping[str, Any]) -> Item:
     deadline = None
     if row["deadline_date"]:
         deadline = Deadline(
@@ -324,7 +322,7 @@ class _MadeItems:
     def __init__(self) -> None:
         self._made: dict[tuple[Any, ...], Item] = {}
 
-    def __call__(self, row: aiosqlite.Row) -> Item:
+    def __call__(self, row: sqlite3.Row) -> Item:
         key = tuple(row)
         item = self._made.get(key)
         if item is None:
@@ -471,7 +469,10 @@ def _window(query: ItemQuery) -> tuple[str, list[Any]]:
 
 def _rare_text(db: sqlite3.Connection, database: str, query: ItemQuery) -> bool:
     """Whether `q` matches few items (see `rarity`), counted in the FTS index."""
-    phrase = fts_phrase(query.q) if query.q else ""
+    return _rare_phrase(db, database, fts_phrase(query.q) if query.q else "")
+
+
+def _rare_phrase(db: sqlite3.Connection, database: str, phrase: str) -> bool:
     if not phrase:
         return True
 
@@ -592,12 +593,12 @@ def _journal_rows(
     return found, db.execute("SELECT min(id) FROM item_changes").fetchone()[0]
 
 
-def _text_matches(database: str, wanted: set[str], q: str, db: sqlite3.Connection) -> set[str]:
-    if not _rare_text(db, database, ItemQuery(q=q)):
+def _text_matches(database: str, wanted: set[str], phrase: str, db: sqlite3.Connection) -> set[str]:
+    if not _rare_phrase(db, database, phrase):
         return wanted
     rows = db.execute(
         "SELECT guid FROM items WHERE id IN (SELECT rowid FROM items_fts WHERE items_fts MATCH ?)",
-        (fts_phrase(q),),
+        (phrase,),
     )
     return wanted.intersection(str(row[0]) for row in rows)
 
@@ -717,10 +718,10 @@ class ItemsSQL(SQLiteBase):
         FTS5 a cursor per row (0.1-0.4 ms): 2,000 changed items took seconds per
         search, held a reader connection all along, and a common word matches most of
         them anyway (the cache re-renders a search it was wrong about)."""
-        wanted = set(guids)
-        if not fts_phrase(q) or not wanted:
+        phrase, wanted = fts_phrase(q), set(guids)
+        if not phrase or not wanted:
             return set()
-        return await self._read_job(partial(_text_matches, str(self.path), wanted, q))
+        return await self._read_job(partial(_text_matches, str(self.path), wanted, phrase))
 
     async def explain(self, query: ItemQuery) -> list[str]:
         """For a common `q`, the plans of a window's walk and of its text check."""
