@@ -8,6 +8,7 @@ import re
 import threading
 from collections.abc import Awaitable
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -615,6 +616,58 @@ async def test_reads_of_several_statements_share_one_reader(
         assert await store._read_job(lambda db: threading.get_ident()) != threading.get_ident()
     finally:
         await store.close()
+
+
+async def test_a_page_read_again_reuses_its_items_till_the_store_rewrites_them(
+    tmp_path: Path,
+) -> None:
+    """A page read again gives the items made the first time and reads only its rows'
+    stamps, not their text; an item rewritten through the store is read afresh, and a
+    row edited by hand is read as it is by the next store opened on the file."""
+    path = tmp_path / "kept.db"
+    calls = [make_item(guid=f"call-{n}", kind="call", title=f"Call {n}") for n in range(6)]
+    query = ItemQuery(kinds=("call",), limit=4)
+    async with await open_store(path, readers=1) as store:
+        assert isinstance(store, SQLiteStore)
+        await store.upsert_items(calls, now=NOW)
+        first = await store.query_items(query)
+        statements: list[str] = []
+        await store._read_job(lambda db: db.set_trace_callback(statements.append))
+        again, _ = await store.query_page(query)
+        assert [i.guid for i in again] == [i.guid for i in first] and len(first) == 4
+        assert all(a is b for a, b in zip(again, first, strict=True))
+        assert statements and not [sql for sql in statements if "summary_html" in sql]
+        edited = dataclasses.replace(first[1], title="Call, moved")
+        await store.upsert_items([edited], now=NOW + timedelta(hours=1))
+        after = await store.query_items(query)
+        titles = [first[0].title, "Call, moved", *(i.title for i in first[2:])]
+        assert [i.title for i in after] == titles
+        assert after[0] is first[0] and after[1] is not first[1]
+        assert [sql for sql in statements if "summary_html" in sql]
+    await break_row(path, first[0].guid, title="Edited by hand")
+    async with await open_store(path) as store:
+        assert (await store.query_items(query))[0].title == "Edited by hand"
+
+
+async def test_a_row_rewritten_or_deleted_after_its_stamp_is_given_as_it_is_now(
+    tmp_path: Path,
+) -> None:
+    """Each statement of a read sees the latest commit, so a row may change between
+    its stamp and its text: the page gives the row as it is when its text is read,
+    and leaves out one deleted by then."""
+    path = tmp_path / "moving.db"
+    items = [make_item(guid=f"moving-{n}", title=f"Item {n}") for n in range(3)]
+    async with await open_store(path) as store:
+        await store.upsert_items(items, now=NOW)
+        assert isinstance(store, SQLiteStore)
+        stamps = await store._read_job(
+            lambda db: db.execute(f"SELECT {sqlite_items._STAMP} FROM items ORDER BY id").fetchall()
+        )
+        await store.upsert_items([dataclasses.replace(items[0], title="Item 0, again")], now=NOW)
+        await store.delete_item(items[1].guid)
+        made = sqlite_items._MadeItems()
+        page = await store._read_job(partial(sqlite_items._kept_or_read, stamps=stamps, made=made))
+        assert [made(entry).title for entry in page] == ["Item 0, again", "Item 2"]
 
 
 async def test_last_change_moves_on_upserts_and_deletes(store: Store) -> None:

@@ -16,7 +16,8 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from wcofeed.models import (
     Deadline,
@@ -310,23 +311,43 @@ def _row_to_item(row: sqlite3.Row | Mapping[str, Any]) -> Item:
     )
 
 
-#: Items made from rows lately read, by the row's every value: a list read again (a feed
+#: What a stored row holds beyond its content hash, so that these columns name every
+#: value of the row: the store rewrites a row only with a new hash and `last_changed`,
+#: and the hash leaves out the guid, the source and a day deadline's wording. A page
+#: reads these first, and the rest of a row only when no item is kept for them.
+_STAMP = (
+    "items.id, items.guid, items.content_hash, items.source, items.deadline_wording, "
+    "items.first_seen, items.last_changed, items.announce_ts"
+)
+_STAMPED = f"{_STAMP}, {_COLUMNS}"
+_STAMP_WIDTH = _STAMP.count(",") + 1
+
+#: Items made from rows lately read, by the row's stamp: a list read again (a feed
 #: polled, a page turned) reuses them instead of validating and hashing each row anew.
 _MADE_KEPT = 4096
 
 
 class _MadeItems:
-    """`_row_to_item`, remembering what it made (least recently made dropped first). A
-    row with any value changed is another key, so a kept item is always the row's."""
+    """`_row_to_item`, remembering what it made by the row's stamp (`_STAMP`, least
+    recently made dropped first). A row the store rewrites has another stamp, so a kept
+    item is the row's as the store wrote it; a row edited by hand, outside the store,
+    is read afresh by the next store opened (each store keeps its own)."""
 
     def __init__(self) -> None:
         self._made: dict[tuple[Any, ...], Item] = {}
 
-    def __call__(self, row: sqlite3.Row) -> Item:
-        key = tuple(row)
+    def kept(self, stamp: Sequence[Any]) -> Item | None:
+        """The item kept for a stamp. Called on readers' threads: a dict's `get` is
+        one step under the GIL, and only the event loop's thread changes the dict."""
+        return self._made.get(tuple(stamp))
+
+    def __call__(self, entry: Item | sqlite3.Row) -> Item:
+        if isinstance(entry, Item):
+            return entry
+        key = tuple(entry[:_STAMP_WIDTH])
         item = self._made.get(key)
         if item is None:
-            item = _row_to_item(row)
+            item = _row_to_item(entry)
             if len(self._made) >= _MADE_KEPT:
                 del self._made[next(iter(self._made))]
             self._made[key] = item
@@ -490,8 +511,8 @@ def _common_text(db: sqlite3.Connection, database: str, query: ItemQuery) -> boo
 
 
 def _common_text_rows(db: sqlite3.Connection, query: ItemQuery) -> list[sqlite3.Row] | None:
-    """The page of a query whose `q` is common, None when this way would cost more than
-    the row-by-row plan.
+    """The stamps (`_STAMP`) of the page of a query whose `q` is common, None when this
+    way would cost more than the row-by-row plan.
 
     Checking one row's text costs FTS5 a cursor (30-40 µs), while reading its index
     over a range of ids costs about 0.2 µs an id. So the query without `q` walks its
@@ -524,7 +545,7 @@ def _common_text_rows(db: sqlite3.Connection, query: ItemQuery) -> list[sqlite3.
             break
         size = _next_window(need, len(matches), size)
     return db.execute(
-        f"SELECT {_COLUMNS} FROM json_each(?) AS page CROSS JOIN items "
+        f"SELECT {_STAMP} FROM json_each(?) AS page CROSS JOIN items "
         "ON items.id = page.value ORDER BY page.key",
         (json.dumps(matches[offset:need]),),
     ).fetchall()
@@ -532,15 +553,44 @@ def _common_text_rows(db: sqlite3.Connection, query: ItemQuery) -> list[sqlite3.
 
 def _select_sql(db: sqlite3.Connection, database: str, query: ItemQuery) -> tuple[str, list[Any]]:
     source, where, order, params = _where(query, _rare_text(db, database, query))
-    sql = f"SELECT {_COLUMNS} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+    sql = f"SELECT {_STAMP} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
     return sql, [*params, max(0, query.limit), max(0, query.offset)]
 
 
-def _query_rows(database: str, query: ItemQuery, db: sqlite3.Connection) -> list[sqlite3.Row]:
-    rows = _common_text_rows(db, query) if _common_text(db, database, query) else None
-    if rows is None:
-        rows = db.execute(*_select_sql(db, database, query)).fetchall()
-    return rows
+def _query_rows(
+    database: str, query: ItemQuery, made: _MadeItems, db: sqlite3.Connection
+) -> list[Item | sqlite3.Row]:
+    """The page's kept items, and the rows of the others (`_MadeItems` makes them)."""
+    stamps = _common_text_rows(db, query) if _common_text(db, database, query) else None
+    if stamps is None:
+        stamps = db.execute(*_select_sql(db, database, query)).fetchall()
+    return _kept_or_read(db, stamps, made)
+
+
+def _kept_or_read(
+    db: sqlite3.Connection, stamps: Sequence[sqlite3.Row], made: _MadeItems
+) -> list[Item | sqlite3.Row]:
+    """Each stamp's kept item, else its row: on a feed polled or a page turned most
+    items are kept, and reading a whole row costs four times its stamp (the topics'
+    subquery, the text). A row rewritten or deleted since its stamp was read (each
+    statement sees the latest commit) is given as it is now, or left out."""
+    kept = [made.kept(stamp) for stamp in stamps]
+    missing = [stamp[0] for stamp, item in zip(stamps, kept, strict=True) if item is None]
+    if not missing:
+        return cast(list[Item | sqlite3.Row], kept)
+    rows = {
+        row[0]: row
+        for row in db.execute(
+            f"SELECT {_STAMPED} FROM items WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(missing),),
+        )
+    }
+    page: list[Item | sqlite3.Row] = []
+    for stamp, item in zip(stamps, kept, strict=True):
+        entry = item if item is not None else rows.get(stamp[0])
+        if entry is not None:
+            page.append(entry)
+    return page
 
 
 def _versions_of(translation_keys: set[str], db: sqlite3.Connection) -> dict[str, list[Version]]:
@@ -557,10 +607,11 @@ def _versions_of(translation_keys: set[str], db: sqlite3.Connection) -> dict[str
 
 
 def _page(
-    database: str, query: ItemQuery, db: sqlite3.Connection
-) -> tuple[list[sqlite3.Row], dict[str, list[Version]]]:
-    rows = _query_rows(database, query, db)
-    return rows, _versions_of({row["translation_key"] for row in rows}, db)
+    database: str, query: ItemQuery, made: _MadeItems, db: sqlite3.Connection
+) -> tuple[list[Item | sqlite3.Row], dict[str, list[Version]]]:
+    page = _query_rows(database, query, made, db)
+    keys = {e.translation_key if isinstance(e, Item) else e["translation_key"] for e in page}
+    return page, _versions_of(keys, db)
 
 
 def _count_rows(database: str, query: ItemQuery, db: sqlite3.Connection) -> int:
@@ -617,7 +668,9 @@ def _explain(database: str, query: ItemQuery, db: sqlite3.Connection) -> list[st
 
 
 class ItemsSQL(SQLiteBase):
-    _made_items = _MadeItems()
+    def __init__(self, path: Path) -> None:
+        super().__init__(path)
+        self._made_items = _MadeItems()
 
     async def upsert_items(
         self,
@@ -673,14 +726,15 @@ class ItemsSQL(SQLiteBase):
             return True
 
     async def query_items(self, query: ItemQuery) -> list[Item]:
-        rows = await self._read_job(partial(_query_rows, str(self.path), query))
+        rows = await self._read_job(partial(_query_rows, str(self.path), query, self._made_items))
         return self._readable(rows, self._made_items)
 
     async def versions(self, translation_keys: Iterable[str]) -> dict[str, list[Version]]:
         return await self._read_job(partial(_versions_of, set(translation_keys)))
 
     async def query_page(self, query: ItemQuery) -> tuple[list[Item], dict[str, list[Version]]]:
-        rows, versions = await self._read_job(partial(_page, str(self.path), query))
+        job = partial(_page, str(self.path), query, self._made_items)
+        rows, versions = await self._read_job(job)
         return self._readable(rows, self._made_items), versions
 
     async def count_items(self, query: ItemQuery) -> int:
