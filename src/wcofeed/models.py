@@ -240,6 +240,22 @@ class Item:
             raise ItemError(errors)
         object.__setattr__(self, "content_hash", _content_hash(self))
 
+    def __hash__(self) -> int:
+        """By the content hash, which sums up the content fields, and the fields it
+        leaves out but the wording of a day's deadline: equal items hash alike, and an
+        item used as a cache key (a feed's prepared entries) hashes six values, not
+        every field."""
+        return hash(
+            (
+                self.guid,
+                self.content_hash,
+                self.source,
+                self.first_seen,
+                self.last_changed,
+                self.announce_from,
+            )
+        )
+
     @property
     def published_at(self) -> datetime | None:
         """`published` as an aware UTC datetime (a bare date is midnight UTC), if any."""

@@ -40,14 +40,12 @@ class FeedQuery(Filters):
     limit: int = 50
     page: int = 1
 
-    def params(self, page: int) -> list[tuple[str, str]]:
-        """Canonical query-string pairs (the self and paging links use them)."""
+    def params(self) -> list[tuple[str, str]]:
+        """Canonical query-string pairs of the first page (`_page_url` adds a page's)."""
         pairs = self.filter_params()
         if self.since is not None:
             pairs.append(("since", self.since.isoformat()))
         pairs.append(("limit", str(self.limit)))
-        if page > 1:
-            pairs.append(("page", str(page)))
         return pairs
 
 
@@ -100,6 +98,12 @@ def _what(settings: Settings, query: FeedQuery, words: str) -> str:
     return text.pgettext("list", ", ").join(parts) or section_title("all", words)
 
 
+def _page_url(first: str, page: int) -> str:
+    """A page's link, made from the first page's: the page goes last, and encoding the
+    pairs once instead of for each link was a tenth of a miss's time."""
+    return first if page == 1 else f"{first}&page={page}"
+
+
 async def render_query(
     settings: Settings,
     store: Store,
@@ -132,7 +136,7 @@ async def render_query(
         )
         items = await store.query_items(calls)
         seen.append((calls, items))
-        self_url = f"{base}?{urlencode(query.params(1))}"
+        self_url = f"{base}?{urlencode(query.params())}"
         doc = query_doc(
             settings,
             what=_what(settings, query, words),
@@ -156,17 +160,18 @@ async def render_query(
     found, versions = await store.query_page(listed)
     seen.append((listed, found))
     items, more = found[: query.limit], len(found) > query.limit
-    links = {"first": f"{base}?{urlencode(query.params(1))}"}
+    first = f"{base}?{urlencode(query.params())}"
+    links = {"first": first}
     if query.page > 1:
-        links["previous"] = f"{base}?{urlencode(query.params(query.page - 1))}"
+        links["previous"] = _page_url(first, query.page - 1)
     if more:
-        links["next"] = f"{base}?{urlencode(query.params(query.page + 1))}"
+        links["next"] = _page_url(first, query.page + 1)
     doc = query_doc(
         settings,
         what=_what(settings, query, words),
         words=words,
         language=language,
-        self_url=f"{base}?{urlencode(query.params(query.page))}",
+        self_url=_page_url(first, query.page),
         items=items,
         links=links,
         skipped=skipped,
