@@ -231,12 +231,17 @@ async def test_a_page_comes_with_the_versions_of_its_items(store: Store) -> None
     items, versions = await store.query_page(query)
     assert items == await store.query_items(query)
     assert [i.guid for i in items] == [en.guid, other.guid]
-    assert versions == await store.versions([en.translation_key, other.translation_key])
     assert versions[en.translation_key] == [
         Version(en.guid, "en", en.url),
         Version(fr.guid, "fr", fr.url),
     ]
+    alone = [Version(other.guid, "en", other.url)]  # may be left out: it links to no other
+    assert versions.get(other.translation_key, alone) == alone
     assert unlisted.translation_key not in versions
+    translated = dataclasses.replace(other, guid=f"{other.guid}-fr", language="fr")
+    await store.upsert_items([translated], now=NOW)
+    _, versions = await store.query_page(query)
+    assert [v.language for v in versions[other.translation_key]] == ["en", "fr"]
     assert await store.query_page(ItemQuery(q="nowhere")) == ([], {})
 
 

@@ -342,8 +342,10 @@ class ItemStore(abc.ABC):
         one query (keys with a single version included)."""
 
     async def query_page(self, query: ItemQuery) -> tuple[list[Item], dict[str, list[Version]]]:
-        """The items of `query` and every stored version of them (`versions`), what a
-        page or feed of items shows; a store that can read both at once does so."""
+        """The items of `query` and every stored version of those that have another
+        (`versions`; an item alone in its language may be left out, it links to no
+        other), what a page or feed of items shows; a store that can read both at once
+        does so."""
         items = await self.query_items(query)
         return items, await self.versions({item.translation_key for item in items})
 

@@ -321,6 +321,11 @@ _STAMP = (
 )
 _STAMPED = f"{_STAMP}, {_COLUMNS}"
 _STAMP_WIDTH = _STAMP.count(",") + 1
+#: A page's stamps, with whether each item has another version: most have none (most
+#: items exist in one language), and looking that up in the translation key's index
+#: costs a fifth of reading every item's versions.
+_PAGE_STAMP = f"""{_STAMP}, items.translation_key, EXISTS (SELECT 1 FROM items AS v
+    WHERE v.translation_key = items.translation_key AND v.id <> items.id) AS shared"""
 
 #: Items made from rows lately read, by the row's stamp: a list read again (a feed
 #: polled, a page turned) reuses them instead of validating and hashing each row anew.
@@ -337,9 +342,10 @@ class _MadeItems:
         self._made: dict[tuple[Any, ...], Item] = {}
 
     def kept(self, stamp: Sequence[Any]) -> Item | None:
-        """The item kept for a stamp. Called on readers' threads: a dict's `get` is
-        one step under the GIL, and only the event loop's thread changes the dict."""
-        return self._made.get(tuple(stamp))
+        """The item kept for a stamp (a row whose first columns are `_STAMP`). Called
+        on readers' threads: a dict's `get` is one step under the GIL, and only the
+        event loop's thread changes the dict."""
+        return self._made.get(tuple(stamp[:_STAMP_WIDTH]))
 
     def __call__(self, entry: Item | sqlite3.Row) -> Item:
         if isinstance(entry, Item):
@@ -510,8 +516,10 @@ def _common_text(db: sqlite3.Connection, database: str, query: ItemQuery) -> boo
     return query.limit > 0 and not _rare_text(db, database, query)
 
 
-def _common_text_rows(db: sqlite3.Connection, query: ItemQuery) -> list[sqlite3.Row] | None:
-    """The stamps (`_STAMP`) of the page of a query whose `q` is common, None when this
+def _common_text_rows(
+    db: sqlite3.Connection, query: ItemQuery, columns: str = _STAMP
+) -> list[sqlite3.Row] | None:
+    """The stamps (`columns`) of the page of a query whose `q` is common, None when this
     way would cost more than the row-by-row plan.
 
     Checking one row's text costs FTS5 a cursor (30-40 µs), while reading its index
@@ -545,26 +553,35 @@ def _common_text_rows(db: sqlite3.Connection, query: ItemQuery) -> list[sqlite3.
             break
         size = _next_window(need, len(matches), size)
     return db.execute(
-        f"SELECT {_STAMP} FROM json_each(?) AS page CROSS JOIN items "
+        f"SELECT {columns} FROM json_each(?) AS page CROSS JOIN items "
         "ON items.id = page.value ORDER BY page.key",
         (json.dumps(matches[offset:need]),),
     ).fetchall()
 
 
-def _select_sql(db: sqlite3.Connection, database: str, query: ItemQuery) -> tuple[str, list[Any]]:
+def _select_sql(
+    db: sqlite3.Connection, database: str, query: ItemQuery, columns: str = _STAMP
+) -> tuple[str, list[Any]]:
     source, where, order, params = _where(query, _rare_text(db, database, query))
-    sql = f"SELECT {_STAMP} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
+    sql = f"SELECT {columns} FROM {source} WHERE {where} ORDER BY {order} LIMIT ? OFFSET ?"
     return sql, [*params, max(0, query.limit), max(0, query.offset)]
+
+
+def _stamps(
+    database: str, query: ItemQuery, db: sqlite3.Connection, columns: str = _STAMP
+) -> list[sqlite3.Row]:
+    """The stamps (`columns`) of the query's page, by its cheapest plan."""
+    stamps = _common_text_rows(db, query, columns) if _common_text(db, database, query) else None
+    if stamps is None:
+        stamps = db.execute(*_select_sql(db, database, query, columns)).fetchall()
+    return stamps
 
 
 def _query_rows(
     database: str, query: ItemQuery, made: _MadeItems, db: sqlite3.Connection
 ) -> list[Item | sqlite3.Row]:
     """The page's kept items, and the rows of the others (`_MadeItems` makes them)."""
-    stamps = _common_text_rows(db, query) if _common_text(db, database, query) else None
-    if stamps is None:
-        stamps = db.execute(*_select_sql(db, database, query)).fetchall()
-    return _kept_or_read(db, stamps, made)
+    return _kept_or_read(db, _stamps(database, query, db), made)
 
 
 def _kept_or_read(
@@ -609,9 +626,9 @@ def _versions_of(translation_keys: set[str], db: sqlite3.Connection) -> dict[str
 def _page(
     database: str, query: ItemQuery, made: _MadeItems, db: sqlite3.Connection
 ) -> tuple[list[Item | sqlite3.Row], dict[str, list[Version]]]:
-    page = _query_rows(database, query, made, db)
-    keys = {e.translation_key if isinstance(e, Item) else e["translation_key"] for e in page}
-    return page, _versions_of(keys, db)
+    stamps = _stamps(database, query, db, _PAGE_STAMP)
+    shared = {stamp["translation_key"] for stamp in stamps if stamp["shared"]}
+    return _kept_or_read(db, stamps, made), _versions_of(shared, db) if shared else {}
 
 
 def _count_rows(database: str, query: ItemQuery, db: sqlite3.Connection) -> int:
