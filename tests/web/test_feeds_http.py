@@ -191,6 +191,23 @@ async def test_paging_walks_every_item_exactly_once(
     assert "previous" in rss_links and "next" not in rss_links
 
 
+async def test_page_links_carry_the_canonical_filters_since_and_limit(
+    client: TestClient[Any, Any], web_items: list[Item]
+) -> None:
+    """Every page link is the canonical query (filters in their order, encoded, then
+    `since`, `limit` and the page), whatever order and spelling the request used."""
+    asked = "/feed.atom?page=2&limit=1&since=2020-01-01T00:00:00%2B00:00&q=ça+va&topic=origin"
+    parsed = feedparser.parse(await (await client.get(asked)).read())
+    links = {link.rel: link.href for link in parsed.feed.links}
+    first = (
+        "http://feeds.test/feed.atom?topic=origin&q=%C3%A7a+va"
+        "&since=2020-01-01T00%3A00%3A00%2B00%3A00&limit=1"
+    )
+    assert links["first"] == first
+    assert links["self"] == f"{first}&page=2"
+    assert links["previous"] == first
+
+
 async def test_calendar_query_lists_open_calls(
     client: TestClient[Any, Any], web_items: list[Item]
 ) -> None:
