@@ -588,7 +588,7 @@ def _kept_or_read(
     db: sqlite3.Connection, stamps: Sequence[sqlite3.Row], made: _MadeItems
 ) -> list[Item | sqlite3.Row]:
     """Each stamp's kept item, else its row: on a feed polled or a page turned most
-    items are kept, and reading a whole row costs four times its stamp (the topics'
+    items are kept, and reading a whole row costs three times its stamp (the topics'
     subquery, the text). A row rewritten or deleted since its stamp was read (each
     statement sees the latest commit) is given as it is now, or left out."""
     kept = [made.kept(stamp) for stamp in stamps]
